@@ -1,0 +1,103 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { BuildError } from '@tbuild/errors';
+import { mkdirAllInRoot, resolveInRoot } from './confined-path.ts';
+
+/** One file a COPY/ADD selected (the shape `@tbuild/context` selects, from the context or a stage root). */
+export interface CopySource {
+  /** Host path to read. */
+  absPath: string;
+  /** Where it lands relative to the destination (a dir source contributes its contents). */
+  destRel: string;
+  type: 'file' | 'dir' | 'symlink';
+  mode: number;
+  linkTarget?: string;
+}
+
+export interface CopyRequest {
+  /** The merged rootfs the copy writes into (writes land in the step's upper dir). */
+  rootfs: string;
+  /** Absolute container path, already resolved against WORKDIR; a trailing `/` means "a directory". */
+  dest: string;
+  files: CopySource[];
+  /** True when the sources can only be a directory target: several sources, or a wildcard. */
+  destMustBeDir: boolean;
+  /** Owner of everything written; Docker's default is 0:0. */
+  uid: number;
+  gid: number;
+  /** `--chmod`, already parsed: new permission bits for a file or directory. */
+  chmod?: (mode: number, isDir: boolean) => number;
+}
+
+/**
+ * Copies selected files into a rootfs with Docker's destination rules: a destination ending in
+ * `/`, or one that already is a directory, receives files by name; otherwise a single file
+ * source is written *as* the destination. Paths are resolved confined to the rootfs, so an
+ * image's symlinks can redirect a copy only within the image.
+ */
+export async function copyFiles(req: CopyRequest): Promise<{ files: number; bytes: number }> {
+  const destDirSyntax = req.dest.endsWith('/');
+  const dest = path.posix.normalize(req.dest);
+  const single = req.files.length === 1 && req.files[0]!.type !== 'dir' && req.files[0]!.destRel !== '' ? req.files[0]! : undefined;
+  let asFile: string | undefined;
+  if (single && !destDirSyntax) {
+    const host = await resolveInRoot(req.rootfs, dest);
+    const st = await fs.stat(host).catch(() => undefined);
+    if (!st?.isDirectory()) {
+      if (req.destMustBeDir) {
+        throw new BuildError({
+          code: 'TB_EXEC_COPY_DEST',
+          message: 'When using COPY with more than one source file, the destination must be a directory and end with a /',
+        });
+      }
+      asFile = dest;
+    }
+  }
+  const owner = { uid: req.uid, gid: req.gid };
+  let bytes = 0;
+  let count = 0;
+  if (asFile !== undefined) {
+    await mkdirAllInRoot(req.rootfs, path.posix.dirname(asFile), owner);
+    bytes += await writeOne(req, single!, asFile);
+    return { files: 1, bytes };
+  }
+  await mkdirAllInRoot(req.rootfs, dest, owner);
+  // Parents before children, so a directory's mode is set after its entries exist.
+  const sorted = [...req.files].sort((a, b) => (a.destRel < b.destRel ? -1 : a.destRel > b.destRel ? 1 : 0));
+  const dirs: Array<{ host: string; mode: number }> = [];
+  for (const f of sorted) {
+    const target = path.posix.join(dest, f.destRel);
+    if (f.type === 'dir') {
+      const host = await mkdirAllInRoot(req.rootfs, target, owner);
+      await fs.lchown(host, req.uid, req.gid);
+      dirs.push({ host, mode: req.chmod ? req.chmod(f.mode, true) : f.mode & 0o7777 });
+      count++;
+      continue;
+    }
+    await mkdirAllInRoot(req.rootfs, path.posix.dirname(target), owner);
+    bytes += await writeOne(req, f, target);
+    count++;
+  }
+  for (const d of dirs.reverse()) await fs.chmod(d.host, d.mode);
+  return { files: count, bytes };
+}
+
+async function writeOne(req: CopyRequest, f: CopySource, containerPath: string): Promise<number> {
+  const host = await resolveInRoot(req.rootfs, containerPath, { followLast: false });
+  const existing = await fs.lstat(host).catch(() => undefined);
+  if (existing?.isDirectory() && f.type !== 'dir') {
+    throw new BuildError({ code: 'TB_EXEC_COPY_DEST', message: `cannot copy to ${containerPath}: a directory is in the way` });
+  }
+  if (existing) await fs.rm(host, { force: true });
+  if (f.type === 'symlink') {
+    await fs.symlink(f.linkTarget ?? (await fs.readlink(f.absPath)), host);
+    await fs.lchown(host, req.uid, req.gid);
+    return 0;
+  }
+  await fs.copyFile(f.absPath, host);
+  const st = await fs.stat(f.absPath);
+  await fs.chown(host, req.uid, req.gid);
+  await fs.chmod(host, req.chmod ? req.chmod(f.mode, false) : f.mode & 0o7777);
+  await fs.utimes(host, st.atime, st.mtime);
+  return st.size;
+}
