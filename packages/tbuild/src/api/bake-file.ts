@@ -1,0 +1,111 @@
+import { BuildError, suggest } from '@tbuild/errors';
+
+/** One target of a bake file, after `inherits` are applied. Field names follow buildx's JSON bake format. */
+export interface BakeTarget {
+  name: string;
+  context: string;
+  dockerfile: string;
+  args: Record<string, string>;
+  tags: string[];
+  target?: string;
+  labels: Record<string, string>;
+  noCache: boolean;
+  platforms: string[];
+  outputs: string[];
+}
+
+interface RawTarget {
+  context?: string;
+  dockerfile?: string;
+  args?: Record<string, string | null>;
+  tags?: string[];
+  target?: string;
+  labels?: Record<string, string | null>;
+  inherits?: string[];
+  'no-cache'?: boolean;
+  platforms?: string[];
+  output?: string[];
+}
+
+interface RawBake {
+  group?: Record<string, { targets?: string[] }>;
+  target?: Record<string, RawTarget>;
+}
+
+function bakeError(message: string, hint?: string): BuildError {
+  return new BuildError({ code: 'TB_BAKE_INVALID', message, hint });
+}
+
+/**
+ * Reads a buildx bake file (JSON form) and resolves the requested names (targets or groups,
+ * default group `default`, else every target) into fully inherited targets, each once.
+ */
+export function resolveBakeFile(text: string, file: string, names: string[]): BakeTarget[] {
+  let raw: RawBake;
+  try {
+    raw = JSON.parse(text) as RawBake;
+  } catch (e) {
+    throw bakeError(`${file}: not valid JSON: ${(e as Error).message}`, 'tbuild bake reads the JSON bake format (docker-bake.json)');
+  }
+  const targets = raw.target ?? {};
+  const groups = raw.group ?? {};
+  const wanted = names.length ? names : groups.default ? ['default'] : Object.keys(targets);
+  const order: string[] = [];
+  const seen = new Set<string>();
+  const expand = (name: string, stack: string[]): void => {
+    if (stack.includes(name)) throw bakeError(`${file}: group cycle: ${[...stack, name].join(' -> ')}`);
+    if (groups[name]) {
+      for (const t of groups[name].targets ?? []) expand(t, [...stack, name]);
+      return;
+    }
+    if (!targets[name]) {
+      const near = suggest(name, [...Object.keys(targets), ...Object.keys(groups)]);
+      throw bakeError(`${file}: no target or group named "${name}"`, near ? `did you mean "${near}"?` : undefined);
+    }
+    if (!seen.has(name)) {
+      seen.add(name);
+      order.push(name);
+    }
+  };
+  for (const n of wanted) expand(n, []);
+
+  const resolved = new Map<string, RawTarget>();
+  const resolve = (name: string, stack: string[]): RawTarget => {
+    const done = resolved.get(name);
+    if (done) return done;
+    if (stack.includes(name)) throw bakeError(`${file}: inherits cycle: ${[...stack, name].join(' -> ')}`);
+    const t = targets[name];
+    if (!t) throw bakeError(`${file}: target "${stack[stack.length - 1]}" inherits unknown target "${name}"`);
+    let merged: RawTarget = {};
+    for (const parent of t.inherits ?? []) {
+      const p = resolve(parent, [...stack, name]);
+      merged = { ...merged, ...p, args: { ...merged.args, ...p.args }, labels: { ...merged.labels, ...p.labels } };
+    }
+    merged = { ...merged, ...t, args: { ...merged.args, ...t.args }, labels: { ...merged.labels, ...t.labels } };
+    resolved.set(name, merged);
+    return merged;
+  };
+
+  return order.map((name) => {
+    const t = resolve(name, []);
+    return {
+      name,
+      context: t.context ?? '.',
+      dockerfile: t.dockerfile ?? 'Dockerfile',
+      args: dropNulls(t.args),
+      tags: t.tags ?? [],
+      target: t.target,
+      labels: dropNulls(t.labels),
+      noCache: t['no-cache'] ?? false,
+      platforms: t.platforms ?? [],
+      outputs: t.output ?? [],
+    };
+  });
+}
+
+// buildx lets a child target unset an inherited arg with null.
+function dropNulls(o: Record<string, string | null> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(o ?? {})) if (v !== null && v !== undefined) out[k] = String(v);
+  return out;
+}
