@@ -1,0 +1,17 @@
+// Snapshotter (overlayfs)
+export type { ActiveSnapshot, PrepareOptions, Snapshotter } from './snapshot/snapshotter.ts';
+export { OverlaySnapshotter, cleanupStaleSnapshots } from './snapshot/overlay-snapshotter.ts';
+export type { OverlaySnapshotterOptions } from './snapshot/overlay-snapshotter.ts';
+
+// Container runtime (runc)
+export type { ContainerRuntime, RunIO, RunLimits, RunMount, RunRequest, RunResult } from './runtime/container-runtime.ts';
+export { RuncRuntime, cleanupStaleContainers } from './runtime/runc-runtime.ts';
+export type { RuncRuntimeOptions } from './runtime/runc-runtime.ts';
+export { resolveUser } from './runtime/resolve-user.ts';
+export type { ResolvedUser } from './runtime/resolve-user.ts';
+export { resolveInRoot, ConfinedPathError } from './runtime/confined-path.ts';
+export { DEFAULT_CAPABILITIES, DEFAULT_HOSTNAME, DEFAULT_PATH } from './runtime/oci-spec.ts';
+
+// Layer differ
+export { diffUpperToLayer, DEFAULT_GZIP_LEVEL } from './layer/diff-upper.ts';
+export type { DiffOptions, LayerDiff, LayerSink } from './layer/diff-upper.ts';

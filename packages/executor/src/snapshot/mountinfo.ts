@@ -1,0 +1,67 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import { promisify } from 'node:util';
+
+const execFileP = promisify(execFile);
+
+/** Mount points listed in /proc/self/mountinfo, with the kernel's octal escapes decoded. */
+export function listMountPoints(): string[] {
+  const text = fs.readFileSync('/proc/self/mountinfo', 'utf8');
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    const field = line.split(' ')[4];
+    if (field) out.push(field.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))));
+  }
+  return out;
+}
+
+/** Mount points at or below `dir`, deepest first so they can be unmounted in order. */
+export function mountsUnder(dir: string): string[] {
+  const prefix = dir.endsWith('/') ? dir : `${dir}/`;
+  return listMountPoints()
+    .filter((m) => m === dir || m.startsWith(prefix))
+    .sort((a, b) => b.length - a.length);
+}
+
+export function isMountPoint(p: string): boolean {
+  return listMountPoints().includes(p);
+}
+
+/**
+ * Unmounts `target`. A busy mount (a process still holding a file open) is retried briefly, then
+ * detached lazily: cleanup must always finish, and a lazy detach still frees the mount once the
+ * last user lets go.
+ */
+export async function unmount(target: string): Promise<void> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      await execFileP('umount', [target]);
+      return;
+    } catch (e) {
+      if (!isMountPoint(target)) return;
+      if (!/busy/i.test(String((e as { stderr?: string }).stderr ?? e))) break;
+      await new Promise((r) => setTimeout(r, 50 * (attempt + 1)));
+    }
+  }
+  if (isMountPoint(target)) await execFileP('umount', ['-l', target]);
+}
+
+export interface MountCommand {
+  type: string;
+  source: string;
+  target: string;
+  options: string;
+  /** Working directory of the mount process, so relative paths inside `options` resolve there. */
+  cwd?: string;
+}
+
+/** Runs mount(8) and returns its stderr on failure instead of throwing, so callers can word the error. */
+export async function mount(cmd: MountCommand): Promise<{ ok: true } | { ok: false; message: string }> {
+  try {
+    await execFileP('mount', ['-t', cmd.type, '-o', cmd.options, cmd.source, cmd.target], { cwd: cmd.cwd });
+    return { ok: true };
+  } catch (e) {
+    const err = e as { stderr?: string; message: string };
+    return { ok: false, message: (err.stderr || err.message).trim() };
+  }
+}
