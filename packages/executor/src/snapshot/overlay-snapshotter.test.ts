@@ -1,0 +1,130 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { setAttributeSync } from '@napi-rs/xattr';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isRoot, NEEDS_ROOT, tempDir } from '../../../../test/support/root.ts';
+import { listMountPoints, mountsUnder } from './mountinfo.ts';
+import { cleanupStaleSnapshots, OverlaySnapshotter } from './overlay-snapshotter.ts';
+
+/** Writes one overlay-format snapshot dir: files, whiteouts (0/0 char devices), opaque dirs. */
+function makeLayer(dir: string, spec: { files?: Record<string, string>; whiteouts?: string[]; opaque?: string[] }): string {
+  fs.mkdirSync(dir, { recursive: true });
+  for (const [p, content] of Object.entries(spec.files ?? {})) {
+    fs.mkdirSync(path.dirname(path.join(dir, p)), { recursive: true });
+    fs.writeFileSync(path.join(dir, p), content);
+  }
+  for (const p of spec.whiteouts ?? []) {
+    fs.mkdirSync(path.dirname(path.join(dir, p)), { recursive: true });
+    execFileSync('mknod', [path.join(dir, p), 'c', '0', '0']);
+  }
+  for (const p of spec.opaque ?? []) {
+    fs.mkdirSync(path.join(dir, p), { recursive: true });
+    setAttributeSync(path.join(dir, p), 'trusted.overlay.opaque', 'y');
+  }
+  return dir;
+}
+
+describe.skipIf(!isRoot)(`OverlaySnapshotter (${NEEDS_ROOT})`, () => {
+  let tmp: { dir: string; cleanup: () => void };
+  let stateDir: string;
+  let deep: string[]; // top-most first
+
+  beforeAll(() => {
+    tmp = tempDir('tbuild-snap-');
+    stateDir = path.join(tmp.dir, 'state');
+    // 150 layers, bottom = layer 0: each adds f<i>, rewrites `top`, and the layer above the
+    // bottom deletes `gone` and makes `d/` opaque (hiding d/old from the bottom layer).
+    const layers: string[] = [];
+    for (let i = 0; i < 150; i++) {
+      const spec =
+        i === 0
+          ? { files: { [`f${i}`]: `${i}`, top: `${i}`, gone: 'x', 'd/old': 'old' } }
+          : i === 1
+            ? { files: { [`f${i}`]: `${i}`, top: `${i}`, 'd/new': 'new' }, whiteouts: ['gone'], opaque: ['d'] }
+            : { files: { [`f${i}`]: `${i}`, top: `${i}` } };
+      layers.push(makeLayer(path.join(tmp.dir, 'store', 'a-rather-long-snapshot-directory-name', `sha256-${String(i).padStart(64, '0')}`), spec));
+    }
+    deep = layers.reverse();
+  });
+
+  afterAll(() => {
+    if (tmp) {
+      for (const m of mountsUnder(tmp.dir)) execFileSync('umount', ['-l', m]);
+      tmp.cleanup();
+    }
+  });
+
+  function expectDeepView(rootfs: string): void {
+    expect(fs.readFileSync(path.join(rootfs, 'top'), 'utf8')).toBe('149');
+    for (const i of [0, 1, 77, 149]) expect(fs.readFileSync(path.join(rootfs, `f${i}`), 'utf8')).toBe(`${i}`);
+    expect(fs.readdirSync(rootfs).filter((n) => n.startsWith('f'))).toHaveLength(150);
+    expect(fs.existsSync(path.join(rootfs, 'gone'))).toBe(false);
+    expect(fs.readdirSync(path.join(rootfs, 'd'))).toEqual(['new']);
+  }
+
+  it('mounts FROM scratch over an empty lower, collects writes in upper, and cleans up', async () => {
+    const snap = await new OverlaySnapshotter({ stateDir }).prepare({ lowers: [], key: 'scratch' });
+    expect(listMountPoints()).toContain(snap.rootfs);
+    expect(fs.readdirSync(snap.rootfs)).toEqual([]);
+    fs.writeFileSync(path.join(snap.rootfs, 'hello'), 'hi');
+    await snap.release();
+    expect(listMountPoints()).not.toContain(snap.rootfs);
+    expect(fs.readFileSync(path.join(snap.upper, 'hello'), 'utf8')).toBe('hi');
+    expect(fs.existsSync(snap.work)).toBe(false);
+    await snap.discard();
+    expect(fs.existsSync(snap.upper)).toBe(false);
+  });
+
+  it('stacks 150 lowers in one mount with short relative lowerdir paths', async () => {
+    const snap = await new OverlaySnapshotter({ stateDir, maxLowers: 200 }).prepare({ lowers: deep, key: 'deep' });
+    try {
+      expect(fs.existsSync(path.join(path.dirname(snap.rootfs), 'f'))).toBe(false); // not flattened
+      expectDeepView(snap.rootfs);
+    } finally {
+      await snap.discard();
+    }
+    expect(mountsUnder(stateDir)).toEqual([]);
+  });
+
+  it('flattens the bottom layers when the stack is deeper than maxLowers, keeping whiteout semantics', async () => {
+    const snap = await new OverlaySnapshotter({ stateDir, maxLowers: 40 }).prepare({ lowers: deep, key: 'flat' });
+    try {
+      expect(fs.existsSync(path.join(path.dirname(snap.rootfs), 'f'))).toBe(true);
+      expectDeepView(snap.rootfs);
+      // Changes still land in the upper dir only.
+      fs.rmSync(path.join(snap.rootfs, 'f0'));
+      expect(fs.lstatSync(path.join(snap.upper, 'f0')).isCharacterDevice()).toBe(true);
+    } finally {
+      await snap.discard();
+    }
+    expect(mountsUnder(stateDir)).toEqual([]);
+  });
+
+  it('cleanupStale unmounts and removes snapshots of dead processes only', async () => {
+    const s = new OverlaySnapshotter({ stateDir });
+    const dead = await s.prepare({ lowers: [deep[149]!], key: 'dead' });
+    const live = await s.prepare({ lowers: [deep[149]!], key: 'live' });
+    fs.writeFileSync(path.join(path.dirname(dead.rootfs), 'owner.json'), JSON.stringify({ pid: 2 ** 22 + 1, start: '1' }));
+    const removed = await cleanupStaleSnapshots(stateDir);
+    expect(removed).toEqual([path.dirname(dead.rootfs)]);
+    expect(listMountPoints()).not.toContain(dead.rootfs);
+    expect(fs.existsSync(path.dirname(dead.rootfs))).toBe(false);
+    expect(listMountPoints()).toContain(live.rootfs);
+    await live.discard();
+  });
+
+  it('a failed mount leaves no directory behind', async () => {
+    // An overlay upper dir cannot live on overlayfs: put the state dir inside a merged mount.
+    const outer = await new OverlaySnapshotter({ stateDir }).prepare({ lowers: [], key: 'outer' });
+    try {
+      const inner = path.join(outer.rootfs, 'state');
+      await expect(new OverlaySnapshotter({ stateDir: inner }).prepare({ lowers: [deep[0]!], key: 'x' })).rejects.toMatchObject({
+        code: 'TB_EXEC_MOUNT_FAILED',
+      });
+      expect(fs.readdirSync(path.join(inner, 'snapshots'))).toEqual([]);
+    } finally {
+      await outer.discard();
+    }
+  });
+});
