@@ -1,0 +1,188 @@
+import { createHash } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+import xxhash from 'xxhash-wasm';
+import type { XXHashAPI } from 'xxhash-wasm';
+import { BuildError } from '@tbuild/errors';
+import { ContentHasher } from './content-hasher.ts';
+import type { HashJob } from './content-hasher.ts';
+import { ContextFs, Yielder } from './context-fs.ts';
+import type { IgnoreMatcher } from './dockerignore.ts';
+import { ContextErrorCode } from './errors.ts';
+import { baseName, dirName } from './go-path.ts';
+import type { MatchState } from './pattern-matcher.ts';
+import { selectFiles } from './select.ts';
+import type { SelectEnv } from './select.ts';
+import { StatCache } from './stat-cache.ts';
+import type { Freshness } from './stat-cache.ts';
+import type { ContextDigest, ContextSelection, ContextStats, SelectedFile, StatCachePersistence } from './types.ts';
+
+/** Bump when the listing format changes, so old keys can never collide with new ones. */
+const DIGEST_SALT = 'tbuild-context-v1\n';
+/**
+ * A file modified this close to the moment it was hashed may change again within the same
+ * timestamp tick; such hashes are used for this build but not persisted ("racy git" problem).
+ */
+const RACY_WINDOW_NS = 2_000_000_000n;
+
+let xxPromise: Promise<XXHashAPI> | undefined;
+
+export interface BuildContextOptions {
+  ignore: IgnoreMatcher;
+  statCache?: StatCachePersistence;
+}
+
+interface Memo {
+  fp: string;
+  hash: bigint;
+}
+
+/**
+ * The build context of one build. Reads the directory lazily and at most once: every COPY's
+ * `hash` and `select` share lstat, readdir and content-hash results. `hash` and `select` run
+ * the same selection, so the digest covers exactly the entries COPY writes. Call `close()`
+ * once at the end of the build to persist the stat cache (nothing else needs releasing).
+ * Errors: BuildError for user mistakes (missing source, bad pattern, unreadable file).
+ */
+export class BuildContext {
+  readonly root: string;
+  private readonly fs: ContextFs;
+  private readonly env: SelectEnv;
+  private readonly hasher: ContentHasher;
+  private readonly xx: XXHashAPI;
+  private readonly statCache: StatCache;
+  private readonly persistence: StatCachePersistence | undefined;
+  private readonly selections = new Map<string, Promise<SelectedFile[]>>();
+  private readonly memo = new Map<string, Memo>();
+  private readonly counters = { filesHashed: 0, bytesHashed: 0, statCacheHits: 0, memoryHits: 0 };
+
+  private constructor(root: string, opts: BuildContextOptions, xx: XXHashAPI, statCache: StatCache) {
+    this.root = root;
+    this.fs = new ContextFs(root);
+    this.env = { fs: this.fs, ignore: opts.ignore, yielder: new Yielder(), ignoreStates: new Map<string, MatchState>() };
+    this.xx = xx;
+    this.hasher = new ContentHasher(xx);
+    this.statCache = statCache;
+    this.persistence = opts.statCache;
+  }
+
+  static async open(dir: string, opts: BuildContextOptions): Promise<BuildContext> {
+    let root: string;
+    try {
+      root = await fsp.realpath(path.resolve(dir));
+      if (!(await fsp.stat(root)).isDirectory()) throw new Error('not a directory');
+    } catch (e) {
+      throw new BuildError(
+        { code: ContextErrorCode.notDirectory, message: `build context ${JSON.stringify(dir)} is not a readable directory` },
+        { cause: e },
+      );
+    }
+    xxPromise ??= xxhash();
+    const [xx, data] = await Promise.all([xxPromise, opts.statCache?.load().catch(() => undefined)]);
+    return new BuildContext(root, opts, xx, StatCache.decode(data));
+  }
+
+  get stats(): ContextStats {
+    return { ...this.counters, lstatCalls: this.fs.lstatCalls };
+  }
+
+  /** The entries COPY writes for `sel`, in copy order. */
+  async select(sel: ContextSelection): Promise<SelectedFile[]> {
+    const key = JSON.stringify([sel.sources, sel.excludes, sel.parents, sel.followSymlinks ?? true]);
+    let p = this.selections.get(key);
+    if (!p) {
+      p = selectFiles(this.env, sel);
+      this.selections.set(key, p);
+      p.catch(() => this.selections.delete(key));
+    }
+    return (await p).slice();
+  }
+
+  /**
+   * The cache-key digest of `sel`: sha256 over, for each selected entry in copy order, its
+   * destination path, type, permission bits, uid/gid, symlink target and content hash. Times
+   * are never included.
+   */
+  async hash(sel: ContextSelection): Promise<ContextDigest> {
+    const files = await this.select(sel);
+    const content = await this.contentHashes(files);
+    const sha = createHash('sha256').update(DIGEST_SALT);
+    const out: ContextDigest['files'] = [];
+    for (const f of files) {
+      const c = f.type === 'file' ? content.get(f.relPath)!.toString(16).padStart(16, '0') : '';
+      const meta = JSON.stringify([f.type, f.mode, f.uid, f.gid, f.linkTarget ?? '', c]);
+      sha.update(JSON.stringify(f.destRel)).update(meta).update('\n');
+      out.push({ path: f.relPath, digest: 'xxh64:' + this.xx.h64ToString(meta) });
+    }
+    return { digest: 'sha256:' + sha.digest('hex'), files: out };
+  }
+
+  /** Persists the stat cache (if one was given). Safe to call more than once. */
+  async close(): Promise<void> {
+    if (!this.persistence) return;
+    await this.persistence.save(this.statCache.encode((rel, fp) => this.freshness(rel, fp)));
+  }
+
+  private fingerprint(fp: string): bigint {
+    return this.xx.h64(fp);
+  }
+
+  private async contentHashes(files: SelectedFile[]): Promise<Map<string, bigint>> {
+    const out = new Map<string, bigint>();
+    const jobs: HashJob[] = [];
+    const racyAfter = BigInt(Date.now()) * 1_000_000n - RACY_WINDOW_NS;
+    for (const f of files) {
+      if (f.type !== 'file' || out.has(f.relPath)) continue;
+      const st = this.fs.lstat(f.relPath)!;
+      const m = this.memo.get(f.relPath);
+      if (m && m.fp === st.fingerprint) {
+        this.counters.memoryHits++;
+        out.set(f.relPath, m.hash);
+        continue;
+      }
+      const fp = this.fingerprint(st.fingerprint);
+      const cached = this.statCache.lookup(f.relPath, fp);
+      if (cached !== undefined) {
+        this.counters.statCacheHits++;
+        this.memo.set(f.relPath, { fp: st.fingerprint, hash: cached });
+        out.set(f.relPath, cached);
+        continue;
+      }
+      out.set(f.relPath, 0n);
+      jobs.push({
+        rel: f.relPath,
+        abs: f.absPath,
+        done: (hash, bytes) => {
+          this.counters.filesHashed++;
+          this.counters.bytesHashed += bytes;
+          out.set(f.relPath, hash);
+          this.memo.set(f.relPath, { fp: st.fingerprint, hash });
+          if (st.changedNs < racyAfter) this.statCache.record(f.relPath, fp, hash);
+        },
+      });
+    }
+    await this.hasher.hashAll(jobs, this.env.yielder);
+    return out;
+  }
+
+  private freshness(rel: string, fp: bigint): Freshness {
+    const st = this.fs.peekStat(rel);
+    if (st !== undefined) return st !== null && this.fingerprint(st.fingerprint) === fp ? 'same' : 'changed';
+    const names = this.fs.peekDir(dirName(rel));
+    if (names && !sortedHas(names, baseName(rel))) return 'changed';
+    return 'unknown';
+  }
+}
+
+function sortedHas(names: string[], name: string): boolean {
+  let lo = 0;
+  let hi = names.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const v = names[mid]!;
+    if (v === name) return true;
+    if (v < name) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
+}

@@ -1,0 +1,102 @@
+import fs from 'node:fs';
+import type { XXHashAPI } from 'xxhash-wasm';
+import { unreadable } from './errors.ts';
+import type { Yielder } from './context-fs.ts';
+
+export interface HashJob {
+  rel: string;
+  abs: string;
+  done(hash: bigint, bytes: number): void;
+}
+
+const CHUNK = 1 << 20;
+/** Files per probe before deciding whether the disk (not the CPU) is the bottleneck. */
+const PROBE = 64;
+/** Above this average per file the page cache is cold: overlap I/O with an async pool. */
+const SLOW_FILE_MS = 0.25;
+const POOL = 16;
+
+/**
+ * Hashes file contents with xxh64. Reads are synchronous while files come from the page cache
+ * (20k small files: ~130 ms sync vs 230-700 ms through libuv's pool); when the first files
+ * show the disk is slow, the rest go through a bounded async pool so reads overlap
+ * (cold cache: ~1.1 s vs ~1.8 s sync).
+ */
+export class ContentHasher {
+  private readonly buf = Buffer.allocUnsafe(CHUNK);
+
+  constructor(private readonly xx: XXHashAPI) {}
+
+  async hashAll(jobs: HashJob[], yielder: Yielder): Promise<void> {
+    let i = 0;
+    const t0 = performance.now();
+    for (; i < jobs.length && i < PROBE; i++) this.run(jobs[i]!);
+    const slow = i > 0 && (performance.now() - t0) / i > SLOW_FILE_MS;
+    if (slow && jobs.length - i > POOL) {
+      let next = i;
+      await Promise.all(
+        Array.from({ length: POOL }, async () => {
+          const buf = Buffer.allocUnsafe(256 * 1024);
+          while (next < jobs.length) await this.runAsync(jobs[next++]!, buf);
+        }),
+      );
+      return;
+    }
+    for (; i < jobs.length; i++) {
+      if (yielder.due()) await yielder.yield();
+      this.run(jobs[i]!);
+    }
+  }
+
+  private run(job: HashJob): void {
+    let fd: number;
+    try {
+      fd = fs.openSync(job.abs, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    } catch (e) {
+      throw unreadable(job.rel, e);
+    }
+    try {
+      let n = fs.readSync(fd, this.buf, 0, CHUNK, null);
+      if (n < CHUNK) {
+        job.done(this.xx.h64Raw(this.buf.subarray(0, n)), n);
+        return;
+      }
+      const h = this.xx.create64();
+      let total = 0;
+      while (n > 0) {
+        h.update(this.buf.subarray(0, n));
+        total += n;
+        n = fs.readSync(fd, this.buf, 0, CHUNK, null);
+      }
+      job.done(h.digest(), total);
+    } catch (e) {
+      throw unreadable(job.rel, e);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  private async runAsync(job: HashJob, buf: Buffer): Promise<void> {
+    let fh: fs.promises.FileHandle;
+    try {
+      fh = await fs.promises.open(job.abs, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    } catch (e) {
+      throw unreadable(job.rel, e);
+    }
+    try {
+      const h = this.xx.create64();
+      let total = 0;
+      for (;;) {
+        const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+        if (bytesRead === 0) break;
+        h.update(buf.subarray(0, bytesRead));
+        total += bytesRead;
+      }
+      job.done(h.digest(), total);
+    } catch (e) {
+      throw unreadable(job.rel, e);
+    } finally {
+      await fh.close();
+    }
+  }
+}

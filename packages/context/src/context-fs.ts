@@ -1,0 +1,137 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { unreadable } from './errors.ts';
+
+export type EntryType = 'file' | 'dir' | 'symlink' | 'other';
+
+/** What tbuild keeps of an lstat: everything the digest and the stat cache need, no times. */
+export interface EntryStat {
+  type: EntryType;
+  /** Permission bits including setuid/setgid/sticky (mode & 0o7777). */
+  perm: number;
+  uid: number;
+  gid: number;
+  size: number;
+  /** Identity of this version of the file for the stat cache (size, mtime, ino, mode, owner, ctime). */
+  fingerprint: string;
+  /** max(mtime, ctime) in ns; a file changed this recently is not trusted to the stat cache. */
+  changedNs: bigint;
+}
+
+const S_IFMT = 0o170000;
+
+function entryType(mode: number): EntryType {
+  switch (mode & S_IFMT) {
+    case 0o100000:
+      return 'file';
+    case 0o040000:
+      return 'dir';
+    case 0o120000:
+      return 'symlink';
+    default:
+      return 'other';
+  }
+}
+
+/**
+ * A read-once view of the context directory: every lstat, readdir and readlink is cached for
+ * the life of one build, so many COPY steps over the same files touch the disk once.
+ * Synchronous calls are deliberate: for thousands of small files they are several times
+ * faster than libuv's thread pool (measured: 20k lstat 65 ms sync vs 140-240 ms async), and
+ * the caller yields to the event loop between batches.
+ */
+export class ContextFs {
+  readonly root: string;
+  private readonly stats = new Map<string, EntryStat | null>();
+  private readonly dirs = new Map<string, string[]>();
+  private readonly links = new Map<string, string>();
+  /** Number of lstat calls that reached the disk. */
+  lstatCalls = 0;
+
+  constructor(root: string) {
+    this.root = root;
+  }
+
+  abs(rel: string): string {
+    return rel === '' ? this.root : path.join(this.root, rel);
+  }
+
+  lstat(rel: string): EntryStat | null {
+    const hit = this.stats.get(rel);
+    if (hit !== undefined) return hit;
+    this.lstatCalls++;
+    let st: fs.BigIntStats | undefined;
+    try {
+      st = fs.lstatSync(this.abs(rel), { bigint: true, throwIfNoEntry: false });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ENOTDIR' && code !== 'ENAMETOOLONG') throw unreadable(rel, e);
+    }
+    const out: EntryStat | null = st
+      ? {
+          type: entryType(Number(st.mode)),
+          perm: Number(st.mode) & 0o7777,
+          uid: Number(st.uid),
+          gid: Number(st.gid),
+          size: Number(st.size),
+          fingerprint: `${st.size}:${st.mtimeNs}:${st.ino}:${st.mode}:${st.uid}:${st.gid}:${st.ctimeNs}`,
+          changedNs: st.mtimeNs > st.ctimeNs ? st.mtimeNs : st.ctimeNs,
+        }
+      : null;
+    this.stats.set(rel, out);
+    return out;
+  }
+
+  /** The cached lstat, without touching the disk: undefined when never asked. */
+  peekStat(rel: string): EntryStat | null | undefined {
+    return this.stats.get(rel);
+  }
+
+  peekDir(rel: string): string[] | undefined {
+    return this.dirs.get(rel);
+  }
+
+  /** Entry names of a directory in code-unit order (the canonical order of every listing). */
+  readdir(rel: string): string[] {
+    const hit = this.dirs.get(rel);
+    if (hit) return hit;
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.abs(rel));
+    } catch (e) {
+      throw unreadable(rel || '.', e);
+    }
+    names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    this.dirs.set(rel, names);
+    return names;
+  }
+
+  readlink(rel: string): string {
+    const hit = this.links.get(rel);
+    if (hit !== undefined) return hit;
+    let target: string;
+    try {
+      target = fs.readlinkSync(this.abs(rel));
+    } catch (e) {
+      throw unreadable(rel, e);
+    }
+    this.links.set(rel, target);
+    return target;
+  }
+}
+
+/** Lets long synchronous loops give the event loop a turn every few milliseconds. */
+export class Yielder {
+  private last = performance.now();
+  private n = 0;
+
+  due(): boolean {
+    if ((++this.n & 63) !== 0) return false;
+    return performance.now() - this.last > 8;
+  }
+
+  async yield(): Promise<void> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.last = performance.now();
+  }
+}
