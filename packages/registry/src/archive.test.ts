@@ -36,7 +36,7 @@ async function tarOf(files: { name: string; data?: Buffer; linkname?: string }[]
   pack.on('data', (c: unknown) => {
     chunks.push(c as Buffer);
   });
-  const end = new Promise((r) => pack.on('end', r));
+  const end = new Promise<void>((r) => pack.on('end', () => r()));
   for (const f of files) {
     if (f.linkname) pack.entry({ name: f.name, type: 'symlink', linkname: f.linkname });
     else pack.entry({ name: f.name }, f.data!);
