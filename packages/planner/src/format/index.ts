@@ -1,0 +1,3 @@
+export { formatPlanText } from './text.ts';
+export { formatPlanJson } from './json.ts';
+export { formatPlanDot } from './dot.ts';

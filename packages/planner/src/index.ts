@@ -1,0 +1,32 @@
+export type {
+  Platform,
+  HealthcheckConfig,
+  ContainerConfig,
+  HistoryEntry,
+  ImageConfig,
+  ResolvedImage,
+  ImageResolver,
+  ContextSelection,
+  ContextDigest,
+  ContextHasher,
+  PlanInput,
+  SourceRef,
+  StageBase,
+  InlineFile,
+  RunMount,
+  RunSpec,
+  CopySpec,
+  WorkdirSpec,
+  ConfigSpec,
+  StepSpec,
+  StepKind,
+  StepDep,
+  Step,
+  PlannedStage,
+  Plan,
+} from './types.ts';
+export { plan } from './plan.ts';
+export { KEY_VERSION, imageRootKey, scratchRootKey } from './cache-key.ts';
+export { canonicalJson, digestOf } from './canonical.ts';
+export { formatPlatform, parsePlatform } from './platform.ts';
+export { formatPlanText, formatPlanJson, formatPlanDot } from './format/index.ts';
