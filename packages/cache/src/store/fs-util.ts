@@ -1,0 +1,105 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+
+export function isErrno(e: unknown, ...codes: string[]): e is NodeJS.ErrnoException {
+  return typeof e === 'object' && e !== null && codes.includes((e as NodeJS.ErrnoException).code ?? '');
+}
+
+/** Makes a rename or link in `dir` durable; after a crash the entry is either there or not. */
+export async function fsyncDir(dir: string): Promise<void> {
+  const fh = await fs.open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Writes `data` to `tmp` and fsyncs it; the caller renames or links it into place. */
+export async function writeDurable(tmp: string, data: Buffer | string, mode = 0o644): Promise<void> {
+  const fh = await fs.open(tmp, 'wx', mode);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Replace-or-create `dest` atomically (readers see the old or the new content, never a mix). */
+export async function atomicReplace(tmp: string, dest: string, data: Buffer | string): Promise<void> {
+  try {
+    await writeDurable(tmp, data);
+    await fs.rename(tmp, dest);
+  } catch (e) {
+    await fs.rm(tmp, { force: true });
+    throw e;
+  }
+  await fsyncDir(path.dirname(dest));
+}
+
+/**
+ * Create `dest` only if it does not exist (link(2) fails with EEXIST, unlike rename).
+ * Returns false when another writer got there first.
+ */
+export async function atomicCreate(tmp: string, dest: string, data: Buffer | string): Promise<boolean> {
+  try {
+    await writeDurable(tmp, data);
+    await fs.link(tmp, dest);
+    await fsyncDir(path.dirname(dest));
+    return true;
+  } catch (e) {
+    if (isErrno(e, 'EEXIST')) return false;
+    throw e;
+  } finally {
+    await fs.rm(tmp, { force: true });
+  }
+}
+
+export async function readIfExists(file: string): Promise<Buffer | undefined> {
+  try {
+    return await fs.readFile(file);
+  } catch (e) {
+    if (isErrno(e, 'ENOENT', 'ENOTDIR')) return undefined;
+    throw e;
+  }
+}
+
+/** Mount points at or below `dir`, from /proc/self/mountinfo (octal escapes decoded). */
+export async function mountsUnder(dir: string): Promise<string[]> {
+  let info: string;
+  try {
+    info = await fs.readFile('/proc/self/mountinfo', 'utf8');
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const line of info.split('\n')) {
+    const mp = line.split(' ')[4];
+    if (!mp) continue;
+    const decoded = mp.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+    if (decoded === dir || decoded.startsWith(dir + '/')) out.push(decoded);
+  }
+  return out;
+}
+
+/** Total bytes of regular files under `p` (no symlink following); 0 if missing. */
+export async function diskUsage(p: string): Promise<number> {
+  let total = 0;
+  const stack = [p];
+  while (stack.length) {
+    const cur = stack.pop()!;
+    let st;
+    try {
+      st = await fs.lstat(cur);
+    } catch {
+      continue;
+    }
+    if (st.isDirectory()) {
+      for (const name of await fs.readdir(cur).catch(() => [] as string[])) stack.push(path.join(cur, name));
+    } else if (st.isFile()) {
+      total += st.size;
+    }
+  }
+  return total;
+}

@@ -1,0 +1,2 @@
+export { buildTar, zstdStored } from './tar-builder.ts';
+export type { TarSpec } from './tar-builder.ts';
