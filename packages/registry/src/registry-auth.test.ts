@@ -43,8 +43,8 @@ describe.skipIf(!haveRegistry())('token auth and redirects', () => {
     auth = await startAuth();
     realm = `http://${auth.host}/token`;
     // Object storage stand-in on another host (127.0.0.2): blob GETs are redirected there.
-    blobHost = await startProxy(reg.host, undefined, '127.0.0.2');
-    front = await startProxy(reg.host, (req, res) => {
+    blobHost = await startProxy(reg.host, { bind: '127.0.0.2' });
+    front = await startProxy(reg.host, { intercept: (req, res) => {
       const repo = /^\/v2\/(.+?)\/(?:manifests|blobs)\//.exec(req.url ?? '')?.[1];
       if (!repo) return false;
       const write = req.method !== 'GET' && req.method !== 'HEAD';
@@ -61,7 +61,7 @@ describe.skipIf(!haveRegistry())('token auth and redirects', () => {
         return true;
       }
       return false;
-    });
+    } });
     fs.writeFileSync(path.join(configDir, 'config.json'), JSON.stringify({ auths: { [front.host]: { auth: Buffer.from('alice:s3cret').toString('base64') } } }));
   });
   afterAll(async () => {

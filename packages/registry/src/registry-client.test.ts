@@ -86,7 +86,8 @@ describe.skipIf(!haveRegistry())('RegistryClient against a real registry (docker
     const layer = (await getImage(a, base.ref)).manifest.layers[0]!.digest.slice(7);
     const data = path.join(reg.root, 'docker/registry/v2/blobs/sha256', layer.slice(0, 2), layer, 'data');
     const bytes = fs.readFileSync(data);
-    bytes[bytes.length >> 1] ^= 0xff;
+    const mid = bytes.length >> 1;
+    bytes[mid] = bytes[mid]! ^ 0xff;
     fs.writeFileSync(data, bytes);
     try {
       const b = store();
@@ -97,7 +98,7 @@ describe.skipIf(!haveRegistry())('RegistryClient against a real registry (docker
       expect(await b.hasBlob(`sha256:${layer}`)).toBe(false);
       expect(await b.getRef(`image:${reg.host}/tamper/app:1`)).toBeUndefined();
     } finally {
-      bytes[bytes.length >> 1] ^= 0xff;
+      bytes[mid] = bytes[mid]! ^ 0xff;
       fs.writeFileSync(data, bytes);
     }
   });

@@ -16,7 +16,16 @@ export type Interceptor = (req: http.IncomingMessage, res: http.ServerResponse) 
  * auth, redirects or tampering between tbuild and the registry. The Host header is passed
  * through, so the registry's Location URLs point back at the proxy.
  */
-export async function startProxy(target: string, intercept?: Interceptor, bind = '127.0.0.1'): Promise<{ host: string; seen: SeenRequest[]; close(): Promise<void> }> {
+export interface ProxyOptions {
+  intercept?: Interceptor;
+  /** Address to listen on; another 127.x address is another host for redirect tests. */
+  bind?: string;
+  /** Edits the registry's response headers before they reach tbuild. */
+  rewriteHeaders?: (req: http.IncomingMessage, headers: http.IncomingHttpHeaders) => void;
+}
+
+export async function startProxy(target: string, opts: ProxyOptions = {}): Promise<{ host: string; seen: SeenRequest[]; close(): Promise<void> }> {
+  const { intercept, bind = '127.0.0.1', rewriteHeaders } = opts;
   const seen: SeenRequest[] = [];
   const sockets = new Set<net.Socket>();
   const server = http.createServer(async (req, res) => {
@@ -30,7 +39,9 @@ export async function startProxy(target: string, intercept?: Interceptor, bind =
     const headers = { ...req.headers };
     delete headers.authorization;
     const up = http.request({ host: target.split(':')[0], port: Number(target.split(':')[1]), method: req.method, path: req.url, headers }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
+      const h = { ...r.headers };
+      rewriteHeaders?.(req, h);
+      res.writeHead(r.statusCode ?? 502, h);
       r.pipe(res);
     });
     up.on('error', (e) => res.writeHead(502).end(String(e)));
