@@ -69,10 +69,14 @@ export class GlobMatcher {
   private readonly greedy: boolean;
   private clist: ThreadList;
   private nlist: ThreadList;
+  // When the pattern starts with a literal, an idle search can jump to its next occurrence.
+  private readonly firstLiteral: string | undefined;
 
   constructor(ops: GlobOps, greedy: boolean) {
     this.ops = ops;
     this.greedy = greedy;
+    const first = ops[0];
+    this.firstLiteral = first !== undefined && first >= 0 ? String.fromCodePoint(first) : undefined;
     this.clist = threadList(ops.length + 1);
     this.nlist = threadList(ops.length + 1);
   }
@@ -92,7 +96,14 @@ export class GlobMatcher {
     let matchEnd = 0;
     let pos = from;
     for (;;) {
-      if (clist.len === 0 && (matched || (anchored && pos !== from))) break;
+      if (clist.len === 0) {
+        if (matched || (anchored && pos !== from)) break;
+        if (!anchored && this.firstLiteral !== undefined) {
+          const next = s.indexOf(this.firstLiteral, pos);
+          if (next < 0) break;
+          pos = next;
+        }
+      }
       if (!matched && (!anchored || pos === from)) this.add(clist, 0, pos);
       const c = pos < s.length ? s.codePointAt(pos)! : EOF;
       clear(nlist);

@@ -156,6 +156,7 @@ export class ShellWord {
     this.pos++;
     const close = this.src.indexOf("'", this.pos);
     if (close < 0) {
+      this.pos = this.src.length; // consumed to the end, which `nested` reports as a missing `}`
       throw new ShellSyntaxFailure(
         'unexpected end of statement while looking for matching single-quote',
         'close the quote, or escape it to keep it literal',
