@@ -21,9 +21,17 @@ import type { ContextDigest, ContextSelection, ContextStats, SelectedFile, StatC
 const DIGEST_SALT = 'tbuild-context-v1\n';
 /**
  * A file modified this close to the moment it was hashed may change again within the same
- * timestamp tick; such hashes are used for this build but not persisted ("racy git" problem).
+ * timestamp tick (Linux stamps files from a coarse clock); such hashes are used for this
+ * build but not persisted ("racy git" problem). Filesystems with whole-second timestamps
+ * get a wider window.
  */
-const RACY_WINDOW_NS = 2_000_000_000n;
+const RACY_WINDOW_NS = 100_000_000n;
+const RACY_WINDOW_COARSE_NS = 2_000_000_000n;
+
+function trustedForLater(changedNs: bigint, hashStartNs: bigint): boolean {
+  const coarse = changedNs % 1_000_000_000n === 0n;
+  return changedNs < hashStartNs - (coarse ? RACY_WINDOW_COARSE_NS : RACY_WINDOW_NS);
+}
 
 let xxPromise: Promise<XXHashAPI> | undefined;
 
@@ -130,7 +138,7 @@ export class BuildContext {
   private async contentHashes(files: SelectedFile[]): Promise<Map<string, bigint>> {
     const out = new Map<string, bigint>();
     const jobs: HashJob[] = [];
-    const racyAfter = BigInt(Date.now()) * 1_000_000n - RACY_WINDOW_NS;
+    const hashStartNs = BigInt(Date.now()) * 1_000_000n;
     for (const f of files) {
       if (f.type !== 'file' || out.has(f.relPath)) continue;
       const st = this.fs.lstat(f.relPath)!;
@@ -157,7 +165,7 @@ export class BuildContext {
           this.counters.bytesHashed += bytes;
           out.set(f.relPath, hash);
           this.memo.set(f.relPath, { fp: st.fingerprint, hash });
-          if (st.changedNs < racyAfter) this.statCache.record(f.relPath, fp, hash);
+          if (trustedForLater(st.changedNs, hashStartNs)) this.statCache.record(f.relPath, fp, hash);
         },
       });
     }

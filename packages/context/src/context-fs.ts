@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import { unreadable } from './errors.ts';
 
 export type EntryType = 'file' | 'dir' | 'symlink' | 'other';
@@ -52,8 +51,9 @@ export class ContextFs {
     this.root = root;
   }
 
+  /** `rel` is already clean, so plain concatenation (path.join re-normalises, O(length)). */
   abs(rel: string): string {
-    return rel === '' ? this.root : path.join(this.root, rel);
+    return rel === '' ? this.root : `${this.root}/${rel}`;
   }
 
   lstat(rel: string): EntryStat | null {
@@ -65,7 +65,7 @@ export class ContextFs {
       st = fs.lstatSync(this.abs(rel), { bigint: true, throwIfNoEntry: false });
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code !== 'ENOTDIR' && code !== 'ENAMETOOLONG') throw unreadable(rel, e);
+      if (code !== 'ENOTDIR') throw unreadable(rel, e);
     }
     const out: EntryStat | null = st
       ? {
