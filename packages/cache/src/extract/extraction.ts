@@ -283,11 +283,22 @@ export class Extraction {
       this.special.push({ op: 'setxattr', path: this.rel(dir), name: 'trusted.overlay.opaque', value: Buffer.from('y') });
       return;
     }
-    // Plain: drop what lower layers had, keep what this archive already put there (the spec's
-    // "applied first regardless of the order it was encountered").
+    await this.pruneLower(dir);
+  }
+
+  /**
+   * Plain-format opaque: drop what lower layers had under `dir`, keep what this archive already
+   * put there, also inside pre-existing subdirectories (the spec's "applied first regardless of
+   * the order it was encountered").
+   */
+  private async pruneLower(dir: string): Promise<void> {
     for (const name of await fs.readdir(dir)) {
       const child = path.join(dir, name);
-      if (!this.created.has(child)) await this.removeExisting(child);
+      if (this.created.has(child)) continue;
+      const prefix = child + '/';
+      const holdsOurs = [...this.created.keys()].some((k) => k.startsWith(prefix));
+      if (holdsOurs && (await fs.lstat(child)).isDirectory()) await this.pruneLower(child);
+      else await this.removeExisting(child);
     }
   }
 }

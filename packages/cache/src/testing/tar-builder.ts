@@ -18,8 +18,8 @@ export interface TarSpec {
   devminor?: number;
   /** PAX records, e.g. `{ 'SCHILY.xattr.security.capability': buf }`. */
   pax?: Record<string, Buffer | string>;
-  /** Name written into the ustar header when it must differ from the PAX path. */
-  ustarName?: string;
+  /** Name in the ustar header: a string differing from `name` adds a PAX path; bytes are written raw, without PAX. */
+  ustarName?: string | Buffer;
 }
 
 const TYPEFLAG: Record<string, string> = { file: '0', link: '1', symlink: '2', char: '3', block: '4', dir: '5', fifo: '6' };
@@ -70,7 +70,7 @@ export function buildTar(entries: TarSpec[], opts: { trailingZeros?: number } = 
     const pax: Record<string, Buffer> = {};
     for (const [k, v] of Object.entries(e.pax ?? {})) pax[k] = Buffer.from(v);
     const nameBytes = Buffer.from(e.name);
-    if (nameBytes.length > 99 && !pax.path) pax.path = nameBytes;
+    if ((nameBytes.length > 99 || (typeof e.ustarName === 'string' && e.ustarName !== e.name)) && !pax.path) pax.path = nameBytes;
     const linkBytes = Buffer.from(e.linkname ?? '');
     if (linkBytes.length > 99 && !pax.linkpath) pax.linkpath = linkBytes;
     const common = { mode: e.mode ?? (type === 'dir' ? 0o755 : 0o644), uid: e.uid ?? 0, gid: e.gid ?? 0, mtime: e.mtime ?? 1_700_000_000, devmajor: e.devmajor ?? 0, devminor: e.devminor ?? 0 };
