@@ -16,6 +16,8 @@ import type { Descriptor, ImageConfig } from './types.ts';
 
 /** Metadata files up to this size are kept in memory; anything larger must be a layer. */
 const SMALL_FILE = 8 * 1024 * 1024;
+/** All metadata files together; an archive with more is hostile (security.md #16). */
+const SMALL_TOTAL = 64 * 1024 * 1024;
 const BLOB_NAME = /^blobs\/sha256\/([a-f0-9]{64})$/;
 
 /** One image a load stored: its manifest digest, image ID and the tags it now has. */
@@ -54,6 +56,7 @@ async function readEntries(store: BlobStore, input: Readable): Promise<Entries> 
   const small = new Map<string, Buffer>();
   const stored = new Map<string, { digest: string; size: number }>();
   const links = new Map<string, string>();
+  let smallBytes = 0;
   const extract = tar.extract();
   const feeding = pipeline(await maybeGunzip(input), extract);
   feeding.catch(() => undefined);
@@ -71,6 +74,8 @@ async function readEntries(store: BlobStore, input: Readable): Promise<Entries> 
           continue;
         }
         if ((h.size ?? 0) <= SMALL_FILE) {
+          smallBytes += h.size ?? 0;
+          if (smallBytes > SMALL_TOTAL) bad(`metadata files exceed ${SMALL_TOTAL >> 20} MiB`);
           const chunks: Buffer[] = [];
           for await (const c of entry) chunks.push(c as Buffer);
           small.set(name, Buffer.concat(chunks));

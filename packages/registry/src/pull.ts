@@ -47,16 +47,22 @@ export async function pullImage(client: RegistryClient, store: BlobStore, refStr
   if (got.doc.kind !== 'manifest') throw new Error('unreachable: index loop ended on an index');
   const manifest = got.doc.manifest;
   const blobs = [manifest.config, ...manifest.layers];
-  await mapLimit(blobs, client.concurrency, async (d) => {
-    if (await store.hasBlob(d.digest)) return;
-    await client.fetchBlob(ctx, d, store);
-  });
-  for (const d of blobs) client.remember(d.digest, ctx);
-  const config = parseConfig(await store.readBlob(manifest.config.digest), `${where(ctx.registry, ctx.repository)}: config ${manifest.config.digest}`);
-  if (config.rootfs.diff_ids.length !== manifest.layers.length) {
-    throw registryError('TB_REGISTRY_BAD_DOCUMENT', `${where(ctx.registry, ctx.repository)}: manifest has ${manifest.layers.length} layers but the config lists ${config.rootfs.diff_ids.length} diff_ids`);
+  // Keep the store's garbage collector off these blobs until the tag below references them.
+  const release = await store.lease?.([...documents.map((d) => d.digest), ...blobs.map((b) => b.digest)]);
+  try {
+    await mapLimit(blobs, client.concurrency, async (d) => {
+      if (await store.hasBlob(d.digest)) return;
+      await client.fetchBlob(ctx, d, store);
+    });
+    for (const d of blobs) client.remember(d.digest, ctx);
+    const config = parseConfig(await store.readBlob(manifest.config.digest), `${where(ctx.registry, ctx.repository)}: config ${manifest.config.digest}`);
+    if (config.rootfs.diff_ids.length !== manifest.layers.length) {
+      throw registryError('TB_REGISTRY_BAD_DOCUMENT', `${where(ctx.registry, ctx.repository)}: manifest has ${manifest.layers.length} layers but the config lists ${config.rootfs.diff_ids.length} diff_ids`);
+    }
+    for (const doc of documents.reverse()) await store.writeBlob(doc.bytes, { digest: doc.digest, size: doc.bytes.length });
+    await store.setRef(IMAGE_REF_PREFIX + formatRef(ref), got.digest);
+    return { ref: formatRef(ref), digest: got.digest, ...(indexDigest ? { indexDigest } : {}), config, configDigest: manifest.config.digest, manifest };
+  } finally {
+    await release?.();
   }
-  for (const doc of documents.reverse()) await store.writeBlob(doc.bytes, { digest: doc.digest, size: doc.bytes.length });
-  await store.setRef(IMAGE_REF_PREFIX + formatRef(ref), got.digest);
-  return { ref: formatRef(ref), digest: got.digest, ...(indexDigest ? { indexDigest } : {}), config, configDigest: manifest.config.digest, manifest };
 }
