@@ -21,6 +21,12 @@ export interface DiffOptions {
   level?: number;
   /** Honour `user.overlay.*` markers (uppers of rootless `userxattr` mounts). */
   userXattr?: boolean;
+  /**
+   * The snapshot dirs the upper dir was mounted over, top-most first. Recommended: directories
+   * that overlay only copied up and that equal the lower ones are then left out, so a RUN that
+   * changes nothing gives an empty layer. Without it every upper directory is emitted.
+   */
+  lowers?: string[];
 }
 
 /** The layer written to the sink. */
@@ -51,7 +57,7 @@ export async function diffUpperToLayer(upperDir: string, sink: LayerSink, opts: 
   let empty = true;
 
   async function* tar(): AsyncGenerator<Buffer> {
-    for (const member of walkUpper(upperDir, { sourceDateEpoch: opts.sourceDateEpoch, userXattr: opts.userXattr })) {
+    for (const member of walkUpper(upperDir, { sourceDateEpoch: opts.sourceDateEpoch, userXattr: opts.userXattr, lowers: opts.lowers })) {
       empty = false;
       const header = encodeHeader(member.entry);
       tarHash.update(header);

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { BuildError } from '@tbuild/errors';
 import type { TarEntry } from './tar-header.ts';
+import { LowerView } from './lower-lookup.ts';
 import { readXattrs } from './xattrs.ts';
 
 /** One member of the layer, with the host file to stream for regular files. */
@@ -19,6 +20,12 @@ export interface WalkOptions {
    * `setfattr -n user.overlay.opaque` and the layer would not match what the RUN saw.
    */
   userXattr?: boolean;
+  /**
+   * The snapshot dirs below the upper dir, top-most first. When given, directories overlay
+   * merely copied up and that still equal the lower one are left out (their changed children
+   * are still emitted); without it every directory in the upper dir is emitted.
+   */
+  lowers?: string[];
 }
 
 const WHITEOUT_PREFIX = '.wh.';
@@ -45,6 +52,7 @@ export function* walkUpper(upper: string, opts: WalkOptions = {}): Generator<Lay
   const overlayXattr = (x: Map<string, Buffer>, key: string) => prefixes.some((p) => x.get(p + key)?.toString() === 'y');
   const hasOverlayXattr = (x: Map<string, Buffer>, key: string) => prefixes.some((p) => x.has(p + key));
   const firstPathOfInode = new Map<string, string>();
+  const lowerView = opts.lowers && opts.lowers.length > 0 ? new LowerView(opts.lowers) : undefined;
   const clamp = (sec: number) => (opts.sourceDateEpoch !== undefined && sec > opts.sourceDateEpoch ? opts.sourceDateEpoch : sec);
 
   // Work items: a member to emit, or a directory whose children still need reading. Children
@@ -121,8 +129,9 @@ export function* walkUpper(upper: string, opts: WalkOptions = {}): Generator<Lay
         ...(kept.size > 0 ? { xattrs: kept } : {}),
       };
       if (st.isDirectory()) {
-        items.push({ member: { entry: { ...base, type: 'dir' } } });
-        if (overlayXattr(x, 'opaque')) items.push({ member: { entry: marker(`${childRel}/${OPAQUE_MARKER}`) } });
+        const opaque = overlayXattr(x, 'opaque');
+        if (opaque || !lowerView?.sameDir(childRel, st, kept)) items.push({ member: { entry: { ...base, type: 'dir' } } });
+        if (opaque) items.push({ member: { entry: marker(`${childRel}/${OPAQUE_MARKER}`) } });
         items.push({ expand: childRel });
         continue;
       }

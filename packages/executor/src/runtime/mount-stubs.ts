@@ -18,6 +18,8 @@ interface Stub {
 export class MountStubs {
   readonly #rootfs: string;
   readonly #stubs: Stub[] = [];
+  /** Timestamps of existing dirs that received a stub, restored afterwards so they look untouched. */
+  readonly #parents = new Map<string, { atime: Date; mtime: Date }>();
 
   constructor(rootfs: string) {
     this.#rootfs = rootfs;
@@ -31,7 +33,14 @@ export class MountStubs {
       const { hostPath, containerPath } = resolveInRoot(this.#rootfs, path.posix.join(current, parts[i]!));
       current = containerPath;
       if (fs.existsSync(hostPath) || isSymlink(hostPath)) continue;
+      // A dangling image symlink resolved somewhere else in the rootfs: make that place's parents.
+      if (!fs.existsSync(path.dirname(hostPath))) this.ensure(path.posix.dirname(containerPath), 'dir');
       const last = i === parts.length - 1;
+      const parent = path.posix.dirname(containerPath);
+      if (!this.#parents.has(parent) && !this.#stubs.some((st) => st.containerPath === parent)) {
+        const st = fs.statSync(path.dirname(hostPath));
+        this.#parents.set(parent, { atime: st.atime, mtime: st.mtime });
+      }
       if (last && kind === 'file') fs.writeFileSync(hostPath, '', { mode: 0o644, flag: 'wx' });
       else fs.mkdirSync(hostPath, { mode: 0o755 });
       this.#stubs.push({ containerPath, kind: last ? kind : 'dir' });
@@ -63,6 +72,15 @@ export class MountStubs {
       }
     }
     this.#stubs.length = 0;
+    for (const [containerPath, times] of this.#parents) {
+      try {
+        const r = resolveInRoot(this.#rootfs, containerPath);
+        if (r.containerPath === containerPath) fs.utimesSync(r.hostPath, times.atime, times.mtime);
+      } catch {
+        /* gone or changed by the RUN: its timestamps are the RUN's business */
+      }
+    }
+    this.#parents.clear();
   }
 }
 

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import type { RunRequest } from './container-runtime.ts';
 
 /** Docker's default capability set (moby `oci/caps/defaults.go`); RUN gets exactly these. */
@@ -38,7 +39,18 @@ export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys'
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 export const DEFAULT_HOSTNAME = 'buildkitsandbox';
+// BuildKit's value; capped at our own hard limit, which an unprivileged-in-practice sandbox may not let runc raise.
 const DEFAULT_NOFILE = 1024 * 1024;
+
+function hostNofileHardLimit(): number {
+  try {
+    const line = fs.readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const hard = line?.split(/\s{2,}/)[2];
+    return hard && /^\d+$/.test(hard) ? Number(hard) : DEFAULT_NOFILE;
+  } catch {
+    return DEFAULT_NOFILE;
+  }
+}
 
 /** Files the runtime bind-mounts read-only over the rootfs, from the bundle dir. */
 export interface EtcFiles {
@@ -123,7 +135,7 @@ export function buildOciSpec(req: RunRequest, etc: EtcFiles): object {
   const resources: Record<string, unknown> = { devices: DEVICE_RULES };
   if (req.limits?.memoryBytes !== undefined) resources.memory = { limit: req.limits.memoryBytes };
   if (req.limits?.pids !== undefined) resources.pids = { limit: req.limits.pids };
-  const nofile = req.limits?.nofile ?? DEFAULT_NOFILE;
+  const nofile = req.limits?.nofile ?? Math.min(DEFAULT_NOFILE, hostNofileHardLimit());
 
   return {
     ociVersion: '1.0.2',

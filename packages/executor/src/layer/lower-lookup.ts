@@ -1,0 +1,63 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { readXattrs } from './xattrs.ts';
+
+/**
+ * Finds what a path looks like in the stack of lowers below an upper dir (snapshot dirs in
+ * overlayfs format, top-most first), applying whiteouts (0/0 character devices) and opaque
+ * dirs the way the kernel does. Used to drop directories that overlay merely copied up
+ * (because something was created and removed inside them, or a child changed) and that
+ * still match the lower one: BuildKit's `sameDirent` rule, so a RUN that changes nothing
+ * yields an empty layer and parents are not repeated in every layer.
+ */
+export class LowerView {
+  readonly #lowers: string[];
+
+  constructor(lowers: string[]) {
+    this.#lowers = lowers.map((l) => path.resolve(l));
+  }
+
+  /** The lower entry for `rel` (no leading `/`), or undefined if the lowers do not have it. */
+  lookup(rel: string): { host: string; st: fs.BigIntStats } | undefined {
+    const parts = rel.split('/');
+    for (const lower of this.#lowers) {
+      let hidden = false;
+      let opaqueAbove = false;
+      // A whiteout or a non-directory at an ancestor hides the path here and in every lower below.
+      for (let i = 0; i < parts.length; i++) {
+        const host = path.join(lower, ...parts.slice(0, i + 1));
+        let st: fs.BigIntStats;
+        try {
+          st = fs.lstatSync(host, { bigint: true });
+        } catch {
+          break; // absent in this lower: look further down
+        }
+        if (st.isCharacterDevice() && st.rdev === 0n) {
+          hidden = true;
+          break;
+        }
+        if (i === parts.length - 1) return { host, st };
+        if (!st.isDirectory()) {
+          hidden = true;
+          break;
+        }
+        if (readXattrs(host).get('trusted.overlay.opaque')?.toString() === 'y') opaqueAbove = true;
+      }
+      if (hidden || opaqueAbove) return undefined;
+    }
+    return undefined;
+  }
+
+  /** True when the upper dir `st` equals its lower counterpart in everything a layer records. */
+  sameDir(rel: string, st: fs.BigIntStats, keptXattrs: Map<string, Buffer>): boolean {
+    const lower = this.lookup(rel);
+    if (!lower || !lower.st.isDirectory()) return false;
+    const l = lower.st;
+    if (l.mode !== st.mode || l.uid !== st.uid || l.gid !== st.gid) return false;
+    if (l.mtimeNs / 1_000_000_000n !== st.mtimeNs / 1_000_000_000n) return false;
+    const lx = readXattrs(lower.host);
+    for (const [k, v] of keptXattrs) if (!lx.get(k)?.equals(v)) return false;
+    for (const k of lx.keys()) if (k === 'security.capability' && !keptXattrs.has(k)) return false;
+    return true;
+  }
+}
