@@ -136,6 +136,6 @@ describe(`wordsTest, raw quotes + skip unset (${words.length} cases)`, () => {
     expect(Object.keys(RAW_MODE).map(Number)).toEqual(words.map((c) => c.line));
   });
   it.each(words)('line $line: $input', ({ line, input, env }) => {
-    expect(wordsOrError(input, env, { keepQuotes: true, skipUnsetEnv: true })).toEqual(RAW_MODE[line]);
+    expect(wordsOrError(input, env, { rawQuotes: true, skipUnsetEnv: true })).toEqual(RAW_MODE[line]);
   });
 });

@@ -58,3 +58,16 @@ export class ShellSyntaxFailure extends Error {
     this.name = 'ShellSyntaxFailure';
   }
 }
+
+const SUPPORTED_FORMS =
+  'supported forms are ${VAR}, ${VAR:-word}, ${VAR-word}, ${VAR:+word}, ${VAR+word}, ${VAR:?message}, ' +
+  '${VAR?message}, ${VAR#pattern}, ${VAR##pattern}, ${VAR%pattern}, ${VAR%%pattern}, ' +
+  '${VAR/pattern/replacement} and ${VAR//pattern/replacement}';
+
+export function missingBrace(): ShellSyntaxFailure {
+  return new ShellSyntaxFailure("syntax error: missing '}'", "close the substitution with '}'");
+}
+
+export function unsupportedModifier(chs: string): ShellSyntaxFailure {
+  return new ShellSyntaxFailure(`unsupported modifier (${chs}) in substitution`, SUPPORTED_FORMS);
+}

@@ -160,12 +160,14 @@ describe('quotes and escapes', () => {
 });
 
 describe('modes', () => {
-  it('keepQuotes processes quotes but leaves them in place', () => {
-    expect(x(`'$SET' "$SET" \\"`, { keepQuotes: true })).toBe(`'$SET' "value" "`);
+  it('rawQuotes processes quotes but leaves them in place', () => {
+    expect(x(`'$SET' "$SET" \\"`, { rawQuotes: true })).toBe(`'$SET' "value" "`);
+    expect(expandWords(`a'b c'd "e f"`, env, { rawQuotes: true })).toEqual([`a'b c'd`, `"e f"`]);
   });
 
-  it('skipQuotes treats quotes as ordinary characters (heredoc bodies)', () => {
-    expect(x(`'$SET' "a b"`, { skipQuotes: true })).toBe(`'value' "a b"`);
+  it('keepQuotes treats quotes as ordinary characters (heredoc bodies)', () => {
+    expect(x(`'$SET' "a b" it's`, { keepQuotes: true })).toBe(`'value' "a b" it's`);
+    expect(expandWords(`'a b'`, env, { keepQuotes: true })).toEqual([`'a`, `b'`]);
   });
 
   it('keepEscapes leaves escape characters in the output', () => {

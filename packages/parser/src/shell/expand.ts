@@ -1,6 +1,7 @@
 import { ShellExpansionError, ShellSyntaxFailure } from './errors.ts';
 import { ShellWord } from './lexer.ts';
-import type { LexMode, VarLookup } from './lexer.ts';
+import type { LexMode } from './lexer.ts';
+import type { VarLookup } from './scanner.ts';
 import { WordSplitter } from './words.ts';
 
 /** Options for expanding one Dockerfile word. All default to BuildKit's default `Lex`. */
@@ -8,15 +9,15 @@ export interface ShellOptions {
   /** The Dockerfile's escape character (`# escape=` directive). Default `\`. */
   escapeToken?: '\\' | '`';
   /**
-   * Keep quote characters in the output while still honouring them (BuildKit `RawQuotes`):
-   * `'$A'` stays `'$A'`, `"$A"` becomes `"value"`.
+   * Quotes are ordinary characters: kept in the output, and `$` inside them still expands
+   * (BuildKit `SkipProcessQuotes`, used for unquoted heredoc bodies): `'$A'` becomes `'value'`.
    */
   keepQuotes?: boolean;
   /**
-   * Treat quotes as ordinary characters (BuildKit `SkipProcessQuotes`, used for unquoted
-   * heredoc bodies): `'$A'` becomes `'value'`.
+   * Quotes are honoured but written back (BuildKit `RawQuotes`, used to detect quoted heredoc
+   * markers and for RUN display names): `'$A'` stays `'$A'`, `"$A"` becomes `"value"`.
    */
-  skipQuotes?: boolean;
+  rawQuotes?: boolean;
   /** Keep escape characters in the output (BuildKit `RawEscapes`, used to scan heredoc markers). */
   keepEscapes?: boolean;
   /** Leave unset variables as written (`$X`, `${X:-d}`) instead of expanding them (BuildKit `SkipUnsetEnv`). */
@@ -35,8 +36,8 @@ export interface ExpansionResult {
 function lexMode(opts: ShellOptions | undefined): LexMode {
   return {
     escape: (opts?.escapeToken ?? '\\').charCodeAt(0),
-    rawQuotes: opts?.keepQuotes ?? false,
-    skipQuotes: opts?.skipQuotes ?? false,
+    rawQuotes: opts?.rawQuotes ?? false,
+    skipQuotes: opts?.keepQuotes ?? false,
     rawEscapes: opts?.keepEscapes ?? false,
     skipUnsetEnv: opts?.skipUnsetEnv ?? false,
   };

@@ -1,13 +1,9 @@
-import { EOF, isDigit, isLetter } from './chars.ts';
-import { ShellSyntaxFailure } from './errors.ts';
+import { EOF } from './chars.ts';
+import { missingBrace, ShellSyntaxFailure, unsupportedModifier } from './errors.ts';
 import { replaceAll, replaceFirst, trimPrefix, trimSuffix } from './glob.ts';
+import { WordScanner } from './scanner.ts';
+import type { VarLookup } from './scanner.ts';
 import type { WordSplitter } from './words.ts';
-
-/** Where variable values come from. A `Map<string, string>` satisfies it. */
-export interface VarLookup {
-  /** The value of `name`, or undefined when it is not set (set-but-empty is `''`). */
-  get(name: string): string | undefined;
-}
 
 /** How the processor treats quotes, escapes and unset variables (BuildKit's `Lex` flags). */
 export interface LexMode {
@@ -31,36 +27,26 @@ const LBRACE = 0x7b;
 const RBRACE = 0x7d;
 const COLON = 0x3a;
 const SLASH = 0x2f;
-const BOM = 0xfeff;
 
 // Real Dockerfiles nest `${a:-${b:-…}}` a few levels; the cap turns hostile input into a user
 // error instead of a JavaScript stack overflow.
 const MAX_NESTING = 500;
 
-const SUPPORTED_FORMS =
-  'supported forms are ${VAR}, ${VAR:-word}, ${VAR-word}, ${VAR:+word}, ${VAR+word}, ${VAR:?message}, ' +
-  '${VAR?message}, ${VAR#pattern}, ${VAR##pattern}, ${VAR%pattern}, ${VAR%%pattern}, ' +
-  '${VAR/pattern/replacement} and ${VAR//pattern/replacement}';
-
 /**
  * One run of BuildKit's shell word processor (`frontend/dockerfile/shell/lex.go`) over one
  * word. Scans by code point; throws ShellSyntaxFailure for user errors.
  */
-export class ShellWord {
-  readonly matched = new Set<string>();
-  readonly unmatched = new Set<string>();
-  private pos = 0;
+export class ShellWord extends WordScanner {
   private rawEscapes: boolean;
   private depth = 0;
   private readonly escapeChar: string;
 
   constructor(
-    private readonly src: string,
-    private readonly env: VarLookup,
+    src: string,
+    env: VarLookup,
     private readonly mode: LexMode,
   ) {
-    // BuildKit reads the word with Go's text/scanner, which skips a leading byte-order mark.
-    if (src.charCodeAt(0) === BOM) this.pos = 1;
+    super(src, env);
     this.rawEscapes = mode.rawEscapes;
     this.escapeChar = String.fromCodePoint(mode.escape);
   }
@@ -68,16 +54,6 @@ export class ShellWord {
   /** Expands the whole word; `words`, when given, receives the word-split form. */
   run(words?: WordSplitter): string {
     return this.processStopOn(EOF, this.mode.rawEscapes, words);
-  }
-
-  private peek(): number {
-    return this.pos < this.src.length ? this.src.codePointAt(this.pos)! : EOF;
-  }
-
-  private next(): number {
-    const c = this.peek();
-    if (c !== EOF) this.pos += c > 0xffff ? 2 : 1;
-    return c;
   }
 
   private isSpecial(c: number, stop: number): boolean {
@@ -337,54 +313,6 @@ export class ShellWord {
     }
   }
 
-  // A name: letters, digits, `_`; or a run of digits (positional); or one special parameter.
-  private processName(): string {
-    const start = this.pos;
-    const first = this.peek();
-    if (first === EOF) return '';
-    if (isDigit(first)) {
-      while (this.peek() !== EOF && isDigit(this.peek())) this.next();
-      return this.src.slice(start, this.pos);
-    }
-    if (isSpecialParam(first)) {
-      this.next();
-      return this.src.slice(start, this.pos);
-    }
-    for (let c = first; c !== EOF && (isLetter(c) || isDigit(c) || c === 0x5f); c = this.peek()) this.next();
-    return this.src.slice(start, this.pos);
-  }
-
-  private getEnv(name: string): string | undefined {
-    const value = this.env.get(name);
-    if (value === undefined) this.unmatched.add(name);
-    else this.matched.add(name);
-    return value;
-  }
-}
-
-// POSIX special parameters: never set in a Dockerfile, but parsed as names (so `$@x` is `x`).
-function isSpecialParam(c: number): boolean {
-  switch (c) {
-    case 0x40 /* @ */:
-    case 0x2a /* * */:
-    case 0x23 /* # */:
-    case 0x3f /* ? */:
-    case 0x2d /* - */:
-    case 0x24 /* $ */:
-    case 0x21 /* ! */:
-    case 0x30 /* 0 */:
-      return true;
-    default:
-      return false;
-  }
-}
-
-function missingBrace(): ShellSyntaxFailure {
-  return new ShellSyntaxFailure("syntax error: missing '}'", "close the substitution with '}'");
-}
-
-function unsupportedModifier(chs: string): ShellSyntaxFailure {
-  return new ShellSyntaxFailure(`unsupported modifier (${chs}) in substitution`, SUPPORTED_FORMS);
 }
 
 function withPattern(pattern: string, run: () => string): string {
