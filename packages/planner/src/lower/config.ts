@@ -18,10 +18,15 @@ import type { ContainerConfig, HealthcheckConfig, ImageConfig } from '../types.t
 import { addHistory, emitStep } from './context.ts';
 import type { Command, LowerContext, StageState } from './context.ts';
 
-/** Emits a config-only step; `history` undefined = no history entry (ONBUILD). */
-export function emitConfig(ctx: LowerContext, st: StageState, cmd: Command, history: string | undefined): void {
+/**
+ * Emits a config-only step; `history` undefined = no history entry (ONBUILD). `keyHistory`
+ * replaces the history text in the key when the real one carries values the step itself does
+ * not depend on (ARG).
+ */
+export function emitConfig(ctx: LowerContext, st: StageState, cmd: Command, history: string | undefined, keyHistory?: string): void {
   const h = history === undefined ? undefined : addHistory(st, history, true);
-  const op = configOp(cmd.ins.keyword, st.config.config ?? {}, st.config.author, h);
+  const hk = h && keyHistory !== undefined ? { ...h, created_by: keyHistory } : h;
+  const op = configOp(cmd.ins.keyword, st.config.config ?? {}, st.config.author, hk);
   emitStep(ctx, st, cmd, 'config', { kind: 'config', instruction: cmd.ins.keyword }, op, h);
 }
 
@@ -81,7 +86,11 @@ export function lowerArg(ctx: LowerContext, st: StageState, cmd: Command, ins: A
     st.args.push({ name, value });
     parts.push(value === undefined ? name : `${name}=${value}`);
   }
-  emitConfig(ctx, st, cmd, `ARG ${parts.join(' ')}`);
+  // The value reaches later steps through what they expand and RUN's env, which are in their
+  // own keys; keying ARG on the declaration keeps a changed value from invalidating a COPY or
+  // WORKDIR that never reads it (BuildKit's behaviour).
+  const declared = ins.args.map((d) => (d.defaultValue ? `${d.name.value}=${d.defaultValue.value}` : d.name.value));
+  emitConfig(ctx, st, cmd, `ARG ${parts.join(' ')}`, `ARG ${declared.join(' ')}`);
 }
 
 export function lowerCmd(ctx: LowerContext, st: StageState, cmd: Command, ins: CmdInstruction): void {

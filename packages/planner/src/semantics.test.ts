@@ -1,0 +1,266 @@
+import { describe, expect, it } from 'vitest';
+import { MemRegistry, DEFAULT_IMAGES, planError, planText } from './test-support.ts';
+import type { CopySpec, RunSpec, Step } from './types.ts';
+
+const run = (s: Step | undefined): RunSpec => s!.spec as RunSpec;
+const copy = (s: Step | undefined): CopySpec => s!.spec as CopySpec;
+
+describe('ARG scoping', () => {
+  it('global ARGs are visible in FROM only, unless redeclared in the stage', async () => {
+    const p = await planText('ARG IMG=busybox\nARG V=1\nFROM $IMG\nRUN echo $V\nARG V\nRUN echo $V\nARG IMG\n');
+    const [r1, , r2] = p.steps;
+    expect(run(r1).env).not.toContain('V=1');
+    expect(run(r2).env).toContain('V=1');
+    expect(p.stages[0]!.base).toMatchObject({ kind: 'image', ref: 'docker.io/library/busybox' });
+  });
+
+  it('--build-arg overrides defaults, globally and in stages', async () => {
+    const p = await planText('ARG IMG=busybox\nFROM $IMG\nARG V=1\nRUN true\n', { buildArgs: { IMG: 'alpine', V: '2' } });
+    expect(p.stages[0]!.base).toMatchObject({ ref: 'docker.io/library/alpine' });
+    expect(run(p.steps[1]).env).toContain('V=2');
+  });
+
+  it('ARGs reach RUN env and history but never the image Env; ENV of the same name wins', async () => {
+    const p = await planText('FROM busybox\nARG A=1\nARG B=x\nENV B=y\nRUN true\n');
+    const r = p.steps[3]!;
+    expect(run(r).env).toEqual(['PATH=/bin:/usr/bin', 'A=1', 'B=y']);
+    expect(r.history?.created_by).toBe('RUN |2 A=1 B=y /bin/sh -c true # buildkit');
+    expect(p.stages[0]!.config.config?.Env).toEqual(['PATH=/bin:/usr/bin', 'B=y']);
+  });
+
+  it('platform args exist in the global scope and need a declaration inside a stage', async () => {
+    const p = await planText('FROM busybox\nRUN echo $TARGETARCH\nARG TARGETARCH\nARG BUILDPLATFORM\nRUN true\n', {
+      platform: { os: 'linux', architecture: 'arm64', variant: 'v8' },
+      buildPlatform: { os: 'linux', architecture: 'amd64' },
+    });
+    expect(run(p.steps[0]).env.some((e) => e.startsWith('TARGETARCH'))).toBe(false);
+    expect(run(p.steps[3]).env).toEqual(expect.arrayContaining(['TARGETARCH=arm64', 'BUILDPLATFORM=linux/amd64']));
+  });
+
+  it('a stage built on another stage inherits its ARGs; an unrelated stage does not', async () => {
+    const p = await planText('FROM busybox AS a\nARG X=1\nFROM a AS b\nRUN true\nFROM busybox AS c\nCOPY --from=b /x /x\nRUN true\n');
+    const rb = p.steps.find((s) => s.stage === 1 && s.kind === 'run');
+    const rc = p.steps.find((s) => s.stage === 2 && s.kind === 'run');
+    expect(run(rb).env).toContain('X=1');
+    expect(run(rc).env).not.toContain('X=1');
+  });
+
+  it('proxy args reach RUN without a declaration but stay out of env, history and keys', async () => {
+    const a = await planText('FROM busybox\nRUN true\n', { buildArgs: { HTTP_PROXY: 'http://p:1', no_proxy: 'x' } });
+    const b = await planText('FROM busybox\nRUN true\n');
+    expect(run(a.steps[0]).proxyEnv).toEqual(['HTTP_PROXY=http://p:1', 'no_proxy=x']);
+    expect(run(a.steps[0]).env).toEqual(run(b.steps[0]).env);
+    expect(a.steps[0]!.history?.created_by).toBe('RUN /bin/sh -c true # buildkit');
+    expect(a.steps[0]!.cacheKey).toBe(b.steps[0]!.cacheKey);
+    expect(a.warnings).toEqual([]);
+  });
+
+  it('warns about a build-arg no ARG consumes, with a suggestion', async () => {
+    const p = await planText('FROM busybox\nARG VERSION\n', { buildArgs: { VERSON: '1', VERSION: '2' } });
+    expect(p.warnings.map((w) => [w.code, w.message, w.hint])).toEqual([
+      ['TB_PLAN_UNUSED_BUILD_ARG', 'build-arg "VERSON" was not consumed by any ARG of the stages built', 'did you mean "VERSION"?'],
+    ]);
+  });
+
+  it('warns about an undefined variable in FROM', async () => {
+    const p = await planText('FROM busybox$SUFFIX\n');
+    expect(p.warnings.map((w) => [w.code, w.location?.range.start.line])).toEqual([['TB_PLAN_UNDEFINED_ARG_IN_FROM', 1]]);
+  });
+});
+
+describe('ENV and expansion', () => {
+  it('expands in exactly the instructions BuildKit expands', async () => {
+    const p = await planText(
+      `FROM busybox
+ENV D=/data U=app P=8080 L=lbl S=SIGTERM F=f.txt
+WORKDIR $D
+COPY $F ./\${F}.bak
+USER $U
+EXPOSE $P
+LABEL $L=$P
+VOLUME $D/v
+STOPSIGNAL $S
+RUN echo $D
+CMD echo $D
+HEALTHCHECK CMD echo $D
+`,
+      { files: { 'f.txt': { content: 'f' } } },
+    );
+    const cfg = p.stages[0]!.config.config!;
+    expect(cfg.WorkingDir).toBe('/data');
+    expect(copy(p.steps[2])).toMatchObject({ sources: ['f.txt'], dest: '/data/f.txt.bak' });
+    expect(cfg.User).toBe('app');
+    expect(cfg.ExposedPorts).toEqual({ '8080/tcp': {} });
+    expect(cfg.Labels).toEqual({ lbl: '8080' });
+    expect(cfg.Volumes).toEqual({ '/data/v': {} });
+    expect(cfg.StopSignal).toBe('SIGTERM');
+    // RUN/CMD/HEALTHCHECK text is left to the shell.
+    expect(run(p.steps[8]).args).toEqual(['/bin/sh', '-c', 'echo $D']);
+    expect(cfg.Cmd).toEqual(['/bin/sh', '-c', 'echo $D']);
+    expect(cfg.Healthcheck).toEqual({ Test: ['CMD-SHELL', 'echo $D'] });
+  });
+
+  it('uses the values from before the ENV for every pair of one ENV', async () => {
+    const p = await planText('FROM busybox\nENV A=1\nENV A=2 B=$A\n');
+    expect(p.stages[0]!.config.config?.Env).toEqual(['PATH=/bin:/usr/bin', 'A=2', 'B=1']);
+  });
+
+  it('keeps base image ENV and replaces a key in place', async () => {
+    const p = await planText('FROM busybox\nENV PATH=/x:$PATH Z=1\n');
+    expect(p.stages[0]!.config.config?.Env).toEqual(['PATH=/x:/bin:/usr/bin', 'Z=1']);
+  });
+
+  it('SHELL changes how later shell forms run', async () => {
+    const p = await planText('FROM busybox\nSHELL ["/bin/bash", "-eo", "pipefail", "-c"]\nRUN echo hi\nRUN ["echo", "exec"]\n');
+    expect(run(p.steps[1]).args).toEqual(['/bin/bash', '-eo', 'pipefail', '-c', 'echo hi']);
+    expect(run(p.steps[2]).args).toEqual(['echo', 'exec']);
+  });
+
+  it('resolves relative WORKDIR and COPY destinations, keeping a trailing slash', async () => {
+    const p = await planText('FROM busybox\nWORKDIR /a\nWORKDIR b/../c\nCOPY x y/\nCOPY x .\n', { files: { x: { content: '' } } });
+    expect(p.steps[1]!.spec).toEqual({ kind: 'workdir', path: '/a/c', user: '', mkdir: true });
+    expect(copy(p.steps[2]).dest).toBe('/a/c/y/');
+    expect(copy(p.steps[3]).dest).toBe('/a/c/');
+  });
+
+  it('ENTRYPOINT clears an inherited CMD but keeps one set in the stage', async () => {
+    const a = await planText('FROM busybox\nENTRYPOINT ["/app"]\n');
+    expect(a.stages[0]!.config.config?.Cmd).toBeUndefined();
+    const b = await planText('FROM busybox\nCMD ["x"]\nENTRYPOINT ["/app"]\n');
+    expect(b.stages[0]!.config.config?.Cmd).toEqual(['x']);
+  });
+
+  it('records history with empty_layer for config-only steps', async () => {
+    const p = await planText('FROM busybox\nENV A=1\nRUN true\nWORKDIR /\n');
+    const hist = p.stages[0]!.config.history!.slice(1);
+    expect(hist).toEqual([
+      { created_by: 'ENV A=1', comment: 'buildkit.dockerfile.v0', empty_layer: true },
+      { created_by: 'RUN /bin/sh -c true # buildkit', comment: 'buildkit.dockerfile.v0' },
+      { created_by: 'WORKDIR /', comment: 'buildkit.dockerfile.v0', empty_layer: true },
+    ]);
+  });
+
+  it('adds --label to the target image only', async () => {
+    const p = await planText('FROM busybox AS a\nFROM a\nLABEL x=1\n', { labels: { z: '2', y: '1' } });
+    expect(p.stages[1]!.config.config?.Labels).toEqual({ x: '1', y: '1', z: '2' });
+    expect(p.stages[0]!.config.config?.Labels).toBeUndefined();
+  });
+});
+
+describe('RUN and COPY specs', () => {
+  it('types mounts, resolves from= and applies defaults', async () => {
+    const p = await planText(
+      `FROM busybox AS src
+FROM busybox
+WORKDIR /w
+RUN --mount=type=cache,target=cache --mount=type=secret,id=tok --mount=type=bind,from=src,source=/etc,target=/e --mount=type=tmpfs,target=/t --mount=type=bind,target=/ctx true
+`,
+      { files: { a: { content: 'a' } } },
+    );
+    const r = run(p.steps.find((s) => s.kind === 'run'));
+    expect(r.mounts).toEqual([
+      { type: 'cache', target: '/w/cache', id: '/w/cache', sharing: 'shared', readonly: false, mode: 0o755, uid: 0, gid: 0 },
+      { type: 'secret', id: 'tok', target: '/run/secrets/tok', required: false, mode: 0o400, uid: 0, gid: 0 },
+      { type: 'bind', target: '/e', source: '/etc', readonly: true, from: { kind: 'stage', stage: 0 } },
+      { type: 'tmpfs', target: '/t' },
+      { type: 'bind', target: '/ctx', source: '/', readonly: true, from: { kind: 'context' } },
+    ]);
+    expect(r.workdir).toBe('/w');
+  });
+
+  it('fails a required secret that is not provided', async () => {
+    const e = await planError(() => planText('FROM busybox\nRUN --mount=type=secret,id=npm,required true\n', { secrets: ['other'] }));
+    expect(e.code).toBe('TB_PLAN_SECRET_MISSING');
+    expect(e.location?.range.start.line).toBe(2);
+  });
+
+  it('turns a lone heredoc into the shell script, and a shebang heredoc into a mounted file', async () => {
+    const p = await planText('FROM busybox\nRUN <<EOF\necho a\necho b\nEOF\nRUN <<EOF\n#!/bin/sh\necho c\nEOF\nRUN cat <<A > /f\nx\nA\n');
+    expect(run(p.steps[0]).args).toEqual(['/bin/sh', '-c', 'echo a\necho b\n']);
+    expect(run(p.steps[1])).toMatchObject({ args: ['/bin/sh', '-c', '/dev/pipes/EOF'], files: [{ path: '/dev/pipes/EOF', content: '#!/bin/sh\necho c\n', mode: 0o755 }] });
+    expect(run(p.steps[2]).args).toEqual(['/bin/sh', '-c', 'cat <<A > /f\nx\nA']);
+  });
+
+  it('COPY heredocs become inline files, expanded unless the delimiter is quoted', async () => {
+    const p = await planText('FROM busybox\nENV N=1\nCOPY <<A <<"B" /d/\n$N\nA\n$N\nB\n');
+    expect(copy(p.steps[1]).inline).toEqual([
+      { path: 'A', content: '1\n', mode: 0o644 },
+      { path: 'B', content: '$N\n', mode: 0o644 },
+    ]);
+    expect(copy(p.steps[1]).context).toBeUndefined();
+  });
+
+  it('hashes exactly the selection it records for the executor', async () => {
+    const p = await planText('FROM busybox\nCOPY --parents --exclude=*.md ./a/../b c* /dst/\n', { files: { b: { content: '' }, c1: { content: '' } } });
+    expect(copy(p.steps[0])).toMatchObject({ sources: ['b', 'c*'], context: { sources: ['b', 'c*'], excludes: ['*.md'], parents: true }, link: false });
+  });
+
+  it('drops --link when --chmod is set, like BuildKit', async () => {
+    const p = await planText('FROM busybox\nCOPY --link --chmod=644 a /a\n', { files: { a: { content: '' } } });
+    expect(copy(p.steps[0])).toMatchObject({ link: false, chmod: '644' });
+  });
+
+  it('keeps ADD URLs out of the context and rejects them for COPY', async () => {
+    const p = await planText('FROM busybox\nADD --checksum=sha256:abc https://example.com/x.tgz /x\n');
+    expect(copy(p.steps[0])).toMatchObject({ kind: 'add', urls: ['https://example.com/x.tgz'], checksum: 'sha256:abc' });
+    const e = await planError(() => planText('FROM busybox\nCOPY https://example.com/x /x\n'));
+    expect(e.message).toBe("source can't be a URL for COPY");
+  });
+});
+
+describe('ONBUILD', () => {
+  it("fires a base image's triggers at FROM and clears them", async () => {
+    const images = { ...DEFAULT_IMAGES, onb: { config: { config: { OnBuild: ['RUN echo trig', 'COPY a /a'] } } } };
+    const text = 'FROM busybox\nRUN echo x\nFROM onb\nRUN echo own\n';
+    const p = await planText(text, { registry: new MemRegistry(images), files: { a: { content: 'a' } } });
+    const steps = p.steps.filter((s) => s.stage === 1);
+    expect(steps.map((s) => s.text)).toEqual(['ONBUILD RUN echo trig', 'ONBUILD COPY a /a', 'RUN echo own']);
+    expect(steps[0]!.location.start.line).toBe(3);
+    expect(p.stages[1]!.config.config?.OnBuild).toBeUndefined();
+  });
+
+  it("fires a base stage's ONBUILD instructions, which do not reach grand-children", async () => {
+    const p = await planText('FROM busybox AS a\nONBUILD RUN echo hi\nFROM a AS b\nFROM b\n');
+    const runs = p.steps.filter((s) => s.kind === 'run');
+    expect(runs.map((s) => s.stage)).toEqual([1]);
+    expect(p.stages[0]!.config.config?.OnBuild).toEqual(['RUN echo hi']);
+    expect(p.stages[1]!.config.config?.OnBuild).toBeUndefined();
+  });
+
+  it('a trigger with COPY --from pulls in the stage it names', async () => {
+    const p = await planText('FROM busybox AS dep\nRUN d\nFROM busybox AS base\nONBUILD COPY --from=dep /x /x\nFROM busybox AS unused\nFROM base\n');
+    expect(p.stages.map((s) => s.index)).toEqual([0, 1, 3]);
+  });
+
+  it('reports an invalid trigger of an image at the FROM line', async () => {
+    const images = { ...DEFAULT_IMAGES, bad: { config: { config: { OnBuild: ['FROM x'] } } } };
+    const e = await planError(() => planText('FROM bad\n', { registry: new MemRegistry(images) }));
+    expect(e.code).toBe('TB_PLAN_ONBUILD');
+    expect(e.location?.range.start.line).toBe(1);
+  });
+});
+
+describe('errors', () => {
+  it('reports every error of the plan, each at its line', async () => {
+    const text = 'FROM busybox\nCOPY missing /m\nEXPOSE 99999\nSTOPSIGNAL SIGNOPE\nCOPY --chmod=999 a /a\nRUN --network=bogus true\n';
+    const e = await planError(() => planText(text, { files: { a: { content: '' } } }));
+    expect(e.diagnostics.map((d) => [d.code, d.location?.range.start.line])).toEqual([
+      ['TB_CONTEXT_NOT_FOUND', 2],
+      ['TB_PLAN_INVALID_PORT', 3],
+      ['TB_PLAN_INVALID_SIGNAL', 4],
+      ['TB_PLAN_INVALID_CHMOD', 5],
+      ['TB_PLAN_INVALID_FLAG', 6],
+    ]);
+  });
+
+  it('points a failed expansion at its word', async () => {
+    const e = await planError(() => planText('FROM busybox\nENV A=${B:?must be set}\n'));
+    expect(e.location?.range.start.line).toBe(2);
+    expect(e.message).toContain('must be set');
+  });
+
+  it('requires a directory destination for several sources', async () => {
+    const e = await planError(() => planText('FROM busybox\nCOPY a b /dst\n', { files: { a: { content: '' }, b: { content: '' } } }));
+    expect(e.code).toBe('TB_PLAN_COPY_DEST');
+  });
+});
