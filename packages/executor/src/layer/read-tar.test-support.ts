@@ -35,7 +35,7 @@ export async function readTar(blob: Buffer): Promise<ReadEntry[]> {
         size: h.size ?? 0,
         mtime: Math.floor((h.mtime?.getTime() ?? 0) / 1000),
         ...(h.linkname ? { linkname: h.linkname } : {}),
-        ...(h.pax ? { pax: h.pax } : {}),
+        ...(h.pax ? { pax: h.pax as Record<string, string> } : {}),
         data: Buffer.concat(chunks).toString('utf8'),
       });
     }
