@@ -197,9 +197,15 @@ describe('expandWords', () => {
     ['a\tb\nc', ['a', 'b', 'c']],
     ['a\u00a0b\u0085c\ufeffd', ['a', 'b', 'c\ufeffd']],
     ['cat <<  EOF', ['cat', '<<  EOF']],
-    ['8${UNSET:-0}80/tcp', ['8080/tcp']],
   ])('%j → %j', (word, expected) => {
     expect(expandWords(word, env)).toEqual(expected);
+  });
+
+  it('keeps the text before an operator expansion in the same word', () => {
+    // BuildKit 73ed6825 returns ['080/tcp']: its nested word processing resets the shared
+    // word buffer. ProcessWord (one word) is unaffected; we deliberately do not copy this bug.
+    expect(expandWords('8${UNSET:-0}80/tcp', env)).toEqual(['8080/tcp']);
+    expect(expandWords('a${SET/v/V} b', env)).toEqual(['aValue', 'b']);
   });
 });
 

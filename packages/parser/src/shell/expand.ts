@@ -67,7 +67,8 @@ export function expandWord(word: string, env: VarLookup, opts?: ShellOptions): s
 
 /**
  * Expands a word, then splits it on unquoted whitespace (BuildKit `ProcessWords`, used by
- * EXPOSE and heredoc detection). Whitespace that came from a variable value splits too.
+ * EXPOSE and heredoc detection). Whitespace that came from a variable value splits too;
+ * quoted and escaped whitespace does not.
  */
 export function expandWords(word: string, env: VarLookup, opts?: ShellOptions): string[] {
   const words = new WordSplitter();
