@@ -48,8 +48,9 @@ interface Memo {
 /**
  * The build context of one build. Reads the directory lazily and at most once: every COPY's
  * `hash` and `select` share lstat, readdir and content-hash results. `hash` and `select` run
- * the same selection, so the digest covers exactly the entries COPY writes. Call `close()`
- * once at the end of the build to persist the stat cache (nothing else needs releasing).
+ * the same selection, so the digest covers exactly the entries COPY writes. New content
+ * hashes are persisted to the stat cache at the end of each `hash` call that computed any;
+ * `close()` flushes explicitly (nothing else needs releasing).
  * Errors: BuildError for user mistakes (missing source, bad pattern, unreadable file).
  */
 export class BuildContext {
@@ -62,6 +63,7 @@ export class BuildContext {
   private readonly persistence: StatCachePersistence | undefined;
   private readonly selections = new Map<string, Promise<SelectedFile[]>>();
   private readonly memo = new Map<string, Memo>();
+  private saving: Promise<void> = Promise.resolve();
   private readonly counters = { filesHashed: 0, bytesHashed: 0, statCacheHits: 0, memoryHits: 0 };
 
   private constructor(root: string, opts: BuildContextOptions, xx: XXHashAPI, statCache: StatCache) {
@@ -122,13 +124,27 @@ export class BuildContext {
       sha.update(JSON.stringify(f.destRel)).update(meta).update('\n');
       out.push({ path: f.relPath, digest: 'xxh64:' + this.xx.h64ToString(meta) });
     }
-    return { digest: 'sha256:' + sha.digest('hex'), files: out };
+    const result = { digest: 'sha256:' + sha.digest('hex'), files: out };
+    if (this.statCache.dirty) await this.persist();
+    return result;
   }
 
-  /** Persists the stat cache (if one was given). Safe to call more than once. */
+  /**
+   * Persists the stat cache (if one was given) when this build learned something: new hashes,
+   * or entries for files that changed or disappeared. Safe to call more than once.
+   */
   async close(): Promise<void> {
+    if (this.statCache.dirty || this.statCache.hasStale((rel, fp) => this.freshness(rel, fp))) await this.persist();
+  }
+
+  private async persist(): Promise<void> {
     if (!this.persistence) return;
-    await this.persistence.save(this.statCache.encode((rel, fp) => this.freshness(rel, fp)));
+    // Saves are serialised so a slow earlier save never overwrites a newer one. The stat cache
+    // is only a speed-up: a failed save must not fail the build, the next one just rehashes.
+    this.saving = this.saving
+      .then(() => this.persistence!.save(this.statCache.encode((rel, fp) => this.freshness(rel, fp))))
+      .catch(() => undefined);
+    await this.saving;
   }
 
   private fingerprint(fp: string): bigint {

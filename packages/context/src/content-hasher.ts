@@ -49,31 +49,31 @@ export class ContentHasher {
   }
 
   private run(job: HashJob): void {
-    let fd: number;
+    let hash: bigint;
+    let total = 0;
+    let fd: number | undefined;
+    // Only file-system failures become BuildErrors; anything else is a tbuild bug.
     try {
       fd = fs.openSync(job.abs, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-    } catch (e) {
-      throw unreadable(job.rel, e);
-    }
-    try {
       let n = fs.readSync(fd, this.buf, 0, CHUNK, null);
       if (n < CHUNK) {
-        job.done(this.xx.h64Raw(this.buf.subarray(0, n)), n);
-        return;
+        hash = this.xx.h64Raw(this.buf.subarray(0, n));
+        total = n;
+      } else {
+        const h = this.xx.create64();
+        while (n > 0) {
+          h.update(this.buf.subarray(0, n));
+          total += n;
+          n = fs.readSync(fd, this.buf, 0, CHUNK, null);
+        }
+        hash = h.digest();
       }
-      const h = this.xx.create64();
-      let total = 0;
-      while (n > 0) {
-        h.update(this.buf.subarray(0, n));
-        total += n;
-        n = fs.readSync(fd, this.buf, 0, CHUNK, null);
-      }
-      job.done(h.digest(), total);
     } catch (e) {
       throw unreadable(job.rel, e);
     } finally {
-      fs.closeSync(fd);
+      if (fd !== undefined) fs.closeSync(fd);
     }
+    job.done(hash, total);
   }
 
   private async runAsync(job: HashJob, buf: Buffer): Promise<void> {
@@ -83,20 +83,20 @@ export class ContentHasher {
     } catch (e) {
       throw unreadable(job.rel, e);
     }
+    const h = this.xx.create64();
+    let total = 0;
     try {
-      const h = this.xx.create64();
-      let total = 0;
       for (;;) {
         const { bytesRead } = await fh.read(buf, 0, buf.length, null);
         if (bytesRead === 0) break;
         h.update(buf.subarray(0, bytesRead));
         total += bytesRead;
       }
-      job.done(h.digest(), total);
     } catch (e) {
       throw unreadable(job.rel, e);
     } finally {
       await fh.close();
     }
+    job.done(h.digest(), total);
   }
 }

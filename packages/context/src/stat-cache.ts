@@ -24,6 +24,8 @@ export type Freshness = 'unknown' | 'same' | 'changed';
 export class StatCache {
   private readonly old: Map<string, Entry>;
   private readonly fresh = new Map<string, Entry>();
+  /** True when hashes were recorded since the last encode. */
+  dirty = false;
 
   private constructor(old: Map<string, Entry>) {
     this.old = old;
@@ -69,6 +71,15 @@ export class StatCache {
   /** Records a hash just computed; callers skip files changed too recently to be trusted. */
   record(rel: string, fp: bigint, hash: bigint): void {
     this.fresh.set(rel, { fp, hash, age: 0 });
+    this.dirty = true;
+  }
+
+  /** Whether an entry this build did not use is known to be out of date (file changed or gone). */
+  hasStale(freshness: (rel: string, fp: bigint) => Freshness): boolean {
+    for (const [rel, e] of this.old) {
+      if (!this.fresh.has(rel) && freshness(rel, e.fp) === 'changed') return true;
+    }
+    return false;
   }
 
   /**
@@ -77,6 +88,7 @@ export class StatCache {
    * or not at all.
    */
   encode(freshness: (rel: string, fp: bigint) => Freshness): Buffer {
+    this.dirty = false;
     const keep: Array<[string, Entry]> = [...this.fresh];
     for (const [rel, e] of this.old) {
       if (this.fresh.has(rel)) continue;
