@@ -79,6 +79,13 @@ describe('ShellExpansionError', () => {
     );
   });
 
+  it('shortens a huge word in the message but keeps it whole in .word', () => {
+    const word = 'x'.repeat(1 << 20) + '${';
+    const e = failure(word);
+    expect(e.message).toBe(`failed to process "${'x'.repeat(200)}...": syntax error: missing '}'`);
+    expect(e.word).toBe(word);
+  });
+
   it('gives a hint for syntax mistakes but not for user messages', () => {
     expect(failure('${a^}').hint).toContain('${VAR:-word}');
     expect(failure('${a:-b').hint).toContain("'}'");

@@ -24,7 +24,7 @@ export class ShellExpansionError extends BuildError {
   constructor(init: ShellExpansionErrorInit) {
     super({
       code: 'TB_PARSE_VARIABLE',
-      message: `failed to process ${goQuote(init.word)}: ${init.reason}`,
+      message: `failed to process ${goQuote(abbreviate(init.word))}: ${init.reason}`,
       ...(init.hint === undefined ? {} : { hint: init.hint }),
       ...(init.location === undefined ? {} : { location: init.location }),
     });
@@ -42,6 +42,17 @@ export class ShellExpansionError extends BuildError {
       location,
     });
   }
+}
+
+// A word can be megabytes long; the message names it, the location shows it.
+const MAX_QUOTED = 200;
+
+function abbreviate(word: string): string {
+  if (word.length <= MAX_QUOTED) return word;
+  let cut = MAX_QUOTED;
+  const last = word.charCodeAt(cut - 1);
+  if (last >= 0xd800 && last <= 0xdbff) cut--; // do not split a surrogate pair
+  return word.slice(0, cut) + '...';
 }
 
 /**

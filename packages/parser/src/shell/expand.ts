@@ -43,7 +43,7 @@ function lexMode(opts: ShellOptions | undefined): LexMode {
   };
 }
 
-function process(word: string, env: VarLookup, opts: ShellOptions | undefined, words?: WordSplitter): ExpansionResult {
+function runShellWord(word: string, env: VarLookup, opts: ShellOptions | undefined, words?: WordSplitter): ExpansionResult {
   const shell = new ShellWord(word, env, lexMode(opts));
   let value: string;
   try {
@@ -62,7 +62,7 @@ function process(word: string, env: VarLookup, opts: ShellOptions | undefined, w
  * Throws ShellExpansionError for malformed input or a failing `${VAR?msg}`.
  */
 export function expandWord(word: string, env: VarLookup, opts?: ShellOptions): string {
-  return process(word, env, opts).value;
+  return runShellWord(word, env, opts).value;
 }
 
 /**
@@ -72,11 +72,11 @@ export function expandWord(word: string, env: VarLookup, opts?: ShellOptions): s
  */
 export function expandWords(word: string, env: VarLookup, opts?: ShellOptions): string[] {
   const words = new WordSplitter();
-  process(word, env, opts, words);
+  runShellWord(word, env, opts, words);
   return words.finish();
 }
 
 /** expandWord, also reporting the variable names that were and were not found. */
 export function expandWordWithMatches(word: string, env: VarLookup, opts?: ShellOptions): ExpansionResult {
-  return process(word, env, opts);
+  return runShellWord(word, env, opts);
 }
