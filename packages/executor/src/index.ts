@@ -6,6 +6,7 @@ export type { OverlaySnapshotterOptions } from './snapshot/overlay-snapshotter.t
 // Container runtime (runc)
 export type { ContainerRuntime, RunIO, RunLimits, RunMount, RunRequest, RunResult } from './runtime/container-runtime.ts';
 export { RuncRuntime, cleanupStaleContainers } from './runtime/runc-runtime.ts';
+export { cleanupStale } from './runtime/cleanup-stale.ts';
 export type { RuncRuntimeOptions } from './runtime/runc-runtime.ts';
 export { resolveUser } from './runtime/resolve-user.ts';
 export type { ResolvedUser } from './runtime/resolve-user.ts';

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -95,10 +96,11 @@ describe.skipIf(!isRoot)(`diffUpperToLayer over a real overlay upper dir (${NEED
     const snap = await snapshotter.prepare({ lowers: [base], key: 'lowers' });
     try {
       const etc = path.join(snap.rootfs, 'etc');
-      const before = fs.statSync(etc);
+      const before = fs.statSync(etc, { bigint: true }).mtimeNs;
       fs.writeFileSync(path.join(etc, 'tmp'), 'x');
       fs.rmSync(path.join(etc, 'tmp'));
-      fs.utimesSync(etc, before.atime, before.mtime); // what the runtime does after removing mount stubs
+      // What the runtime does after removing its mount stubs: restore the time to the nanosecond.
+      execFileSync('touch', ['-m', '-d', `@${before / 1_000_000_000n}.${(before % 1_000_000_000n).toString().padStart(9, '0')}`, etc]);
       fs.writeFileSync(path.join(snap.rootfs, 'opt/app/keep.js'), 'changed');
       fs.chmodSync(path.join(snap.rootfs, 'usr'), 0o700);
       await snap.release();

@@ -14,9 +14,10 @@ export interface DiffOptions {
   sourceDateEpoch?: number;
   compression: 'gzip' | 'none';
   /**
-   * gzip level. Default 1: on a 2-core builder level 1 compresses ~3-4x faster than 6 for
-   * ~5-15% larger blobs (measured by `layer/gzip-level.bench.mjs` on a busybox-and-text corpus);
-   * layer writing sits on the critical path of every RUN, registry pushes are rarer.
+   * gzip level. Default 1. `gzip-level.bench.mjs` on this project's 2-core machine (busybox,
+   * 12 MB of real node_modules text, 4 MB of incompressible bytes): level 1 runs at 115 MB/s
+   * for a 0.405 ratio, level 6 at 53 MB/s for 0.369, level 9 at 25 MB/s for 0.368. Writing the
+   * layer is on the critical path of every RUN; 10% more bytes only cost on the rarer push.
    */
   level?: number;
   /** Honour `user.overlay.*` markers (uppers of rootless `userxattr` mounts). */

@@ -54,10 +54,20 @@ export class LowerView {
     if (!lower || !lower.st.isDirectory()) return false;
     const l = lower.st;
     if (l.mode !== st.mode || l.uid !== st.uid || l.gid !== st.gid) return false;
-    if (l.mtimeNs / 1_000_000_000n !== st.mtimeNs / 1_000_000_000n) return false;
+    if (!sameTime(l.mtimeNs, st.mtimeNs)) return false;
     const lx = readXattrs(lower.host);
     for (const [k, v] of keptXattrs) if (!lx.get(k)?.equals(v)) return false;
     for (const k of lx.keys()) if (k === 'security.capability' && !keptXattrs.has(k)) return false;
     return true;
   }
+}
+
+/**
+ * Equal to the nanosecond, or in the same second when one side has no nanoseconds (it came out
+ * of a tar, which keeps whole seconds): continuity's `sameFsTime`, which BuildKit relies on.
+ */
+function sameTime(a: bigint, b: bigint): boolean {
+  if (a === b) return true;
+  const sec = 1_000_000_000n;
+  return a / sec === b / sec && (a % sec === 0n || b % sec === 0n);
 }

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { resolveInRoot } from './confined-path.ts';
@@ -19,7 +20,7 @@ export class MountStubs {
   readonly #rootfs: string;
   readonly #stubs: Stub[] = [];
   /** Timestamps of existing dirs that received a stub, restored afterwards so they look untouched. */
-  readonly #parents = new Map<string, { atime: Date; mtime: Date }>();
+  readonly #parents = new Map<string, bigint>();
 
   constructor(rootfs: string) {
     this.#rootfs = rootfs;
@@ -38,8 +39,7 @@ export class MountStubs {
       const last = i === parts.length - 1;
       const parent = path.posix.dirname(containerPath);
       if (!this.#parents.has(parent) && !this.#stubs.some((st) => st.containerPath === parent)) {
-        const st = fs.statSync(path.dirname(hostPath));
-        this.#parents.set(parent, { atime: st.atime, mtime: st.mtime });
+        this.#parents.set(parent, fs.statSync(path.dirname(hostPath), { bigint: true }).mtimeNs);
       }
       if (last && kind === 'file') fs.writeFileSync(hostPath, '', { mode: 0o644, flag: 'wx' });
       else fs.mkdirSync(hostPath, { mode: 0o755 });
@@ -72,10 +72,13 @@ export class MountStubs {
       }
     }
     this.#stubs.length = 0;
-    for (const [containerPath, times] of this.#parents) {
+    for (const [containerPath, mtimeNs] of this.#parents) {
       try {
         const r = resolveInRoot(this.#rootfs, containerPath);
-        if (r.containerPath === containerPath) fs.utimesSync(r.hostPath, times.atime, times.mtime);
+        // Node's utimes goes through a double and loses nanoseconds; the differ compares them
+        // exactly (as BuildKit does), so set the time with touch(1) from the host, to the ns.
+        const stamp = `@${mtimeNs / 1_000_000_000n}.${(mtimeNs % 1_000_000_000n).toString().padStart(9, '0')}`;
+        if (r.containerPath === containerPath) execFileSync('touch', ['-h', '-m', '-d', stamp, '--', r.hostPath]);
       } catch {
         /* gone or changed by the RUN: its timestamps are the RUN's business */
       }

@@ -164,6 +164,30 @@ describe.skipIf(!isRoot || !hasCommand('runc'))(`RuncRuntime (${NEEDS_ROOT})`, (
     });
   });
 
+  it("turns a RUN's changes into layer entries, whiteouts and links, and refuses .wh. names", async () => {
+    await withRootfs(async (snap) => {
+      const res = await run(snap, 'rm /bin/vi && rm -rf /tmp && mkdir /tmp && echo a > /tmp/a && ln /bin/busybox /bb && (mknod /dev0 c 0 0 || echo refused)');
+      // overlayfs itself refuses to create a 0/0 device (a forged whiteout) in the merged dir.
+      expect(res).toMatchObject({ exitCode: 0, out: 'refused\n' });
+      await snap.release();
+      expect(await layerEntries(snap)).toEqual(['bb', 'bin/', 'bin/.wh.vi', 'bin/busybox', 'tmp/', 'tmp/.wh..wh..opq', 'tmp/a']);
+      const entries = await layerEntries(snap, true);
+      expect(entries.find((e) => e.startsWith('bin/busybox'))).toBe('bin/busybox link bb');
+    });
+    await withRootfs(async (snap) => {
+      await run(snap, 'mkdir /app && touch /app/.wh.important');
+      await snap.release();
+      await expect(layerEntries(snap)).rejects.toMatchObject({ code: 'TB_EXEC_WHITEOUT_NAME' });
+    });
+  });
+
+  it('honours a read-only root filesystem', async () => {
+    await withRootfs(async (snap) => {
+      const res = await run(snap, 'touch /x 2>/dev/null || echo ro; echo ok > /dev/shm/y && cat /dev/shm/y', { readonlyRootfs: true });
+      expect(res.out).toBe('ro\nok\n');
+    });
+  });
+
   it('reports a program that cannot start as TB_EXEC_START_FAILED', async () => {
     await withRootfs(async (snap) => {
       await expect(
@@ -225,10 +249,10 @@ describe.skipIf(!isRoot || !hasCommand('runc'))(`RuncRuntime (${NEEDS_ROOT})`, (
   });
 
   /** What the RUN would contribute to the image: the names in its layer tar. */
-  async function layerEntries(snap: ActiveSnapshot): Promise<string[]> {
+  async function layerEntries(snap: ActiveSnapshot, withLinks = false): Promise<string[]> {
     const sink = memorySink();
     await diffUpperToLayer(snap.upper, sink, { compression: 'none', lowers: [base] });
-    return (await readTar(sink.bytes())).map((e) => e.name);
+    return (await readTar(sink.bytes())).map((e) => (withLinks && e.linkname ? `${e.name} ${e.type} ${e.linkname}` : e.name));
   }
 
   function runcList(): string[] {
