@@ -1,3 +1,9 @@
+export { Store } from './store.ts';
+export type { BlobWriter } from './store/blob-writer.ts';
+export type { StepRecord } from './store/step-record.ts';
+export type { GcOptions, GcResult } from './store/gc.ts';
+export type { VerifyProblem } from './store/verify.ts';
+export { defaultStoreRoot, LAYOUT_VERSION } from './store/layout.ts';
 export { extractTar } from './extract/extract-tar.ts';
 export type { ExtractOptions, ExtractStats, ExtractLimits } from './extract/options.ts';
 export { DEFAULT_LIMITS } from './extract/options.ts';

@@ -1,0 +1,313 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { cacheError } from './errors.ts';
+import { digestHex, isSha256Digest, nameHash } from './digest.ts';
+import { compressionOfMediaType } from './extract/decompress.ts';
+import { extractTar } from './extract/extract-tar.ts';
+import { FsBlobWriter, type BlobWriter } from './store/blob-writer.ts';
+import { atomicCreate, atomicReplace, isErrno, readIfExists } from './store/fs-util.ts';
+import { runGc, type GcOptions, type GcResult } from './store/gc.ts';
+import { DIRS, prepareLayout } from './store/layout.ts';
+import { removeDeadLeftovers } from './store/leftovers.ts';
+import { acquireFileLock } from './store/lock.ts';
+import { ownedName } from './store/process-id.ts';
+import { claimSlot, findSlot, isComplete } from './store/snapshot-slots.ts';
+import { parseStepRecord, type StepRecord } from './store/step-record.ts';
+import { runVerify, type VerifyProblem } from './store/verify.ts';
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+function checkName(kind: string, name: string): void {
+  if (!NAME.test(name)) throw new Error(`invalid ${kind} name ${JSON.stringify(name)}`);
+}
+
+/**
+ * The on-disk store (layout in docs/store.md) and the only code that writes it: content-
+ * addressed blobs, unpacked layer snapshots in overlay format, the step cache, image refs and
+ * small metadata. Safe for many processes at once: every entry appears by an atomic rename or
+ * link of a fully written, fsynced temp file, so readers never see partial entries and a killed
+ * process leaves only temp files that the next open() removes. Content is verified on write;
+ * readBlob and getStep re-verify, so corruption is reported (TB_CACHE_CORRUPT) or treated as a
+ * miss, never served.
+ */
+export class Store {
+  /** Absolute paths of the layout's directories (for gc/verify and tests). */
+  readonly dirs: { readonly [K in keyof typeof DIRS]: string };
+  private readonly inflight = new Map<string, Promise<string>>();
+  // Blob digests verified by this process, keyed by the file identity at verification time.
+  private readonly verified = new Map<string, string>();
+
+  private constructor(readonly root: string) {
+    this.dirs = Object.fromEntries(Object.entries(DIRS).map(([k, v]) => [k, path.join(root, v)])) as Store['dirs'];
+  }
+
+  static async open(root: string): Promise<Store> {
+    const abs = path.resolve(root);
+    await prepareLayout(abs);
+    const store = new Store(abs);
+    await removeDeadLeftovers(store.dirs.tmp);
+    await removeDeadLeftovers(store.dirs.leases);
+    return store;
+  }
+
+  /** A scratch path in the store's tmp dir (same filesystem, so renames into place work). */
+  tempPath(): string {
+    return path.join(this.dirs.tmp, ownedName());
+  }
+
+  /** A scratch directory on the store's filesystem, removed by Store.open once this process is gone (e.g. a RUN's upper dir). */
+  async makeTempDir(): Promise<string> {
+    const dir = this.tempPath();
+    await fs.mkdir(dir, { mode: 0o700 });
+    return dir;
+  }
+
+  // ---- blobs ----
+
+  blobPath(digest: string): string {
+    return path.join(this.dirs.blobs, digestHex(digest));
+  }
+
+  async hasBlob(digest: string): Promise<boolean> {
+    try {
+      return (await fs.stat(this.blobPath(digest))).isFile();
+    } catch (e) {
+      if (isErrno(e, 'ENOENT')) return false;
+      throw e;
+    }
+  }
+
+  async readBlob(digest: string): Promise<Buffer> {
+    const data = await readIfExists(this.blobPath(digest));
+    if (data === undefined) throw cacheError('TB_CACHE_BLOB_NOT_FOUND', `blob ${digest} is not in the store`);
+    const actual = `sha256:${createHash('sha256').update(data).digest('hex')}`;
+    if (actual !== digest) {
+      throw cacheError('TB_CACHE_CORRUPT', `stored blob ${digest} is corrupt (content hashes to ${actual})`, {
+        hint: 'run `tbuild cache verify --repair`, then rebuild',
+      });
+    }
+    return data;
+  }
+
+  async writeBlob(data: Buffer | string | AsyncIterable<Uint8Array>, expected?: { digest?: string; size?: number }): Promise<{ digest: string; size: number }> {
+    const w = this.blobWriter();
+    try {
+      if (typeof data === 'string' || Buffer.isBuffer(data)) await w.write(data);
+      else for await (const chunk of data) await w.write(chunk);
+    } catch (e) {
+      await w.abort();
+      throw e;
+    }
+    return w.commit(expected);
+  }
+
+  blobWriter(): BlobWriter {
+    return new FsBlobWriter(this.tempPath(), this.dirs.blobs);
+  }
+
+  /** Whether the blob exists and hashes to its digest; hashes once per file identity per process. */
+  async blobIntact(digest: string): Promise<boolean> {
+    const file = this.blobPath(digest);
+    let st;
+    try {
+      st = await fs.stat(file);
+    } catch (e) {
+      if (isErrno(e, 'ENOENT')) return false;
+      throw e;
+    }
+    const id = `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+    if (this.verified.get(digest) === id) return true;
+    const hash = createHash('sha256');
+    for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+    const ok = `sha256:${hash.digest('hex')}` === digest;
+    if (ok) this.verified.set(digest, id);
+    else this.verified.delete(digest);
+    return ok;
+  }
+
+  // ---- snapshots ----
+
+  snapshotPath(diffId: string): string {
+    return findSlot(this.dirs.snapshots, diffId).fs;
+  }
+
+  async hasSnapshot(diffId: string): Promise<boolean> {
+    return isComplete(findSlot(this.dirs.snapshots, diffId));
+  }
+
+  async ensureSnapshot(layer: { digest: string; diffId: string; mediaType: string }): Promise<string> {
+    if (!isSha256Digest(layer.diffId)) throw new Error(`invalid diffID ${JSON.stringify(layer.diffId)}`);
+    let p = this.inflight.get(layer.diffId);
+    if (!p) {
+      p = this.unpack(layer).finally(() => this.inflight.delete(layer.diffId));
+      this.inflight.set(layer.diffId, p);
+    }
+    return p;
+  }
+
+  private async unpack(layer: { digest: string; diffId: string; mediaType: string }): Promise<string> {
+    const existing = findSlot(this.dirs.snapshots, layer.diffId);
+    if (await isComplete(existing)) return existing.fs;
+    if (!(await this.hasBlob(layer.digest))) throw cacheError('TB_CACHE_BLOB_NOT_FOUND', `layer blob ${layer.digest} is not in the store`);
+    // Verify before extracting: a corrupt blob must read as corruption, not as a hostile layer.
+    if (!(await this.blobIntact(layer.digest))) {
+      throw cacheError('TB_CACHE_CORRUPT', `stored layer blob ${layer.digest} is corrupt`, { hint: 'run `tbuild cache verify --repair`, then rebuild' });
+    }
+    const dir = await this.makeTempDir();
+    try {
+      await fs.chmod(dir, 0o755);
+      await extractTar(createReadStream(this.blobPath(layer.digest)), dir, {
+        format: 'overlay',
+        compression: compressionOfMediaType(layer.mediaType),
+        expectedDiffId: layer.diffId,
+      });
+      return await this.adoptSnapshot(layer.diffId, dir);
+    } catch (e) {
+      await fs.rm(dir, { recursive: true, force: true });
+      throw e;
+    }
+  }
+
+  async adoptSnapshot(diffId: string, dir: string): Promise<string> {
+    const slot = await claimSlot(this.dirs.snapshots, this.dirs.tmp, diffId);
+    try {
+      await fs.rename(dir, slot.fs);
+    } catch (e) {
+      if (isErrno(e, 'EXDEV')) {
+        throw cacheError('TB_CACHE_CROSS_DEVICE', `cannot move ${dir} into the store at ${this.root}: different filesystems`, {
+          hint: 'create upper dirs with Store.makeTempDir()',
+        });
+      }
+      if (!isErrno(e, 'ENOTEMPTY', 'EEXIST')) throw e;
+      // Another writer won; its snapshot has the same content by construction.
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+    return slot.fs;
+  }
+
+  // ---- steps ----
+
+  private stepFile(key: string): string {
+    return path.join(this.dirs.steps, `${nameHash(key)}.json`);
+  }
+
+  async getStep(key: string): Promise<StepRecord | undefined> {
+    const raw = await readIfExists(this.stepFile(key));
+    const rec = raw && parseStepRecord(raw);
+    if (!rec || rec.key !== key) return undefined;
+    if (rec.layer && !(await this.blobIntact(rec.layer.digest))) return undefined;
+    return rec;
+  }
+
+  async putStep(rec: StepRecord): Promise<void> {
+    if (rec.layer && !(await this.hasBlob(rec.layer.digest))) {
+      throw new Error(`putStep(${rec.key}): layer blob ${rec.layer.digest} is not committed`);
+    }
+    const file = this.stepFile(rec.key);
+    const data = JSON.stringify(rec);
+    if (await atomicCreate(this.tempPath(), file, data)) return;
+    // First writer wins, unless its record no longer serves (corrupt or missing blob).
+    if (!(await this.getStep(rec.key))) await atomicReplace(this.tempPath(), file, data);
+  }
+
+  /** Records a hit. Concurrent touches of one key may count one hit instead of two. */
+  async touchStep(key: string): Promise<void> {
+    const file = this.stepFile(key);
+    const raw = await readIfExists(file);
+    const rec = raw && parseStepRecord(raw);
+    if (!rec || rec.key !== key) return;
+    rec.lastUsed = new Date().toISOString();
+    rec.hits += 1;
+    await atomicReplace(this.tempPath(), file, JSON.stringify(rec));
+  }
+
+  async listSteps(): Promise<StepRecord[]> {
+    const out: StepRecord[] = [];
+    for (const name of await fs.readdir(this.dirs.steps)) {
+      if (!name.endsWith('.json')) continue;
+      const raw = await readIfExists(path.join(this.dirs.steps, name));
+      const rec = raw && parseStepRecord(raw);
+      if (rec) out.push(rec);
+    }
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  async deleteStep(key: string): Promise<void> {
+    await fs.rm(this.stepFile(key), { force: true });
+  }
+
+  // ---- refs ----
+
+  private refFile(name: string): string {
+    return path.join(this.dirs.refs, `${nameHash(name)}.json`);
+  }
+
+  async getRef(name: string): Promise<string | undefined> {
+    const raw = await readIfExists(this.refFile(name));
+    if (!raw) return undefined;
+    const r = JSON.parse(raw.toString()) as { name: string; digest: string };
+    return r.name === name ? r.digest : undefined;
+  }
+
+  async setRef(name: string, digest: string): Promise<void> {
+    if (!isSha256Digest(digest)) throw new Error(`setRef(${name}): invalid digest ${JSON.stringify(digest)}`);
+    await atomicReplace(this.tempPath(), this.refFile(name), JSON.stringify({ name, digest, updated: new Date().toISOString() }));
+  }
+
+  async deleteRef(name: string): Promise<void> {
+    await fs.rm(this.refFile(name), { force: true });
+  }
+
+  async listRefs(): Promise<Array<{ name: string; digest: string; updated: string }>> {
+    const out: Array<{ name: string; digest: string; updated: string }> = [];
+    for (const f of await fs.readdir(this.dirs.refs)) {
+      const raw = await readIfExists(path.join(this.dirs.refs, f));
+      if (!raw) continue;
+      try {
+        const r = JSON.parse(raw.toString()) as { name: string; digest: string; updated: string };
+        if (typeof r.name === 'string' && isSha256Digest(r.digest)) out.push({ name: r.name, digest: r.digest, updated: String(r.updated) });
+      } catch {
+        /* a foreign file: verify reports it */
+      }
+    }
+    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  // ---- metadata ----
+
+  async readMeta(name: string): Promise<Buffer | undefined> {
+    checkName('meta', name);
+    return readIfExists(path.join(this.dirs.meta, name));
+  }
+
+  async writeMeta(name: string, data: Buffer | string): Promise<void> {
+    checkName('meta', name);
+    await atomicReplace(this.tempPath(), path.join(this.dirs.meta, name), data);
+  }
+
+  // ---- cross-process safety ----
+
+  async lock(name: string): Promise<() => Promise<void>> {
+    checkName('lock', name);
+    return acquireFileLock(path.join(this.dirs.locks, `${name}.lock`));
+  }
+
+  /** Lease files are named for the owning process, so gc and open() drop them once it is gone. */
+  async lease(digests: string[]): Promise<() => Promise<void>> {
+    const file = path.join(this.dirs.leases, `${ownedName()}.json`);
+    await fs.writeFile(file, JSON.stringify({ digests }), { flag: 'wx', mode: 0o600 });
+    return async () => {
+      await fs.rm(file, { force: true });
+    };
+  }
+
+  gc(opts: GcOptions = {}): Promise<GcResult> {
+    return runGc(this, opts);
+  }
+
+  verify(opts: { repair?: boolean } = {}): Promise<VerifyProblem[]> {
+    return runVerify(this, opts);
+  }
+}

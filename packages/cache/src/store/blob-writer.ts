@@ -1,0 +1,77 @@
+import { createHash, type Hash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { cacheError } from '../errors.ts';
+import { fsyncDir } from './fs-util.ts';
+
+/**
+ * Streams one blob into the store. Nothing is visible under blobs/ until commit() has checked
+ * digest and size, fsynced and renamed the temp file into place; a crash leaves only a temp file
+ * that the next Store.open removes. Identical concurrent writers both succeed (rename replaces
+ * the file with identical, verified bytes). Call exactly one of commit() or abort().
+ */
+export interface BlobWriter {
+  write(chunk: Uint8Array | string): Promise<void>;
+  commit(expected?: { digest?: string; size?: number }): Promise<{ digest: string; size: number }>;
+  abort(): Promise<void>;
+}
+
+export class FsBlobWriter implements BlobWriter {
+  private fh: fs.FileHandle | undefined;
+  private readonly hash: Hash = createHash('sha256');
+  private size = 0;
+  private done = false;
+
+  constructor(
+    private readonly tmp: string,
+    private readonly blobDir: string,
+    private readonly onCommit: (digest: string) => void = () => {},
+  ) {}
+
+  async write(chunk: Uint8Array | string): Promise<void> {
+    if (this.done) throw new Error('BlobWriter used after commit/abort');
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    this.fh ??= await fs.open(this.tmp, 'wx', 0o600);
+    this.hash.update(buf);
+    this.size += buf.length;
+    let off = 0;
+    while (off < buf.length) off += (await this.fh.write(buf, off)).bytesWritten;
+  }
+
+  async commit(expected: { digest?: string; size?: number } = {}): Promise<{ digest: string; size: number }> {
+    if (this.done) throw new Error('BlobWriter used after commit/abort');
+    this.done = true;
+    try {
+      this.fh ??= await fs.open(this.tmp, 'wx', 0o600);
+      await this.fh.sync();
+      await this.fh.close();
+      this.fh = undefined;
+      const digest = `sha256:${this.hash.digest('hex')}`;
+      if (expected.digest !== undefined && expected.digest !== digest) {
+        throw cacheError('TB_CACHE_DIGEST_MISMATCH', `content hashes to ${digest}, expected ${expected.digest}`);
+      }
+      if (expected.size !== undefined && expected.size !== this.size) {
+        throw cacheError('TB_CACHE_SIZE_MISMATCH', `content is ${this.size} bytes, expected ${expected.size}`);
+      }
+      await fs.chmod(this.tmp, 0o444);
+      await fs.rename(this.tmp, path.join(this.blobDir, digest.slice(7)));
+      await fsyncDir(this.blobDir);
+      this.onCommit(digest);
+      return { digest, size: this.size };
+    } catch (e) {
+      await this.cleanup();
+      throw e;
+    }
+  }
+
+  async abort(): Promise<void> {
+    this.done = true;
+    await this.cleanup();
+  }
+
+  private async cleanup(): Promise<void> {
+    await this.fh?.close().catch(() => {});
+    this.fh = undefined;
+    await fs.rm(this.tmp, { force: true });
+  }
+}

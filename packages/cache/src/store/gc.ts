@@ -1,0 +1,135 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Store } from '../store.ts';
+import { diskUsage, readIfExists } from './fs-util.ts';
+import { collectImageRoots } from './image-roots.ts';
+import { removeDeadLeftovers } from './leftovers.ts';
+import { ownerAlive } from './process-id.ts';
+import { listSlots } from './snapshot-slots.ts';
+import type { StepRecord } from './step-record.ts';
+
+/**
+ * - all: drop every step record (image refs stay; their content stays reachable)
+ * - until: drop step records last used before this time (epoch milliseconds)
+ * - keepStorage: then drop least-recently-used steps until blobs + snapshots fit in this many bytes
+ * - dryRun: report what would go, change nothing
+ * Without options only unreachable blobs/snapshots and dead temp files go.
+ */
+export interface GcOptions {
+  keepStorage?: number;
+  until?: number;
+  all?: boolean;
+  dryRun?: boolean;
+}
+
+/** `removed` holds `step:<key>`, `blob:<digest>`, `snapshot:<diffID>` entries; `freed` is bytes. */
+export interface GcResult {
+  removed: string[];
+  freed: number;
+}
+
+// A slot with a diffid marker but no fs is either debris of a crash or a claim whose rename
+// follows within milliseconds; only the former is old.
+const INCOMPLETE_GRACE_MS = 60_000;
+
+/**
+ * Mark and sweep under the `gc` lock. Roots: image refs (manifest → config, layers, diff_ids),
+ * leases of live processes, and the step records that survive. A blob written but not yet
+ * referenced by putStep/setRef is only safe while leased: builds lease what they produce.
+ */
+export async function runGc(store: Store, opts: GcOptions): Promise<GcResult> {
+  const release = await store.lock('gc');
+  try {
+    const removed: string[] = [];
+    let freed = 0;
+    const pinnedBlobs = new Set<string>();
+    const pinnedSnaps = new Set<string>();
+
+    for (const name of await fs.readdir(store.dirs.leases)) {
+      const file = path.join(store.dirs.leases, name);
+      if (!ownerAlive(name)) {
+        if (!opts.dryRun) await fs.rm(file, { force: true });
+        continue;
+      }
+      const raw = await readIfExists(file);
+      try {
+        for (const d of (JSON.parse(raw?.toString() ?? '{}') as { digests?: string[] }).digests ?? []) {
+          pinnedBlobs.add(d);
+          pinnedSnaps.add(d);
+        }
+      } catch {
+        /* being written right now: its owner is alive, it will be readable next time */
+      }
+    }
+    for (const ref of await store.listRefs()) await collectImageRoots(store, ref.digest, pinnedBlobs, pinnedSnaps);
+
+    const blobSizes = new Map<string, number>();
+    for (const name of await fs.readdir(store.dirs.blobs)) {
+      const st = await fs.stat(path.join(store.dirs.blobs, name)).catch(() => undefined);
+      if (st) blobSizes.set(`sha256:${name}`, st.size);
+    }
+    const slots = await listSlots(store.dirs.snapshots);
+
+    const steps = await store.listSteps();
+    const doomed = new Set<StepRecord>(steps.filter((s) => opts.all || (opts.until !== undefined && Date.parse(s.lastUsed) < opts.until)));
+    if (opts.keepStorage !== undefined) {
+      const snapSizes = new Map<string, number>();
+      for (const s of slots) if (s.diffId) snapSizes.set(s.diffId, await diskUsage(s.fs));
+      const refs = new Map<string, number>();
+      const objs = (s: StepRecord): string[] => (s.layer ? [`b${s.layer.digest}`, `s${s.layer.diffId}`] : []);
+      const sizeOf = (o: string): number => (o[0] === 'b' ? blobSizes.get(o.slice(1)) : snapSizes.get(o.slice(1))) ?? 0;
+      for (const d of pinnedBlobs) refs.set(`b${d}`, Infinity);
+      for (const d of pinnedSnaps) refs.set(`s${d}`, Infinity);
+      for (const s of steps) if (!doomed.has(s)) for (const o of objs(s)) refs.set(o, (refs.get(o) ?? 0) + 1);
+      let usage = 0;
+      for (const [o, n] of refs) if (n > 0) usage += sizeOf(o);
+      const lru = steps.filter((s) => !doomed.has(s)).sort((a, b) => Date.parse(a.lastUsed) - Date.parse(b.lastUsed));
+      for (const s of lru) {
+        if (usage <= opts.keepStorage) break;
+        doomed.add(s);
+        for (const o of objs(s)) {
+          const n = (refs.get(o) ?? 0) - 1;
+          refs.set(o, n);
+          if (n === 0) usage -= sizeOf(o);
+        }
+      }
+    }
+
+    const liveBlobs = new Set(pinnedBlobs);
+    const liveSnaps = new Set(pinnedSnaps);
+    for (const s of steps) {
+      if (doomed.has(s)) continue;
+      if (s.layer) {
+        liveBlobs.add(s.layer.digest);
+        liveSnaps.add(s.layer.diffId);
+      }
+    }
+    for (const s of doomed) {
+      removed.push(`step:${s.key}`);
+      if (!opts.dryRun) await store.deleteStep(s.key);
+    }
+    for (const [digest, size] of blobSizes) {
+      if (liveBlobs.has(digest)) continue;
+      removed.push(`blob:${digest}`);
+      freed += size;
+      if (!opts.dryRun) await fs.rm(path.join(store.dirs.blobs, digest.slice(7)), { force: true });
+    }
+    for (const slot of slots) {
+      if (slot.diffId && liveSnaps.has(slot.diffId)) continue;
+      const st = await fs.lstat(slot.fs).catch(() => undefined);
+      if (!st) {
+        const age = Date.now() - ((await fs.stat(slot.dir).catch(() => undefined))?.mtimeMs ?? 0);
+        if (age < INCOMPLETE_GRACE_MS) continue;
+      }
+      removed.push(`snapshot:${slot.diffId ?? slot.name}`);
+      freed += await diskUsage(slot.fs);
+      if (!opts.dryRun) await fs.rm(slot.dir, { recursive: true, force: true });
+    }
+    if (!opts.dryRun) {
+      for (const p of await removeDeadLeftovers(store.dirs.tmp)) removed.push(`tmp:${path.basename(p)}`);
+    }
+    return { removed, freed };
+  } finally {
+    await release();
+  }
+}
