@@ -188,6 +188,28 @@ describe.skipIf(!isRoot || !hasCommand('runc'))(`RuncRuntime (${NEEDS_ROOT})`, (
     });
   });
 
+  it('refuses images whose /dev or /proc is a symlink', async () => {
+    const hostDir = path.join(tmp.dir, 'host-dir');
+    fs.mkdirSync(hostDir, { recursive: true });
+    for (const [p, target] of [
+      ['dev', hostDir],
+      ['proc', '/'],
+    ]) {
+      await withRootfs(async (snap) => {
+        fs.symlinkSync(target!, path.join(snap.rootfs, p!));
+        await expect(run(snap, 'true')).rejects.toMatchObject({ code: 'TB_EXEC_ROOTFS_UNSAFE' });
+      });
+    }
+    expect(fs.readdirSync(hostDir)).toEqual([]);
+  });
+
+  it('an already aborted signal runs nothing', async () => {
+    await withRootfs(async (snap) => {
+      await expect(run(snap, 'touch /ran', {}, AbortSignal.abort())).rejects.toMatchObject({ code: 'TB_EXEC_CANCELLED' });
+      expect(fs.existsSync(path.join(snap.rootfs, 'ran'))).toBe(false);
+    });
+  });
+
   it('reports a program that cannot start as TB_EXEC_START_FAILED', async () => {
     await withRootfs(async (snap) => {
       await expect(

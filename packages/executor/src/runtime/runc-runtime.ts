@@ -40,6 +40,7 @@ export class RuncRuntime implements ContainerRuntime {
   async run(req: RunRequest, io: RunIO, signal?: AbortSignal): Promise<RunResult> {
     if (req.args.length === 0) throw new Error('RunRequest.args is empty');
     if (signal?.aborted) throw cancelled();
+    checkKernelMountPoints(req.rootfs);
     const cwd = checkCwd(req.rootfs, req.cwd);
     const id = `tb-${crypto.randomBytes(6).toString('hex')}`;
     const bundle = path.join(this.#stateDir, 'bundles', id);
@@ -79,6 +80,7 @@ export class RuncRuntime implements ContainerRuntime {
     };
     const onAbort = () => stop('abort');
     signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted) stop('abort'); // aborted while the bundle was being prepared
     const timer = req.limits?.timeoutMs !== undefined ? setTimeout(() => stop('timeout'), req.limits.timeoutMs) : undefined;
     let result: { code: number | null; sig: NodeJS.Signals | null };
     try {
@@ -211,6 +213,31 @@ function readRuncError(log: string): string | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * An image whose /proc, /sys or /dev is a symlink or a file is refused: runc would mount the
+ * kernel filesystems wherever the symlink points (inside the rootfs, but not where the RUN
+ * expects them), and runc releases before 1.3.6 follow a /dev symlink while setting up device
+ * nodes (CVE-2026-41579). Docker masks these with its init layer; a build image has no
+ * legitimate reason to ship them.
+ */
+function checkKernelMountPoints(rootfs: string): void {
+  for (const p of ['proc', 'sys', 'dev']) {
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(path.join(rootfs, p));
+    } catch {
+      continue;
+    }
+    if (!st.isDirectory()) {
+      throw new BuildError({
+        code: 'TB_EXEC_ROOTFS_UNSAFE',
+        message: `the image's /${p} is ${st.isSymbolicLink() ? 'a symlink' : 'not a directory'}; refusing to run a container in it`,
+        hint: `make /${p} an empty directory in the base image`,
+      });
+    }
+  }
 }
 
 /**
