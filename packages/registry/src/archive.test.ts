@@ -9,14 +9,14 @@ import { saveArchive } from './archive-save.ts';
 import { sha256 } from './digest.ts';
 import { getImage, putImage, tagImage } from './image-store.ts';
 import { OCI_LAYER_GZIP } from './media-types.ts';
-import { tempStore } from './testing/temp-store.ts';
+import { openTestStore } from './testing/store.ts';
 import type { ImageConfig } from './types.ts';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => cleanups.splice(0).forEach((c) => c()));
 
-function store() {
-  const s = tempStore();
+async function store() {
+  const s = await openTestStore();
   cleanups.push(() => s.cleanup());
   return s;
 }
@@ -48,7 +48,7 @@ async function tarOf(files: { name: string; data?: Buffer; linkname?: string }[]
 
 describe('saveArchive / loadArchive', () => {
   it('round-trips an image through one tar that is both an OCI layout and a docker save archive', async () => {
-    const a = store();
+    const a = await store();
     const layer = await a.writeBlob(gzipSync(raw));
     const put = await putImage(a, { config, layers: [{ mediaType: OCI_LAYER_GZIP, ...layer }] });
     await tagImage(a, put.manifestDigest, 'app:1');
@@ -70,7 +70,7 @@ describe('saveArchive / loadArchive', () => {
     expect(dm).toEqual([{ Config: `blobs/sha256/${put.configDigest.slice(7)}`, RepoTags: ['app:1'], Layers: [`blobs/sha256/${layer.digest.slice(7)}`] }]);
     for (const [n, data] of Object.entries(names)) if (n.startsWith('blobs/sha256/') && data.length) expect(sha256(data)).toBe(`sha256:${n.slice(13)}`);
 
-    const b = store();
+    const b = await store();
     const loaded = await loadArchive(b, fs.createReadStream(file));
     expect(loaded).toEqual([{ digest: put.manifestDigest, configDigest: put.configDigest, tags: ['docker.io/library/app:1'] }]);
     expect((await getImage(b, 'app:1')).config).toEqual(config);
@@ -87,7 +87,7 @@ describe('saveArchive / loadArchive', () => {
       { name: 'manifest.json', data: Buffer.from(JSON.stringify([{ Config: `${id}.json`, RepoTags: ['old:v1'], Layers: ['bbbb/layer.tar'] }])) },
       { name: 'repositories', data: Buffer.from('{"old":{"v1":"aaaa"}}') },
     ]);
-    const s = store();
+    const s = await store();
     const [img] = await loadArchive(s, fs.createReadStream(writeTmp(gzipSync(archive))));
     expect(img!.configDigest).toBe(`sha256:${id}`);
     expect(img!.tags).toEqual(['docker.io/library/old:v1']);
@@ -102,7 +102,7 @@ describe('saveArchive / loadArchive', () => {
       { name: `blobs/sha256/${fake.slice(7)}`, data: Buffer.from('not it') },
       { name: 'index.json', data: Buffer.from(JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: fake, size: 6 }] })) },
     ]);
-    await expect(loadArchive(store(), writeTmp(tampered))).rejects.toMatchObject({ code: 'TB_REGISTRY_BAD_ARCHIVE', message: expect.stringMatching(/has content with digest/) });
+    await expect(loadArchive(await store(), writeTmp(tampered))).rejects.toMatchObject({ code: 'TB_REGISTRY_BAD_ARCHIVE', message: expect.stringMatching(/has content with digest/) });
 
     const cfgBytes = Buffer.from(JSON.stringify(config));
     const wrongLayer = await tarOf([
@@ -110,7 +110,7 @@ describe('saveArchive / loadArchive', () => {
       { name: 'l/layer.tar', data: Buffer.from('something else') },
       { name: 'manifest.json', data: Buffer.from(JSON.stringify([{ Config: 'c.json', RepoTags: ['x:1'], Layers: ['l/layer.tar'] }])) },
     ]);
-    const s = store();
+    const s = await store();
     await expect(loadArchive(s, writeTmp(wrongLayer))).rejects.toThrow(/does not match diff_id/);
     expect(await s.getRef('image:docker.io/library/x:1')).toBeUndefined();
   });

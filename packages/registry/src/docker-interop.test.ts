@@ -11,7 +11,7 @@ import { loadArchive } from './archive-load.ts';
 import { saveArchive } from './archive-save.ts';
 import { getImage } from './image-store.ts';
 import { RegistryClient } from './registry-client.ts';
-import { tempStore } from './testing/temp-store.ts';
+import { openTestStore } from './testing/store.ts';
 
 const skip = dockerdUnavailable() ?? (!haveRegistry() ? 'docker-registry not installed' : !haveBusybox() ? 'busybox-static not installed' : undefined);
 const anonymous = { credentials: async () => undefined };
@@ -19,7 +19,7 @@ const anonymous = { credentials: async () => undefined };
 describe.skipIf(skip !== undefined)(`interoperability with dockerd and skopeo${skip ? ` (skipped: ${skip})` : ''}`, () => {
   let reg: TestRegistry;
   let dockerd: TestDockerd | undefined;
-  const store = tempStore();
+  let store: Awaited<ReturnType<typeof openTestStore>>;
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tbuild-interop-'));
 
   const docker = async (...args: string[]): Promise<string> => {
@@ -30,12 +30,13 @@ describe.skipIf(skip !== undefined)(`interoperability with dockerd and skopeo${s
 
   beforeAll(async () => {
     reg = await startRegistry();
+    store = await openTestStore();
     dockerd = await startDockerd({ insecureRegistries: [reg.host] });
   });
   afterAll(async () => {
     await dockerd?.stop();
     await reg?.stop();
-    store.cleanup();
+    store?.cleanup();
     fs.rmSync(work, { recursive: true, force: true });
   });
 
@@ -80,7 +81,7 @@ describe.skipIf(skip !== undefined)(`interoperability with dockerd and skopeo${s
     await docker('push', remote);
     const [id, repoDigest] = (await docker('image', 'inspect', '--format', '{{.Id}} {{index .RepoDigests 0}}', remote)).split(' ');
 
-    const s = tempStore();
+    const s = await openTestStore();
     try {
       const pulled = await new RegistryClient(anonymous).pull(s, remote);
       expect(pulled.configDigest).toBe(id);
@@ -90,7 +91,7 @@ describe.skipIf(skip !== undefined)(`interoperability with dockerd and skopeo${s
 
       const saved = path.join(work, 'docker-saved.tar');
       await docker('save', '-o', saved, remote);
-      const s2 = tempStore();
+      const s2 = await openTestStore();
       try {
         const [img] = await loadArchive(s2, saved);
         expect(img).toMatchObject({ configDigest: id, tags: [remote] });

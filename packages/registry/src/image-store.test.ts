@@ -3,14 +3,14 @@ import { gzipSync } from 'node:zlib';
 import { sha256 } from './digest.ts';
 import { getImage, imageHistory, inspectImage, listImages, putImage, removeImage, tagImage } from './image-store.ts';
 import { OCI_LAYER_GZIP } from './media-types.ts';
-import { tempStore } from './testing/temp-store.ts';
+import { openTestStore } from './testing/store.ts';
 import type { ImageConfig } from './types.ts';
 
 const stores: { cleanup(): void }[] = [];
 afterEach(() => stores.splice(0).forEach((s) => s.cleanup()));
 
 async function sample() {
-  const store = tempStore();
+  const store = await openTestStore();
   stores.push(store);
   const raw = Buffer.from('pretend this is a tar');
   const layer = await store.writeBlob(gzipSync(raw));

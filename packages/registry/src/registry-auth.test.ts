@@ -8,7 +8,7 @@ import { busyboxImage, haveRegistry, startRegistry, type TestRegistry } from '..
 import { dockerConfigCredentials } from './credentials.ts';
 import { RegistryClient } from './registry-client.ts';
 import { startProxy, type SeenRequest } from './testing/http-proxy.ts';
-import { tempStore } from './testing/temp-store.ts';
+import { openTestStore } from './testing/store.ts';
 
 /** A tiny token service: Basic alice:s3cret gets a token for the scopes asked; huge=1 answers 2 MB. */
 async function startAuth(): Promise<{ host: string; seen: SeenRequest[]; tokens: Map<string, string[]>; close(): Promise<void> }> {
@@ -35,11 +35,12 @@ describe.skipIf(!haveRegistry())('token auth and redirects', () => {
   let front: Awaited<ReturnType<typeof startProxy>>;
   let realm = '';
   let service = 'test-registry';
-  const store = tempStore();
+  let store: Awaited<ReturnType<typeof openTestStore>>;
   const configDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tbuild-dockercfg-'));
 
   beforeAll(async () => {
     reg = await startRegistry();
+    store = await openTestStore();
     auth = await startAuth();
     realm = `http://${auth.host}/token`;
     // Object storage stand-in on another host (127.0.0.2): blob GETs are redirected there.
@@ -69,7 +70,7 @@ describe.skipIf(!haveRegistry())('token auth and redirects', () => {
     await blobHost?.close();
     await auth?.close();
     await reg?.stop();
-    store.cleanup();
+    store?.cleanup();
     fs.rmSync(configDir, { recursive: true, force: true });
   });
 
@@ -77,7 +78,7 @@ describe.skipIf(!haveRegistry())('token auth and redirects', () => {
     const base = await busyboxImage(store, 'authed:1');
     const client = new RegistryClient({ credentials: dockerConfigCredentials(path.join(configDir, 'config.json')) });
     await client.push(store, base.ref, `${front.host}/private/app:1`);
-    const fresh = tempStore();
+    const fresh = await openTestStore();
     try {
       const pulled = await new RegistryClient({ credentials: dockerConfigCredentials(path.join(configDir, 'config.json')) }).pull(fresh, `${front.host}/private/app:1`);
       expect(pulled.digest).toBe(base.digest);

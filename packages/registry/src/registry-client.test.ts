@@ -5,14 +5,14 @@ import { busyboxImage, haveRegistry, startRegistry, type TestRegistry } from '..
 import { getImage, tagImage } from './image-store.ts';
 import { RegistryClient } from './registry-client.ts';
 import { startProxy } from './testing/http-proxy.ts';
-import { tempStore } from './testing/temp-store.ts';
+import { openTestStore } from './testing/store.ts';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-function store() {
-  const s = tempStore();
+async function store() {
+  const s = await openTestStore();
   cleanups.push(() => s.cleanup());
   return s;
 }
@@ -28,21 +28,21 @@ describe.skipIf(!haveRegistry())('RegistryClient against a real registry (docker
   });
 
   it('pushes an image and pulls it back with identical digests and config', async () => {
-    const a = store();
+    const a = await store();
     const base = await busyboxImage(a);
     const client = new RegistryClient(anonymous);
     const pushed = await client.push(a, base.ref, `${reg.host}/base/busybox:1`);
     expect(pushed.digest).toBe(base.digest);
     expect(Object.values(pushed.blobs)).toEqual(['uploaded', 'uploaded']);
 
-    const b = store();
+    const b = await store();
     const pulled = await new RegistryClient(anonymous).pull(b, `${reg.host}/base/busybox:1`);
     expect(pulled).toMatchObject({ digest: base.digest, configDigest: base.configDigest, config: base.config, ref: `${reg.host}/base/busybox:1` });
     expect((await getImage(b, `${reg.host}/base/busybox:1`)).digest).toBe(base.digest);
   });
 
   it('uploads no blob when the same image is pushed twice, and mounts across repositories', async () => {
-    const a = store();
+    const a = await store();
     const base = await busyboxImage(a, 'twice:1');
     const proxy = await startProxy(reg.host);
     cleanups.push(() => proxy.close());
@@ -68,19 +68,19 @@ describe.skipIf(!haveRegistry())('RegistryClient against a real registry (docker
   });
 
   it('pushes large blobs in chunks (PATCH) and the result pulls back intact', async () => {
-    const a = store();
+    const a = await store();
     const base = await busyboxImage(a, 'chunky:1');
     const proxy = await startProxy(reg.host);
     cleanups.push(() => proxy.close());
     await new RegistryClient({ ...anonymous, chunkSize: 256 * 1024 }).push(a, base.ref, `${proxy.host}/chunky/app:1`);
     const layerSize = (await getImage(a, base.ref)).manifest.layers[0]!.size;
     expect(proxy.seen.filter((r) => r.method === 'PATCH').length).toBe(Math.ceil(layerSize / (256 * 1024)));
-    const pulled = await new RegistryClient(anonymous).pull(store(), `${reg.host}/chunky/app:1`);
+    const pulled = await new RegistryClient(anonymous).pull(await store(), `${reg.host}/chunky/app:1`);
     expect(pulled.digest).toBe(base.digest);
   });
 
   it('rejects a blob the registry serves with different content (tampered storage)', async () => {
-    const a = store();
+    const a = await store();
     const base = await busyboxImage(a, 'tamper:1');
     await new RegistryClient(anonymous).push(a, base.ref, `${reg.host}/tamper/app:1`);
     const layer = (await getImage(a, base.ref)).manifest.layers[0]!.digest.slice(7);
@@ -90,7 +90,7 @@ describe.skipIf(!haveRegistry())('RegistryClient against a real registry (docker
     bytes[mid] = bytes[mid]! ^ 0xff;
     fs.writeFileSync(data, bytes);
     try {
-      const b = store();
+      const b = await store();
       await expect(new RegistryClient(anonymous).pull(b, `${reg.host}/tamper/app:1`)).rejects.toMatchObject({
         code: 'TB_REGISTRY_DIGEST_MISMATCH',
         message: expect.stringContaining(`registry ${reg.host}, repository tamper/app`),
@@ -104,14 +104,14 @@ describe.skipIf(!haveRegistry())('RegistryClient against a real registry (docker
   });
 
   it('names registry, repository and status in errors', async () => {
-    await expect(new RegistryClient(anonymous).pull(store(), `${reg.host}/nope/missing:1`)).rejects.toMatchObject({
+    await expect(new RegistryClient(anonymous).pull(await store(), `${reg.host}/nope/missing:1`)).rejects.toMatchObject({
       code: 'TB_REGISTRY_NOT_FOUND',
       message: expect.stringMatching(new RegExp(`^registry ${reg.host}, repository nope/missing: GET manifest "1" answered 404 Not Found \\(MANIFEST_UNKNOWN`)),
     });
   });
 
   it('keeps a local tag when pushing under another name', async () => {
-    const a = store();
+    const a = await store();
     const base = await busyboxImage(a, 'local:1');
     await tagImage(a, base.ref, `${reg.host}/tagged/app:2`);
     const r = await new RegistryClient(anonymous).push(a, `${reg.host}/tagged/app:2`);

@@ -5,12 +5,12 @@ import { getImage } from './image-store.ts';
 import { OCI_INDEX } from './media-types.ts';
 import { RegistryClient } from './registry-client.ts';
 import { startProxy, type ProxyOptions } from './testing/http-proxy.ts';
-import { tempStore } from './testing/temp-store.ts';
+import { openTestStore } from './testing/store.ts';
 
 const anonymous = { credentials: async () => undefined };
 const cleanups: (() => unknown)[] = [];
-function scratch() {
-  const s = tempStore();
+async function scratch() {
+  const s = await openTestStore();
   cleanups.push(() => s.cleanup());
   return s;
 }
@@ -25,11 +25,12 @@ function drain(req: http.IncomingMessage): Promise<void> {
 
 describe.skipIf(!haveRegistry())('a misbehaving registry (security.md 17, 18, 50-52)', () => {
   let reg: TestRegistry;
-  const store = tempStore();
+  let store: Awaited<ReturnType<typeof openTestStore>>;
   let ref = '';
   let manifestDigest = '';
   beforeAll(async () => {
     reg = await startRegistry();
+    store = await openTestStore();
     const base = await busyboxImage(store, 'hostile:1');
     manifestDigest = base.digest;
     ref = `${reg.host}/hostile/app:1`;
@@ -37,7 +38,7 @@ describe.skipIf(!haveRegistry())('a misbehaving registry (security.md 17, 18, 50
   });
   afterAll(async () => {
     await reg?.stop();
-    store.cleanup();
+    store?.cleanup();
   });
   const proxy = async (opts: ProxyOptions) => {
     const p = await startProxy(reg.host, opts);
@@ -75,7 +76,7 @@ describe.skipIf(!haveRegistry())('a misbehaving registry (security.md 17, 18, 50
     expect(r.digest).toBe(manifestDigest);
     expect(p.seen.filter((s) => s.method === 'GET' && s.url.includes('/blobs/uploads/')).length).toBe(1);
     expect(p.seen.filter((s) => s.method === 'PATCH').every((s) => /_state=/.test(s.url))).toBe(true);
-    const back = tempStore();
+    const back = await openTestStore();
     cleanups.push(() => back.cleanup());
     expect((await new RegistryClient(anonymous).pull(back, `${reg.host}/chunked/app:1`)).digest).toBe(manifestDigest);
     expect((await getImage(back, `${reg.host}/chunked/app:1`)).manifest).toEqual((await getImage(store, 'hostile:1')).manifest);
@@ -87,7 +88,7 @@ describe.skipIf(!haveRegistry())('a misbehaving registry (security.md 17, 18, 50
         if (req.url?.includes('/manifests/')) h['docker-content-digest'] = 'sha256:' + '1'.repeat(64);
       },
     });
-    await expect(new RegistryClient(anonymous).pull(scratch(), `${p.host}/hostile/app:1`)).rejects.toMatchObject({ code: 'TB_REGISTRY_DIGEST_MISMATCH' });
+    await expect(new RegistryClient(anonymous).pull(await scratch(), `${p.host}/hostile/app:1`)).rejects.toMatchObject({ code: 'TB_REGISTRY_DIGEST_MISMATCH' });
   });
 
   it('rejects a manifest served with another media type (CVE-2021-41190)', async () => {
@@ -96,7 +97,7 @@ describe.skipIf(!haveRegistry())('a misbehaving registry (security.md 17, 18, 50
         if (req.url?.includes('/manifests/')) h['content-type'] = OCI_INDEX;
       },
     });
-    await expect(new RegistryClient(anonymous).pull(scratch(), `${p.host}/hostile/app:1`)).rejects.toThrow(/does not match Content-Type/);
+    await expect(new RegistryClient(anonymous).pull(await scratch(), `${p.host}/hostile/app:1`)).rejects.toThrow(/does not match Content-Type/);
   });
 
   it('refuses a manifest larger than 4 MiB without reading it all', async () => {
@@ -116,6 +117,6 @@ describe.skipIf(!haveRegistry())('a misbehaving registry (security.md 17, 18, 50
         return true;
       },
     });
-    await expect(new RegistryClient(anonymous).pull(scratch(), `${p.host}/hostile/app:1`)).rejects.toMatchObject({ code: 'TB_REGISTRY_TOO_LARGE' });
+    await expect(new RegistryClient(anonymous).pull(await scratch(), `${p.host}/hostile/app:1`)).rejects.toMatchObject({ code: 'TB_REGISTRY_TOO_LARGE' });
   });
 });

@@ -4,18 +4,19 @@ import { removeImage } from './image-store.ts';
 import { RegistryClient } from './registry-client.ts';
 import { createImageResolver } from './resolver.ts';
 import { startProxy } from './testing/http-proxy.ts';
-import { tempStore } from './testing/temp-store.ts';
+import { openTestStore } from './testing/store.ts';
 
 const anonymous = { credentials: async () => undefined };
 
 describe.skipIf(!haveRegistry())('createImageResolver', () => {
   let reg: TestRegistry;
   let proxy: Awaited<ReturnType<typeof startProxy>>;
-  const store = tempStore();
+  let store: Awaited<ReturnType<typeof openTestStore>>;
   let digest = '';
   let ref = '';
   beforeAll(async () => {
     reg = await startRegistry();
+    store = await openTestStore();
     proxy = await startProxy(reg.host);
     const base = await busyboxImage(store, 'resolve-me:1');
     digest = base.digest;
@@ -26,7 +27,7 @@ describe.skipIf(!haveRegistry())('createImageResolver', () => {
   afterAll(async () => {
     await proxy?.close();
     await reg?.stop();
-    store.cleanup();
+    store?.cleanup();
   });
   const manifestGets = (): number => proxy.seen.filter((s) => s.method === 'GET' && s.url.includes('/manifests/')).length;
 
