@@ -7,6 +7,8 @@ export type { OverlaySnapshotterOptions } from './snapshot/overlay-snapshotter.t
 export type { ContainerRuntime, RunIO, RunLimits, RunMount, RunRequest, RunResult } from './runtime/container-runtime.ts';
 export { RuncRuntime, cleanupStaleContainers } from './runtime/runc-runtime.ts';
 export { cleanupStale } from './runtime/cleanup-stale.ts';
+export { RecordingRuntime } from './runtime/recording-runtime.ts';
+export type { RecordedRun } from './runtime/recording-runtime.ts';
 export type { RuncRuntimeOptions } from './runtime/runc-runtime.ts';
 export { resolveUser } from './runtime/resolve-user.ts';
 export type { ResolvedUser } from './runtime/resolve-user.ts';

@@ -11,6 +11,7 @@ import { OverlaySnapshotter } from '../snapshot/overlay-snapshotter.ts';
 import type { ActiveSnapshot } from '../snapshot/snapshotter.ts';
 import type { RunRequest, RunResult } from './container-runtime.ts';
 import { buildOciSpec } from './oci-spec.ts';
+import { RecordingRuntime } from './recording-runtime.ts';
 import { RuncRuntime } from './runc-runtime.ts';
 import { resolveUser } from './resolve-user.ts';
 
@@ -238,6 +239,22 @@ describe.skipIf(!isRoot || !hasCommand('runc'))(`RuncRuntime (${NEEDS_ROOT})`, (
       await snap.release();
       expect(mountsUnder(stateDir)).toEqual([]);
       expect(fs.readdirSync(path.join(stateDir, 'bundles'))).toEqual([]);
+    });
+  });
+
+  it('RecordingRuntime records runs over the real runtime, including their overlap', async () => {
+    await withRootfs(async (snap) => {
+      const rec = new RecordingRuntime(runtime);
+      const io = { onStdout() {}, onStderr() {} };
+      const req = { rootfs: snap.rootfs, env: [], cwd: '/', user: ROOT };
+      await Promise.all([rec.run({ ...req, args: ['sleep', '0.3'] }, io), rec.run({ ...req, args: ['true'] }, io)]);
+      await rec.run({ ...req, args: ['sh', '-c', 'exit 4'] }, io);
+      expect(rec.runs.map((r) => [r.args[0], r.result?.exitCode])).toEqual([
+        ['sleep', 0],
+        ['true', 0],
+        ['sh', 4],
+      ]);
+      expect(rec.maxConcurrent).toBe(2);
     });
   });
 
