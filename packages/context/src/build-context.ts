@@ -7,6 +7,7 @@ import { BuildError } from '@tbuild/errors';
 import { ContentHasher } from './content-hasher.ts';
 import type { HashJob } from './content-hasher.ts';
 import { ContextFs, Yielder } from './context-fs.ts';
+import type { EntryStat } from './context-fs.ts';
 import type { IgnoreMatcher } from './dockerignore.ts';
 import { ContextErrorCode } from './errors.ts';
 import { baseName, dirName } from './go-path.ts';
@@ -25,12 +26,12 @@ const DIGEST_SALT = 'tbuild-context-v1\n';
  * build but not persisted ("racy git" problem). Filesystems with whole-second timestamps
  * get a wider window.
  */
-const RACY_WINDOW_NS = 100_000_000n;
-const RACY_WINDOW_COARSE_NS = 2_000_000_000n;
+const RACY_WINDOW_MS = 100;
+const RACY_WINDOW_COARSE_MS = 2000;
 
-function trustedForLater(changedNs: bigint, hashStartNs: bigint): boolean {
-  const coarse = changedNs % 1_000_000_000n === 0n;
-  return changedNs < hashStartNs - (coarse ? RACY_WINDOW_COARSE_NS : RACY_WINDOW_NS);
+function trustedForLater(changedMs: number, hashStartMs: number): boolean {
+  const coarse = Number.isInteger(changedMs / 1000);
+  return changedMs < hashStartMs - (coarse ? RACY_WINDOW_COARSE_MS : RACY_WINDOW_MS);
 }
 
 let xxPromise: Promise<XXHashAPI> | undefined;
@@ -41,7 +42,7 @@ export interface BuildContextOptions {
 }
 
 interface Memo {
-  fp: string;
+  fp: bigint;
   hash: bigint;
 }
 
@@ -64,6 +65,8 @@ export class BuildContext {
   private readonly selections = new Map<string, Promise<SelectedFile[]>>();
   private readonly memo = new Map<string, Memo>();
   private saving: Promise<void> = Promise.resolve();
+  private readonly ident = new Float64Array(7);
+  private readonly identBytes = new Uint8Array(this.ident.buffer);
   private readonly counters = { filesHashed: 0, bytesHashed: 0, statCacheHits: 0, memoryHits: 0 };
 
   private constructor(root: string, opts: BuildContextOptions, xx: XXHashAPI, statCache: StatCache) {
@@ -147,28 +150,37 @@ export class BuildContext {
     await this.saving;
   }
 
-  private fingerprint(fp: string): bigint {
-    return this.xx.h64(fp);
+  /** xxh64 over the exact bits of size, mtime, ctime, inode, mode, uid and gid. */
+  private fingerprint(st: EntryStat): bigint {
+    const f = this.ident;
+    f[0] = st.size;
+    f[1] = st.mtimeMs;
+    f[2] = st.ctimeMs;
+    f[3] = st.ino;
+    f[4] = st.rawMode;
+    f[5] = st.uid;
+    f[6] = st.gid;
+    return this.xx.h64Raw(this.identBytes);
   }
 
   private async contentHashes(files: SelectedFile[]): Promise<Map<string, bigint>> {
     const out = new Map<string, bigint>();
     const jobs: HashJob[] = [];
-    const hashStartNs = BigInt(Date.now()) * 1_000_000n;
+    const hashStartMs = Date.now();
     for (const f of files) {
       if (f.type !== 'file' || out.has(f.relPath)) continue;
       const st = this.fs.lstat(f.relPath)!;
+      const fp = this.fingerprint(st);
       const m = this.memo.get(f.relPath);
-      if (m && m.fp === st.fingerprint) {
+      if (m && m.fp === fp) {
         this.counters.memoryHits++;
         out.set(f.relPath, m.hash);
         continue;
       }
-      const fp = this.fingerprint(st.fingerprint);
       const cached = this.statCache.lookup(f.relPath, fp);
       if (cached !== undefined) {
         this.counters.statCacheHits++;
-        this.memo.set(f.relPath, { fp: st.fingerprint, hash: cached });
+        this.memo.set(f.relPath, { fp, hash: cached });
         out.set(f.relPath, cached);
         continue;
       }
@@ -180,8 +192,8 @@ export class BuildContext {
           this.counters.filesHashed++;
           this.counters.bytesHashed += bytes;
           out.set(f.relPath, hash);
-          this.memo.set(f.relPath, { fp: st.fingerprint, hash });
-          if (trustedForLater(st.changedNs, hashStartNs)) this.statCache.record(f.relPath, fp, hash);
+          this.memo.set(f.relPath, { fp, hash });
+          if (trustedForLater(st.changedMs, hashStartMs)) this.statCache.record(f.relPath, fp, hash);
         },
       });
     }
@@ -191,7 +203,7 @@ export class BuildContext {
 
   private freshness(rel: string, fp: bigint): Freshness {
     const st = this.fs.peekStat(rel);
-    if (st !== undefined) return st !== null && this.fingerprint(st.fingerprint) === fp ? 'same' : 'changed';
+    if (st !== undefined) return st !== null && this.fingerprint(st) === fp ? 'same' : 'changed';
     const names = this.fs.peekDir(dirName(rel));
     if (names && !sortedHas(names, baseName(rel))) return 'changed';
     return 'unknown';
