@@ -173,6 +173,12 @@ describe.skipIf(!isRoot)(`diffUpperToLayer over a real overlay upper dir (${NEED
     await expect(diffOf((r) => fs.mkdirSync(path.join(r, '.wh..wh..opq')))).rejects.toMatchObject({ code: 'TB_EXEC_WHITEOUT_NAME' });
   });
 
+  it('refuses names that are not valid UTF-8', async () => {
+    await expect(
+      diffOf((r) => fs.writeFileSync(Buffer.concat([Buffer.from(`${r}/bad-`), Buffer.from([0xff, 0xfe])]), '')),
+    ).rejects.toMatchObject({ code: 'TB_EXEC_UNREPRESENTABLE_NAME' });
+  });
+
   it('reports an untouched upper dir as empty, and streams into a Node Writable without ending it', async () => {
     const snap = await snapshotter.prepare({ lowers: [base], key: 'empty' });
     try {

@@ -77,7 +77,7 @@ export function* walkUpper(upper: string, opts: WalkOptions = {}): Generator<Lay
       continue;
     }
     const rel = work.expand;
-    const names = fs.readdirSync(path.join(root, rel)).sort();
+    const names = readNames(path.join(root, rel), rel);
     const whiteouts: string[] = [];
     const others: { name: string; st: fs.BigIntStats; x: Map<string, Buffer> }[] = [];
     for (const name of names) {
@@ -147,6 +147,28 @@ export function* walkUpper(upper: string, opts: WalkOptions = {}): Generator<Lay
     }
     for (let i = items.length - 1; i >= 0; i--) stack.push(items[i]!);
   }
+}
+
+/**
+ * Directory entries in code-unit order. Linux names are bytes; a name that is not valid UTF-8
+ * cannot round-trip through a JS string (nor through PAX, whose paths are UTF-8), so it is
+ * refused with a clear error rather than archived under a mangled name.
+ */
+function readNames(dir: string, rel: string): string[] {
+  const raw = fs.readdirSync(dir, { encoding: 'buffer' });
+  return raw
+    .map((b) => {
+      const name = b.toString('utf8');
+      if (!Buffer.from(name, 'utf8').equals(b)) {
+        throw new BuildError({
+          code: 'TB_EXEC_UNREPRESENTABLE_NAME',
+          message: `"/${rel === '' ? '' : `${rel}/`}${name}" is not valid UTF-8 and cannot be stored in an image layer`,
+          hint: 'rename the file to a UTF-8 name',
+        });
+      }
+      return name;
+    })
+    .sort();
 }
 
 /** Whiteout and opaque markers: empty regular files, mode 0, owner 0, mtime 0 (containerd's choice). */
