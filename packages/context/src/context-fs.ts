@@ -101,14 +101,20 @@ export class ContextFs {
     return this.dirs.get(rel);
   }
 
-  /** Entry names of a directory in code-unit order (the canonical order of every listing). */
-  readdir(rel: string): string[] {
+  /**
+   * Entry names of a directory in code-unit order (the canonical order of every listing).
+   * `tolerateDenied`: an unreadable directory reads as empty (used for .dockerignore'd
+   * directories that are only searched for re-included files, as fsutil does).
+   */
+  readdir(rel: string, tolerateDenied = false): string[] {
     const hit = this.dirs.get(rel);
     if (hit) return hit;
     let names: string[];
     try {
       names = fs.readdirSync(this.abs(rel));
     } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (tolerateDenied && (code === 'EACCES' || code === 'EPERM')) return [];
       throw unreadable(rel || '.', e);
     }
     names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));

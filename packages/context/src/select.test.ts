@@ -165,6 +165,25 @@ describe('BuildContext.select: Docker COPY source rules', () => {
     expect(dests(await ctx.select(sel(['*.env', '.e*'])))).toEqual([]);
   });
 
+  it('does not read directories that .dockerignore excludes whole', async () => {
+    const deps = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`node_modules/dep${i}/index.js`, 'x']));
+    const ctx = await open({ ...base, ...deps }, ['node_modules', '!other/keep.txt']);
+    const all = await ctx.select(sel(['.']));
+    expect(all.some((f) => f.relPath.startsWith('node_modules'))).toBe(false);
+    expect(ctx.stats.lstatCalls).toBeLessThan(30);
+  });
+
+  it('lets .dockerignore exclude the Dockerfile and itself from COPY, as Docker does', async () => {
+    const ctx = await open({ ...base, Dockerfile: 'FROM scratch\n', '.dockerignore': 'Dockerfile\n.dockerignore\n' }, [
+      'Dockerfile',
+      '.dockerignore',
+    ]);
+    const all = dests(await ctx.select(sel(['.'])));
+    expect(all).not.toContain('Dockerfile');
+    expect(all).not.toContain('.dockerignore');
+    expect(all).toContain('a.txt');
+  });
+
   it('reports permission bits including setuid and sticky', async () => {
     const root = makeTree({ 'bin/tool': '#!/bin/sh\n', 'tmp/': null });
     chmodSync(`${root}/bin/tool`, 0o4755);

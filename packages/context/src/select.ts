@@ -276,7 +276,7 @@ async function walkContents(env: SelectEnv, o: WalkOpts): Promise<number> {
     if (excluded && !o.exclude!.hasExclusions) continue;
     if (prefixes && !(inc?.matched ?? false) && !prefixes.some((p) => underOrAbove(sub, p))) continue;
     const dir = entry(env, o.source, rel, sub, st);
-    stack.push({ rel, sub, names: fs.readdir(rel), next: 0, ig, inc, exc, pending: dir });
+    stack.push({ rel, sub, names: fs.readdir(rel, ignored), next: 0, ig, inc, exc, pending: dir });
     pendingCount++;
     if (selected) flush();
   }
