@@ -11,13 +11,14 @@ export interface OverlaySnapshotterOptions {
   /** tbuild's state dir; active snapshots live in `<stateDir>/snapshots/<id>/`. Must not be on overlayfs. */
   stateDir: string;
   /**
-   * Most lowers in one mount. The kernel allows 500; deeper stacks are slow to look up in, so
-   * the bottom layers beyond this are flattened into one copied dir (made once per prepare).
+   * Most lowers in one mount; the kernel allows 500 (OVL_MAX_STACK). Deeper stacks get their
+   * bottom layers flattened into one copied dir, made again on every prepare, so this only
+   * pays off when it is rare: the default is the kernel's limit. Tests lower it.
    */
   maxLowers?: number;
 }
 
-const DEFAULT_MAX_LOWERS = 128;
+const KERNEL_MAX_LOWERS = 500;
 
 export function snapshotsDir(stateDir: string): string {
   return path.join(stateDir, 'snapshots');
@@ -35,7 +36,7 @@ export class OverlaySnapshotter implements Snapshotter {
 
   constructor(opts: OverlaySnapshotterOptions) {
     this.#stateDir = path.resolve(opts.stateDir);
-    this.#maxLowers = Math.min(Math.max(opts.maxLowers ?? DEFAULT_MAX_LOWERS, 2), 499);
+    this.#maxLowers = Math.min(Math.max(opts.maxLowers ?? KERNEL_MAX_LOWERS, 2), KERNEL_MAX_LOWERS);
   }
 
   async prepare(opts: PrepareOptions): Promise<ActiveSnapshot> {
