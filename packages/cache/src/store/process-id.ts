@@ -8,7 +8,8 @@ function startTime(pid: number): string | undefined {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // comm (field 2) may contain spaces and parentheses; fields after the last ')' are plain.
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return rest[19];
+    // A zombie has finished; only its parent's wait() is missing.
+    return rest[0] === 'Z' ? undefined : rest[19];
   } catch {
     return undefined;
   }

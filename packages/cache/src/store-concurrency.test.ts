@@ -1,0 +1,106 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256Digest, Store } from './index.ts';
+
+let work: string;
+let worker: string;
+const children: ChildProcess[] = [];
+
+beforeAll(async () => {
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'tbuild-conc-'));
+  worker = path.join(work, 'worker.cjs');
+  await build({
+    entryPoints: [path.join(import.meta.dirname, 'testing/store-worker.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    conditions: ['tbuild-source'],
+    outfile: worker,
+    logLevel: 'silent',
+  });
+});
+afterAll(() => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  fs.rmSync(work, { recursive: true, force: true });
+});
+
+/** Starts a worker; `lines` yields its JSON stdout lines, `exit` its exit code. */
+function run(root: string, ...args: string[]): { child: ChildProcess; next: () => Promise<unknown>; exit: Promise<number | null> } {
+  const child = spawn(process.execPath, [worker, root, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  const it = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, exit, next: async () => JSON.parse(((await it.next()).value as string) ?? 'null') as unknown };
+}
+
+function freshRoot(): string {
+  return fs.mkdtempSync(path.join(work, 'root-'));
+}
+
+describe('several processes on one store', () => {
+  it('write the same and different blobs, steps and snapshots without corruption', async () => {
+    const root = path.join(freshRoot(), 's');
+    await Store.open(root);
+    const procs = ['a', 'b', 'c', 'd'].map((me) => run(root, 'write', '8', me));
+    expect(await Promise.all(procs.map((p) => p.exit))).toEqual([0, 0, 0, 0]);
+    const store = await Store.open(root);
+    expect(await store.verify()).toEqual([]);
+    const steps = await store.listSteps();
+    expect(steps).toHaveLength(8 + 32);
+    for (const s of steps) expect(await store.getStep(s.key)).toBeDefined();
+    for (let i = 0; i < 8; i++) {
+      expect(await store.hasSnapshot(sha256Digest(`snap-${i}`))).toBe(true);
+      expect(fs.readdirSync(store.snapshotPath(sha256Digest(`snap-${i}`)))).toEqual(['by']);
+    }
+    expect(fs.readdirSync(store.dirs.tmp)).toEqual([]);
+  });
+
+  it('leaves no visible blob when a writer is SIGKILLed; open() removes its temp file', async () => {
+    const root = path.join(freshRoot(), 's');
+    const store = await Store.open(root);
+    const p = run(root, 'hang-write');
+    expect(await p.next()).toEqual({ started: true });
+    p.child.kill('SIGKILL');
+    await p.exit;
+    expect(fs.readdirSync(store.dirs.tmp)).toHaveLength(1);
+    expect(fs.readdirSync(store.dirs.blobs)).toEqual([]);
+    expect(await store.hasBlob(sha256Digest(Buffer.alloc(64 * 1024, 1)))).toBe(false);
+    await Store.open(root);
+    expect(fs.readdirSync(store.dirs.tmp)).toEqual([]);
+  });
+
+  it('recovers a lock held by a process that was killed', async () => {
+    const root = path.join(freshRoot(), 's');
+    const store = await Store.open(root);
+    const p = run(root, 'hold-lock', 'gc');
+    expect(await p.next()).toEqual({ locked: true });
+    let acquired = false;
+    const waiting = store.lock('gc').then((release) => {
+      acquired = true;
+      return release;
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(acquired).toBe(false);
+    p.child.kill('SIGKILL');
+    const release = await waiting;
+    await release();
+  });
+
+  it('honours a lease only while its process lives', async () => {
+    const root = path.join(freshRoot(), 's');
+    const store = await Store.open(root);
+    const { digest } = await store.writeBlob('leased elsewhere');
+    const p = run(root, 'lease', digest);
+    expect(await p.next()).toEqual({ leased: true });
+    expect((await store.gc()).removed).toEqual([]);
+    p.child.kill('SIGKILL');
+    await p.exit;
+    expect((await store.gc()).removed).toEqual([`blob:${digest}`]);
+  });
+});
