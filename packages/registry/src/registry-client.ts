@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { parseChallenges, fetchToken, type Challenge } from './auth.ts';
 import { dockerConfigCredentials, type CredentialSource } from './credentials.ts';
 import { isDigest, sha256 } from './digest.ts';
@@ -11,6 +10,7 @@ import type { BlobStore } from './store-port.ts';
 import type { Descriptor, Platform } from './types.ts';
 import { pullScope, pushScope, type RepoContext } from './scopes.ts';
 import { pullImage, type PullResult } from './pull.ts';
+import { fetchBlob } from './blob-fetch.ts';
 import { pushImage, type PushResult } from './push.ts';
 
 /** Options of a RegistryClient; all optional. */
@@ -23,6 +23,17 @@ export interface RegistryClientOptions {
   chunkSize?: number;
   /** Parallel blob transfers per pull or push; default 3. */
   concurrency?: number;
+  /** Called as blob bytes arrive during pulls (for progress displays; may be called often). */
+  onProgress?: (p: BlobProgress) => void;
+}
+
+/** Progress of one blob download. */
+export interface BlobProgress {
+  registry: string;
+  repository: string;
+  digest: string;
+  current: number;
+  total: number;
 }
 
 
@@ -41,6 +52,7 @@ export class RegistryClient {
   readonly insecure: Set<string>;
   readonly chunkSize: number;
   readonly concurrency: number;
+  readonly onProgress?: (p: BlobProgress) => void;
   private readonly credentials: CredentialSource;
   private readonly auth = new Map<string, AuthState>();
   /** blob digest -> "registry/repository" entries known to hold it (from pulls and pushes). */
@@ -51,6 +63,7 @@ export class RegistryClient {
     this.credentials = opts.credentials ?? dockerConfigCredentials();
     this.chunkSize = opts.chunkSize ?? 32 * 1024 * 1024;
     this.concurrency = Math.max(1, opts.concurrency ?? 3);
+    if (opts.onProgress) this.onProgress = opts.onProgress;
   }
 
   /** The API base URL for a registry host: Docker Hub's API host, http for loopback/insecure, https otherwise. */
@@ -86,9 +99,18 @@ export class RegistryClient {
    */
   async request(ctx: RepoContext, req: HttpRequest, scopes: string[]): Promise<HttpResponse> {
     const state = this.authState(ctx.registry);
+    let busy = 0;
     for (let attempt = 0; ; attempt++) {
       const authorization = await this.authorization(ctx, state, scopes);
       const res = await send({ ...req, authorization });
+      if ((res.status === 429 || res.status === 503) && (req.method === 'GET' || req.method === 'HEAD') && busy++ < 3) {
+        // Rate limited or overloaded: honour Retry-After (capped) for requests safe to repeat.
+        await discard(res);
+        const after = Number(res.headers['retry-after']);
+        await new Promise((r) => setTimeout(r, Math.min(Number.isFinite(after) && after > 0 ? after : 1, 10) * 1000));
+        attempt--;
+        continue;
+      }
       if (res.status !== 401 || attempt > 0) return res;
       const header = res.headers['www-authenticate'];
       await discard(res);
@@ -181,38 +203,9 @@ export class RegistryClient {
     return claimed === undefined || claimed === digest;
   }
 
-  /**
-   * Streams a blob into the store, hashing as it goes; a body that is larger than the
-   * descriptor or hashes differently is discarded and reported (security.md #17). Redirects to
-   * blob storage are followed without the Authorization header.
-   */
-  async fetchBlob(ctx: RepoContext, desc: Descriptor, store: BlobStore): Promise<void> {
-    const op = `GET blob ${desc.digest}`;
-    const res = await this.request(ctx, { method: 'GET', url: this.repoUrl(ctx, `blobs/${desc.digest}`) }, [pullScope(ctx)]);
-    if (res.status !== 200) throw await this.failure(ctx, res, op);
-    const w = store.blobWriter();
-    const hash = createHash('sha256');
-    let n = 0;
-    try {
-      for await (const chunk of res.body as AsyncIterable<Buffer>) {
-        n += chunk.length;
-        if (n > desc.size) throw registryError('TB_REGISTRY_DIGEST_MISMATCH', `${where(ctx.registry, ctx.repository)}: blob ${desc.digest} is larger than its descriptor says (${desc.size} bytes)`);
-        hash.update(chunk);
-        await w.write(chunk);
-      }
-      const got = 'sha256:' + hash.digest('hex');
-      if (got !== desc.digest || n !== desc.size) {
-        throw registryError('TB_REGISTRY_DIGEST_MISMATCH', `${where(ctx.registry, ctx.repository)}: blob ${desc.digest} arrived with digest ${got} and ${n} bytes (expected ${desc.size})`, {
-          hint: 'the registry or something between it and tbuild altered the content',
-        });
-      }
-      await w.commit({ digest: desc.digest, size: desc.size });
-    } catch (e) {
-      res.body.destroy();
-      await w.abort().catch(() => undefined);
-      throw e;
-    }
-    this.remember(desc.digest, ctx);
+  /** Streams a verified blob into the store, resuming with Range after a dropped connection; see fetchBlob. */
+  fetchBlob(ctx: RepoContext, desc: Descriptor, store: BlobStore): Promise<void> {
+    return fetchBlob(this, ctx, desc, store);
   }
 
   /** Pulls `ref` for `platform` (default the host's) into `store`; see pullImage. */

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type http from 'node:http';
+import http from 'node:http';
 import { busyboxImage, haveRegistry, startRegistry, type TestRegistry } from '../../../test/support/services.ts';
 import { getImage } from './image-store.ts';
 import { OCI_INDEX } from './media-types.ts';
@@ -118,5 +118,35 @@ describe.skipIf(!haveRegistry())('a misbehaving registry (security.md 17, 18, 50
       },
     });
     await expect(new RegistryClient(anonymous).pull(await scratch(), `${p.host}/hostile/app:1`)).rejects.toMatchObject({ code: 'TB_REGISTRY_TOO_LARGE' });
+  });
+
+  it('resumes a blob download with Range after the connection drops, and retries after 429', async () => {
+    let cut = 0;
+    let limited = 0;
+    const p = await proxy({
+      intercept: async (req, res) => {
+        if (req.method === 'GET' && req.url?.includes('/manifests/') && limited++ === 0) {
+          res.writeHead(429, { 'retry-after': '1' }).end();
+          return true;
+        }
+        if (req.method !== 'GET' || !req.url?.includes('/blobs/sha256:') || req.headers.range || cut++ > 0) return false;
+        const body = await new Promise<Buffer>((resolve, reject) => {
+          http.get(`http://${reg.host}${req.url}`, (up) => {
+            const chunks: Buffer[] = [];
+            up.on('data', (c: Buffer) => chunks.push(c)).on('end', () => resolve(Buffer.concat(chunks))).on('error', reject);
+          });
+        });
+        res.writeHead(200, { 'content-length': String(body.length), 'content-type': 'application/octet-stream' });
+        res.write(body.subarray(0, body.length >> 1), () => res.socket?.destroy());
+        return true;
+      },
+    });
+    const progress: number[] = [];
+    const client = new RegistryClient({ ...anonymous, concurrency: 1, onProgress: (e) => progress.push(e.current) });
+    const pulled = await client.pull(await scratch(), `${p.host}/hostile/app:1`);
+    expect(pulled.digest).toBe(manifestDigest);
+    expect(limited).toBeGreaterThan(1);
+    expect(p.seen.filter((r) => r.headers.range).map((r) => r.headers.range)).toEqual([expect.stringMatching(/^bytes=[1-9]\d*-$/)]);
+    expect(Math.max(...progress)).toBe(Math.max(...pulled.manifest.layers.map((l) => l.size), pulled.manifest.config.size));
   });
 });
