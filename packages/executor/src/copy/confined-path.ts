@@ -1,79 +1,25 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { BuildError } from '@tbuild/errors';
-
-const MAX_LINK_HOPS = 40;
+import { resolveInRoot } from '../runtime/confined-path.ts';
 
 /**
- * Resolves a container path inside `root` the way the kernel would inside a chroot: every
- * symlink on the way is followed with `/` meaning `root`, and `..` never climbs above `root`.
- * An image's `/etc -> /host/etc` or a WORKDIR through `../../..` therefore stays confined.
- * With `followLast: false` the final component is not followed (for creating or replacing it).
- * Missing components are fine: the rest of the path is joined as written.
+ * `mkdir -p` inside a rootfs, confined: every component is resolved the way a chroot would
+ * (`resolveInRoot`), so an image's `/etc -> /host/etc` redirects only within the rootfs. New
+ * directories get the owner and mode asked for (WORKDIR: the current USER; COPY: --chown).
  */
-export async function resolveInRoot(root: string, containerPath: string, opts: { followLast?: boolean } = {}): Promise<string> {
-  const followLast = opts.followLast ?? true;
-  let pending = splitPath(containerPath);
-  const done: string[] = [];
-  let hops = 0;
-  let missing = false;
-  while (pending.length > 0) {
-    const part = pending.shift()!;
-    if (part === '..') {
-      done.pop();
-      continue;
-    }
-    if (missing) {
-      done.push(part);
-      continue;
-    }
-    const candidate = path.join(root, ...done, part);
-    const isLast = pending.length === 0;
-    let st;
-    try {
-      st = await fs.lstat(candidate);
-    } catch {
-      // Nothing exists below a missing component, so the rest is plain text.
-      missing = true;
-      done.push(part);
-      continue;
-    }
-    if (st.isSymbolicLink() && (!isLast || followLast)) {
-      if (++hops > MAX_LINK_HOPS) {
-        throw new BuildError({ code: 'TB_EXEC_SYMLINK_LOOP', message: `too many levels of symbolic links resolving ${containerPath}` });
-      }
-      const target = await fs.readlink(candidate);
-      if (target.startsWith('/')) done.length = 0;
-      pending = [...splitPath(target), ...pending];
-      continue;
-    }
-    done.push(part);
-  }
-  return path.join(root, ...done);
-}
-
-function splitPath(p: string): string[] {
-  return p.split('/').filter((s) => s !== '' && s !== '.');
-}
-
-/** `mkdir -p` inside root, confined, giving new directories the owner and mode asked for. */
 export async function mkdirAllInRoot(
   root: string,
   containerDir: string,
   opts: { uid?: number; gid?: number; mode?: number } = {},
 ): Promise<string> {
-  const parts = splitPath(containerDir);
   let current = '/';
-  let host = root;
-  for (const part of parts) {
-    current = path.posix.join(current, part);
-    host = await resolveInRoot(root, current);
-    let st;
-    try {
-      st = await fs.stat(host);
-    } catch {
-      st = undefined;
-    }
+  let host = path.resolve(root);
+  for (const part of containerDir.split('/').filter((s) => s !== '' && s !== '.')) {
+    const r = resolveIn(root, path.posix.join(current, part), containerDir);
+    current = r.containerPath;
+    host = r.hostPath;
+    const st = await fs.stat(host).catch(() => undefined);
     if (st && !st.isDirectory()) {
       throw new BuildError({ code: 'TB_EXEC_NOT_A_DIRECTORY', message: `cannot create directory ${containerDir}: ${current} is not a directory` });
     }
@@ -85,4 +31,16 @@ export async function mkdirAllInRoot(
     }
   }
   return host;
+}
+
+/** resolveInRoot, with its loop and not-a-directory failures turned into user errors. */
+export function resolveIn(root: string, p: string, shown = p): { hostPath: string; containerPath: string } {
+  try {
+    return resolveInRoot(root, p);
+  } catch (e) {
+    const reason = (e as { reason?: string }).reason;
+    if (reason === 'loop') throw new BuildError({ code: 'TB_EXEC_SYMLINK_LOOP', message: `too many levels of symbolic links resolving ${shown}` });
+    if (reason === 'not-dir') throw new BuildError({ code: 'TB_EXEC_NOT_A_DIRECTORY', message: `cannot resolve ${shown}: not a directory` });
+    throw e;
+  }
 }

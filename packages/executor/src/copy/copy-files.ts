@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { BuildError } from '@tbuild/errors';
-import { mkdirAllInRoot, resolveInRoot } from './confined-path.ts';
+import { mkdirAllInRoot, resolveIn } from './confined-path.ts';
 
 /** One file a COPY/ADD selected (the shape `@tbuild/context` selects, from the context or a stage root). */
 export interface CopySource {
@@ -41,7 +41,7 @@ export async function copyFiles(req: CopyRequest): Promise<{ files: number; byte
   const single = req.files.length === 1 && req.files[0]!.type !== 'dir' && req.files[0]!.destRel !== '' ? req.files[0]! : undefined;
   let asFile: string | undefined;
   if (single && !destDirSyntax) {
-    const host = await resolveInRoot(req.rootfs, dest);
+    const host = resolveIn(req.rootfs, dest).hostPath;
     const st = await fs.stat(host).catch(() => undefined);
     if (!st?.isDirectory()) {
       if (req.destMustBeDir) {
@@ -83,7 +83,8 @@ export async function copyFiles(req: CopyRequest): Promise<{ files: number; byte
 }
 
 async function writeOne(req: CopyRequest, f: CopySource, containerPath: string): Promise<number> {
-  const host = await resolveInRoot(req.rootfs, containerPath, { followLast: false });
+  // The parent is resolved confined; the last component is replaced, never written through.
+  const host = path.join(resolveIn(req.rootfs, path.posix.dirname(containerPath)).hostPath, path.posix.basename(containerPath));
   const existing = await fs.lstat(host).catch(() => undefined);
   if (existing?.isDirectory() && f.type !== 'dir') {
     throw new BuildError({ code: 'TB_EXEC_COPY_DEST', message: `cannot copy to ${containerPath}: a directory is in the way` });

@@ -1,13 +1,10 @@
-import os from 'node:os';
 import path from 'node:path';
+import { defaultStoreRoot } from '@tbuild/cache';
 import type { CliContext } from './command.ts';
 import type { FlagValues } from './args.ts';
 
-/** `--root`, else TBUILD_ROOT, else $XDG_DATA_HOME/tbuild, else ~/.local/share/tbuild. */
+/** `--root`, else the store's default (TBUILD_ROOT, $XDG_DATA_HOME/tbuild, ~/.local/share/tbuild). */
 export function storeRoot(ctx: CliContext, flags: FlagValues): string {
   const flag = typeof flags.root === 'string' ? flags.root : undefined;
-  const chosen = flag ?? ctx.env.TBUILD_ROOT;
-  if (chosen) return path.resolve(ctx.cwd, chosen);
-  const data = ctx.env.XDG_DATA_HOME ?? path.join(ctx.env.HOME ?? os.homedir(), '.local/share');
-  return path.join(data, 'tbuild');
+  return flag ? path.resolve(ctx.cwd, flag) : defaultStoreRoot(ctx.env);
 }

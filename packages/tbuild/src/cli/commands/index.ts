@@ -1,9 +1,25 @@
 import type { Command } from '../command.ts';
+import { buildCommand } from './build.ts';
 import { doctorCommand } from './doctor.ts';
+import { historyCommand, imagesCommand, inspectCommand, loadCommand, pullCommand, pushCommand, rmiCommand, saveCommand, tagCommand } from './images.ts';
+import { parseCommand } from './parse.ts';
+import { planCommand } from './plan.ts';
 import { version } from './version.ts';
 
 /** Every command, by name; `build` is also what `tbuild [flags] CONTEXT` runs. */
-export const commands: Record<string, Command> & { build?: Command } = {
+export const commands: Record<string, Command> & { build: Command } = {
+  build: buildCommand,
+  plan: planCommand,
+  parse: parseCommand,
+  images: imagesCommand,
+  tag: tagCommand,
+  rmi: rmiCommand,
+  inspect: inspectCommand,
+  history: historyCommand,
+  pull: pullCommand,
+  push: pushCommand,
+  save: saveCommand,
+  load: loadCommand,
   doctor: doctorCommand,
   version,
 };

@@ -1,0 +1,85 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { BuildError, type SourceFile } from '@tbuild/errors';
+import type { CopySpec, Step } from '@tbuild/planner';
+import { parseChmod } from '../copy/chmod.ts';
+import { copyFiles, type CopySource } from '../copy/copy-files.ts';
+import { resolveUser } from '../runtime/resolve-user.ts';
+import type { ActiveSnapshot } from '../snapshot/snapshotter.ts';
+import type { StepRunContext } from './execute-plan.ts';
+import { buildLayer, mountLayers, type LayerBuilderDeps } from './layer-builder.ts';
+import type { ExecutorDeps, FileSelector, LayerRef } from './ports.ts';
+import { fetchUrlSource } from './add-url.ts';
+import { extractArchiveInto, isArchive } from './add-archive.ts';
+
+export interface CopyStepDeps extends LayerBuilderDeps {
+  deps: ExecutorDeps;
+  file?: SourceFile;
+}
+
+const WILDCARD = /[*?[]/;
+
+/**
+ * COPY and ADD write files straight into the new layer, no container: sources come from the
+ * context (the same selection that was hashed for the key), another stage, an image, heredocs
+ * or, for ADD, URLs and local archives (extracted with the store's safe extractor).
+ */
+export async function runCopyStep(d: CopyStepDeps, step: Step, spec: CopySpec, parentLayers: LayerRef[], ctx: StepRunContext): Promise<LayerRef | undefined> {
+  const scratch = await fs.mkdtemp(path.join(d.deps.stateDir, 'copy-'));
+  let view: ActiveSnapshot | undefined;
+  let parentViewHandle: ActiveSnapshot | undefined;
+  // With --link the new layer starts empty, but --chown names still resolve in the stage's files.
+  const parentView = async (): Promise<string> => {
+    parentViewHandle ??= await mountLayers(d, parentLayers, `${step.id}-chown`);
+    return parentViewHandle.rootfs;
+  };
+  const at = d.file ? { file: d.file, range: step.location } : undefined;
+  try {
+    // --link copies onto an empty root: the layer does not depend on what is below it.
+    const lowers = spec.link ? [] : parentLayers;
+    return await buildLayer(d, lowers, step.id, async (active) => {
+      const owner = spec.chown ? resolveUser(spec.link ? await parentView() : active.rootfs, spec.chown) : { uid: 0, gid: 0 };
+      const chmod = spec.chmod ? parseChmod(spec.chmod) : undefined;
+      const files: CopySource[] = [];
+      let selector: FileSelector | undefined;
+      const local = spec.sources.filter((s) => !spec.urls.includes(s) && !spec.inline.some((f) => `<<${f.path}` === s));
+      if (local.length) {
+        if (spec.from.kind === 'context') selector = d.deps.context;
+        else {
+          const layers = spec.from.kind === 'stage' ? await ctx.layersOf({ stage: spec.from.stage }) : await d.deps.imageLayers(spec.from.digest);
+          view = await mountLayers(d, layers, `${step.id}-from`);
+          selector = await d.deps.openRoot(view.rootfs);
+        }
+        const selected = await selector.select({ sources: local, excludes: spec.excludes, parents: spec.parents });
+        for (const f of selected) {
+          if (spec.kind === 'add' && spec.unpack !== false && f.type === 'file' && (await isArchive(f.absPath))) {
+            await extractArchiveInto(f.absPath, active.rootfs, spec.dest, owner);
+            continue;
+          }
+          files.push(f);
+        }
+      }
+      for (const f of spec.inline) {
+        const host = path.join(scratch, `inline-${files.length}`);
+        await fs.writeFile(host, f.content, { mode: f.mode });
+        files.push({ absPath: host, destRel: f.path, type: 'file', mode: f.mode });
+      }
+      for (const url of spec.urls) {
+        const got = await fetchUrlSource(url, scratch, { checksum: spec.checksum, signal: ctx.signal });
+        files.push({ absPath: got.path, destRel: got.name, type: 'file', mode: 0o600 });
+      }
+      if (!files.length && !local.length) return;
+      const destMustBeDir = spec.sources.length > 1 || spec.sources.some((s) => WILDCARD.test(s));
+      try {
+        await copyFiles({ rootfs: active.rootfs, dest: spec.dest, files, destMustBeDir, uid: owner.uid, gid: owner.gid, chmod });
+      } catch (e) {
+        if (e instanceof BuildError && at && !e.location) throw new BuildError({ ...e.diagnostics[0]!, location: at }, { cause: e });
+        throw e;
+      }
+    });
+  } finally {
+    await view?.discard().catch(() => undefined);
+    await parentViewHandle?.discard().catch(() => undefined);
+    await fs.rm(scratch, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,213 @@
+import pLimit from 'p-limit';
+import { BuildError, isBuildError } from '@tbuild/errors';
+import type { ImageConfig, Plan, PlannedStage, Step } from '@tbuild/planner';
+import type { BuildEvent, BuildSummary, StepRef } from '../events.ts';
+import { assembleImageConfig, stageChain } from './image-config.ts';
+import type { ExecutorDeps, LayerRef } from './ports.ts';
+
+/** Runs one step that missed the cache on top of its parent's layers; returns its layer (none for an empty diff). */
+export type StepRunner = (step: Step, parentLayers: LayerRef[], ctx: StepRunContext) => Promise<LayerRef | undefined>;
+
+export interface StepRunContext {
+  ref: StepRef;
+  signal: AbortSignal;
+  emit: (e: BuildEvent) => void;
+  /** The full layer chain of another step or stage this one reads (COPY --from, RUN --mount from=). */
+  layersOf(dep: { stage: number; step?: string }): Promise<LayerRef[]>;
+}
+
+export interface StageOutput {
+  stage: number;
+  config: ImageConfig;
+  layers: LayerRef[];
+}
+
+export interface StepOutcome {
+  id: string;
+  cached: boolean;
+  durationMs: number;
+  layer?: LayerRef;
+}
+
+export interface ExecuteResult {
+  target: StageOutput;
+  steps: StepOutcome[];
+  summary: BuildSummary;
+}
+
+interface ChainState {
+  layers: LayerRef[];
+  layer?: LayerRef;
+}
+
+/**
+ * Walks the plan: each step waits for its parent and its cross-stage inputs, a cache hit is
+ * taken without starting anything, and misses run through `runStep` with at most `jobs` at a
+ * time. Independent stages therefore build in parallel. The first failure aborts the rest, and
+ * that failure is what this throws.
+ */
+export async function executePlan(plan: Plan, deps: ExecutorDeps, runStep: StepRunner): Promise<ExecuteResult> {
+  const now = deps.now ?? Date.now;
+  const emit = (e: BuildEvent): void => deps.onEvent?.(e);
+  const limit = pLimit(Math.max(1, deps.jobs));
+  const abort = new AbortController();
+  const onOuterAbort = (): void => abort.abort(deps.signal?.reason);
+  deps.signal?.addEventListener('abort', onOuterAbort, { once: true });
+
+  const byId = new Map(plan.steps.map((s) => [s.id, s]));
+  const stages = new Map(plan.stages.map((s) => [s.index, s]));
+  const refs = stepRefs(plan);
+  const states = new Map<string, Promise<ChainState>>();
+  const rootLayerCache = new Map<string, Promise<LayerRef[]>>();
+  const outcomes: StepOutcome[] = [];
+  const summary: BuildSummary = { steps: 0, cached: 0, executed: 0, layersWritten: 0, bytesWritten: 0 };
+  let firstError: unknown;
+
+  const rootLayers = (stage: PlannedStage): Promise<LayerRef[]> => {
+    if (stage.root.kind === 'scratch') return Promise.resolve([]);
+    const digest = stage.root.digest;
+    let p = rootLayerCache.get(digest);
+    if (!p) rootLayerCache.set(digest, (p = deps.imageLayers(digest)));
+    return p;
+  };
+
+  const stageLayers = async (index: number): Promise<LayerRef[]> => {
+    const stage = stages.get(index);
+    if (!stage) throw new Error(`plan has no stage ${index}`);
+    const last = stage.steps.length ? stage.steps[stage.steps.length - 1] : stage.parentStep;
+    return last ? (await state(last)).layers : rootLayers(stage);
+  };
+
+  const layersOf = (dep: { stage: number; step?: string }): Promise<LayerRef[]> =>
+    dep.step ? state(dep.step).then((s) => s.layers) : stageLayers(dep.stage);
+
+  const state = (id: string): Promise<ChainState> => {
+    let p = states.get(id);
+    if (!p) {
+      p = computeState(id);
+      // Failures surface through the step that owns them; siblings awaiting it see the same rejection.
+      p.catch(() => undefined);
+      states.set(id, p);
+    }
+    return p;
+  };
+
+  const computeState = async (id: string): Promise<ChainState> => {
+    const step = byId.get(id);
+    if (!step) throw new Error(`plan has no step ${id}`);
+    const stage = stages.get(step.stage)!;
+    const parentLayers = step.parent ? (await state(step.parent)).layers : await rootLayers(stage);
+    await Promise.all(step.deps.map((d) => layersOf(d)));
+    if (step.kind === 'config') return { layers: parentLayers };
+    const ref = refs.get(id)!;
+    summary.steps++;
+    if (!step.noCache) {
+      const hit = await deps.store.getStep(step.cacheKey);
+      if (hit) {
+        await deps.store.touchStep(step.cacheKey);
+        summary.cached++;
+        emit({ type: 'step-cached', time: now(), step: ref });
+        outcomes.push({ id, cached: true, durationMs: 0, layer: hit.layer });
+        return { layers: hit.layer ? [...parentLayers, hit.layer] : parentLayers, layer: hit.layer };
+      }
+    }
+    return limit(async () => {
+      if (abort.signal.aborted) throw abort.signal.reason ?? new Error('build aborted');
+      const started = now();
+      emit({ type: 'step-start', time: started, step: ref });
+      try {
+        const layer = await runStep(step, parentLayers, { ref, signal: abort.signal, emit, layersOf });
+        await deps.store.putStep({
+          key: step.cacheKey,
+          layer,
+          keyInputs: step.keyInputs,
+          source: { file: deps.dockerfile ?? 'Dockerfile', line: step.location.start.line, text: step.text, stage: ref.stage },
+          created: new Date(now()).toISOString(),
+          lastUsed: new Date(now()).toISOString(),
+          hits: 0,
+          size: layer?.size ?? 0,
+        });
+        const durationMs = now() - started;
+        summary.executed++;
+        if (layer) {
+          summary.layersWritten++;
+          summary.bytesWritten += layer.size;
+        }
+        emit({ type: 'step-done', time: now(), step: ref, durationMs, layer: layer && { digest: layer.digest, size: layer.size } });
+        outcomes.push({ id, cached: false, durationMs, layer });
+        return { layers: layer ? [...parentLayers, layer] : parentLayers, layer };
+      } catch (e) {
+        const err = isBuildError(e) ? e : abort.signal.aborted ? abortError(abort.signal.reason) : e;
+        const be = isBuildError(err) ? err : undefined;
+        emit({
+          type: 'step-failed',
+          time: now(),
+          step: ref,
+          durationMs: now() - started,
+          code: be?.code ?? 'TB_INTERNAL',
+          message: be?.message ?? String((err as Error)?.message ?? err),
+        });
+        firstError ??= err;
+        abort.abort(err);
+        throw err;
+      }
+    });
+  };
+
+  const start = now();
+  emit({ type: 'build-start', time: start, steps: [...refs.keys()].length });
+  try {
+    const target = stages.get(plan.target);
+    if (!target) throw new Error(`plan has no target stage ${plan.target}`);
+    // Every stage the target needs is reachable from its chain and deps; walking all steps also
+    // starts independent stages at once instead of discovering them one by one.
+    const all = plan.steps.map((s) => state(s.id));
+    const results = await Promise.allSettled(all);
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw firstError ?? (failed as PromiseRejectedResult).reason;
+    const output = await stageOutput(target);
+    emit({ type: 'build-done', time: now(), durationMs: now() - start, ok: true, summary });
+    return { target: output, steps: outcomes, summary };
+  } catch (e) {
+    emit({ type: 'build-done', time: now(), durationMs: now() - start, ok: false, summary });
+    throw e;
+  } finally {
+    deps.signal?.removeEventListener('abort', onOuterAbort);
+  }
+
+  async function stageOutput(stage: PlannedStage): Promise<StageOutput> {
+    const chain = stageChain(plan, stage);
+    const stepLayers = new Map<string, LayerRef | undefined>();
+    for (const s of chain) stepLayers.set(s.id, (await state(s.id)).layer);
+    const root = stage.root;
+    const baseHistory = root.kind === 'image' ? (root.config.history ?? []) : [];
+    const created = new Date(deps.sourceDateEpoch !== undefined ? deps.sourceDateEpoch * 1000 : now()).toISOString();
+    const { config, layers } = assembleImageConfig({ stage, chain, baseHistory, baseLayers: await rootLayers(stage), stepLayers, created });
+    return { stage: stage.index, config, layers };
+  }
+}
+
+function abortError(reason: unknown): BuildError {
+  const msg = reason instanceof Error ? reason.message : 'build cancelled';
+  return new BuildError({ code: 'TB_EXEC_CANCELLED', message: msg });
+}
+
+/** Names each executing step for progress: its stage and its position among the stage's steps that do work. */
+function stepRefs(plan: Plan): Map<string, StepRef> {
+  const refs = new Map<string, StepRef>();
+  const byId = new Map(plan.steps.map((s) => [s.id, s]));
+  for (const stage of plan.stages) {
+    const working = stage.steps.map((id) => byId.get(id)!).filter((s) => s.kind !== 'config');
+    working.forEach((s, i) => {
+      refs.set(s.id, {
+        id: s.id,
+        stage: stage.name ?? String(stage.index),
+        index: i + 1,
+        total: working.length,
+        line: s.location.start.line,
+        text: s.text.split('\n')[0]!.trim(),
+      });
+    });
+  }
+  return refs;
+}

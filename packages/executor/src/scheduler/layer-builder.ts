@@ -1,0 +1,59 @@
+import type { ActiveSnapshot, Snapshotter } from '../snapshot/snapshotter.ts';
+import { diffUpperToLayer } from '../layer/index.ts';
+import type { LayerRef, StorePort } from './ports.ts';
+
+export const LAYER_MEDIA_TYPE = 'application/vnd.oci.image.layer.v1.tar+gzip';
+
+export interface LayerBuilderDeps {
+  store: StorePort;
+  snapshotter: Snapshotter;
+  sourceDateEpoch?: number;
+}
+
+/** Mounts the layers (bottom first) as a read-only-by-convention view, for COPY --from and RUN --mount from=. */
+export async function mountLayers(deps: LayerBuilderDeps, layers: LayerRef[], key: string): Promise<ActiveSnapshot> {
+  return deps.snapshotter.prepare({ lowers: await snapshotDirs(deps, layers), key });
+}
+
+/** The layers' snapshot dirs (unpacked once, then shared), top-most first as overlay wants them. */
+async function snapshotDirs(deps: LayerBuilderDeps, layers: LayerRef[]): Promise<string[]> {
+  const dirs = await Promise.all(layers.map((l) => deps.store.ensureSnapshot(l)));
+  return dirs.reverse();
+}
+
+/**
+ * Runs `change` on a writable view over `layers` and turns what it changed into a new layer:
+ * the upper dir is diffed into a gzip tar blob in the store and then adopted as that layer's
+ * snapshot (no unpacking it again). An empty diff gives no layer. Whatever happens, nothing
+ * stays mounted and no partial blob becomes visible.
+ */
+export async function buildLayer(
+  deps: LayerBuilderDeps,
+  layers: LayerRef[],
+  key: string,
+  change: (active: ActiveSnapshot) => Promise<void>,
+): Promise<LayerRef | undefined> {
+  const lowers = await snapshotDirs(deps, layers);
+  const active = await deps.snapshotter.prepare({ lowers, key });
+  try {
+    await change(active);
+    await active.release();
+    const writer = deps.store.blobWriter();
+    let diff;
+    try {
+      diff = await diffUpperToLayer(active.upper, writer, { compression: 'gzip', sourceDateEpoch: deps.sourceDateEpoch, lowers });
+    } catch (e) {
+      await writer.abort();
+      throw e;
+    }
+    if (diff.empty) {
+      await writer.abort();
+      return undefined;
+    }
+    const blob = await writer.commit({ digest: diff.digest, size: diff.size });
+    await deps.store.adoptSnapshot(diff.diffId, active.upper);
+    return { digest: blob.digest, diffId: diff.diffId, size: blob.size, mediaType: LAYER_MEDIA_TYPE };
+  } finally {
+    await active.discard();
+  }
+}

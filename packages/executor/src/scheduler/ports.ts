@@ -1,0 +1,80 @@
+import type { ContextSelection } from '@tbuild/planner';
+import type { ProgressSink } from '../events.ts';
+
+/** A layer of an image or a step: the compressed blob and the uncompressed tar's digest. */
+export interface LayerRef {
+  digest: string;
+  diffId: string;
+  size: number;
+  mediaType: string;
+}
+
+/** What the scheduler needs of the store (implemented by `@tbuild/cache`'s Store). */
+export interface StorePort {
+  readonly root: string;
+  getStep(key: string): Promise<StepRecordLike | undefined>;
+  putStep(rec: StepRecordLike): Promise<void>;
+  touchStep(key: string): Promise<void>;
+  ensureSnapshot(layer: { digest: string; diffId: string; mediaType: string }): Promise<string>;
+  adoptSnapshot(diffId: string, dir: string): Promise<string>;
+  blobWriter(): { write(chunk: Uint8Array): Promise<void>; commit(expected?: { digest?: string; size?: number }): Promise<{ digest: string; size: number }>; abort(): Promise<void> };
+  lease(digests: string[]): Promise<() => Promise<void>>;
+  lock(name: string): Promise<() => Promise<void>>;
+  /** The persistent directory of a `RUN --mount=type=cache` id; `created` when it did not exist before. */
+  cacheMount(id: string): Promise<{ dir: string; created: boolean }>;
+}
+
+export interface StepRecordLike {
+  key: string;
+  layer?: LayerRef;
+  config?: unknown;
+  keyInputs?: unknown;
+  source?: { file: string; line: number; text: string; stage?: string };
+  created: string;
+  lastUsed: string;
+  hits: number;
+  size: number;
+}
+
+/** A file a selection yields, from the build context or a stage/image root. */
+export interface SelectedFileLike {
+  absPath: string;
+  relPath: string;
+  destRel: string;
+  type: 'file' | 'dir' | 'symlink';
+  mode: number;
+  linkTarget?: string;
+}
+
+export interface FileSelector {
+  select(sel: ContextSelection): Promise<SelectedFileLike[]>;
+}
+
+/** How the scheduler reaches everything outside itself; the composition root (tbuild's API) fills it in. */
+export interface ExecutorDeps {
+  store: StorePort;
+  /** Selects files from the build context (the same logic that hashed them for the keys). */
+  context: FileSelector & { readonly root: string };
+  /** Opens a selector over another root (a stage's or image's filesystem), with no ignore rules. */
+  openRoot(dir: string): Promise<FileSelector>;
+  /** The layers of a base image already in the store, bottom first. */
+  imageLayers(manifestDigest: string): Promise<LayerRef[]>;
+  /** Scratch space for mounts, bundles and upper dirs of this build. */
+  stateDir: string;
+  /** Bound on steps executing at once (RUN containers, COPY writers). */
+  jobs: number;
+  onEvent?: ProgressSink;
+  signal?: AbortSignal;
+  /** `--secret id=...`: where each secret's value comes from. Values never enter keys, layers or logs. */
+  secrets?: Map<string, { file?: string; env?: string }>;
+  /** `--ssh default=...`: agent sockets by id. */
+  ssh?: Map<string, string>;
+  /** Clamp layer mtimes and history timestamps for reproducible digests. */
+  sourceDateEpoch?: number;
+  /** Default network for RUN when a step says `default`. */
+  network?: 'none' | 'host';
+  /** Dockerfile path as the user named it, recorded with each cache entry. */
+  dockerfile?: string;
+  /** Clock for events and history (injected so tests are deterministic). */
+  now?: () => number;
+}

@@ -1,0 +1,146 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { BuildError, type SourceFile } from '@tbuild/errors';
+import type { RunSpec, Step } from '@tbuild/planner';
+import type { ContainerRuntime, RunMount } from '../runtime/container-runtime.ts';
+import { resolveUser } from '../runtime/resolve-user.ts';
+import { resolveInRoot } from '../runtime/confined-path.ts';
+import type { ActiveSnapshot } from '../snapshot/snapshotter.ts';
+import type { StepRunContext } from './execute-plan.ts';
+import { buildLayer, mountLayers, type LayerBuilderDeps } from './layer-builder.ts';
+import type { ExecutorDeps, LayerRef } from './ports.ts';
+import { OutputTail } from './output-tail.ts';
+
+export interface RunStepDeps extends LayerBuilderDeps {
+  runtime: ContainerRuntime;
+  deps: ExecutorDeps;
+  file?: SourceFile;
+}
+
+/**
+ * A RUN: a container over the parent's layers, its mounts prepared (context and stage binds,
+ * cache dirs, tmpfs, secrets, ssh sockets, heredoc scripts), output streamed live, and the
+ * upper dir turned into the step's layer. (The runtime removes the mount points it had to
+ * create, so mounts leave no trace in the layer.)
+ */
+export async function runRunStep(d: RunStepDeps, step: Step, spec: RunSpec, parentLayers: LayerRef[], ctx: StepRunContext): Promise<LayerRef | undefined> {
+  const scratch = await fs.mkdtemp(path.join(d.deps.stateDir, 'run-'));
+  const views: ActiveSnapshot[] = [];
+  const releases: Array<() => Promise<void>> = [];
+  try {
+    return await buildLayer(d, parentLayers, step.id, async (active) => {
+      const user = resolveUser(active.rootfs, spec.user || 'root');
+      const env = [...spec.env, ...spec.proxyEnv];
+      const mounts: RunMount[] = [];
+      let n = 0;
+      for (const m of spec.mounts) {
+        const target = m.target ?? '';
+        switch (m.type) {
+          case 'bind': {
+            const root = m.from.kind === 'context' ? d.deps.context.root : await viewOf(m.from);
+            mounts.push({ type: 'bind', source: resolveInRoot(root, m.source || '/').hostPath, target, readonly: m.readonly });
+            break;
+          }
+          case 'cache': {
+            const { dir, release } = await cacheMountDir(d.deps, m);
+            if (release) releases.push(release);
+            mounts.push({ type: 'bind', source: dir, target, readonly: m.readonly });
+            break;
+          }
+          case 'tmpfs':
+            mounts.push({ type: 'tmpfs', target, sizeBytes: m.size });
+            break;
+          case 'secret': {
+            const src = d.deps.secrets?.get(m.id);
+            if (!src) {
+              if (m.required) throw new BuildError({ code: 'TB_EXEC_SECRET_MISSING', message: `secret ${m.id} not found`, hint: `pass it with --secret id=${m.id},src=FILE` });
+              break;
+            }
+            const value = src.file !== undefined ? await fs.readFile(src.file) : Buffer.from(process.env[src.env ?? m.id] ?? '');
+            if (m.env) env.push(`${m.env}=${value.toString('utf8')}`);
+            if (m.target) {
+              const f = path.join(scratch, `secret-${n++}`);
+              await fs.writeFile(f, value, { mode: m.mode });
+              await fs.chown(f, m.uid, m.gid);
+              mounts.push({ type: 'bind', source: f, target: m.target, readonly: true });
+            }
+            break;
+          }
+          case 'ssh': {
+            const sock = d.deps.ssh?.get(m.id);
+            if (!sock) {
+              if (m.required) throw new BuildError({ code: 'TB_EXEC_SSH_MISSING', message: `no SSH key ${m.id} forwarded`, hint: `pass --ssh ${m.id} (uses $SSH_AUTH_SOCK)` });
+              break;
+            }
+            mounts.push({ type: 'bind', source: sock, target: m.target, readonly: false });
+            env.push(`SSH_AUTH_SOCK=${m.target}`);
+            break;
+          }
+        }
+      }
+      for (const f of spec.files) {
+        const host = path.join(scratch, `file-${n++}`);
+        await fs.writeFile(host, f.content, { mode: f.mode });
+        mounts.push({ type: 'bind', source: host, target: f.path, readonly: true });
+      }
+      const tail = new OutputTail(20);
+      const result = await d.runtime.run(
+        {
+          rootfs: active.rootfs,
+          args: spec.args,
+          env,
+          cwd: spec.workdir || '/',
+          user,
+          network: spec.network === 'default' ? (d.deps.network ?? 'none') : spec.network,
+          mounts,
+        },
+        {
+          onStdout: (b) => {
+            tail.push(b);
+            ctx.emit({ type: 'step-log', time: Date.now(), step: ctx.ref, stream: 'stdout', data: b.toString('utf8') });
+          },
+          onStderr: (b) => {
+            tail.push(b);
+            ctx.emit({ type: 'step-log', time: Date.now(), step: ctx.ref, stream: 'stderr', data: b.toString('utf8') });
+          },
+        },
+        ctx.signal,
+      );
+      if (result.exitCode !== 0) {
+        const how = result.oomKilled ? 'out of memory' : result.signal ? `killed by ${result.signal}` : `exit code: ${result.exitCode}`;
+        throw new BuildError({
+          code: 'TB_EXEC_NONZERO_EXIT',
+          message: `process "${spec.args.join(' ')}" did not complete successfully: ${how}`,
+          location: d.file ? { file: d.file, range: step.location } : undefined,
+          details: tail.lines().length ? ['last output:', ...tail.lines().map((l) => `  ${l}`)] : undefined,
+          hint: 'the command failed inside the build container; its output is above',
+        });
+      }
+    });
+  } finally {
+    for (const v of views) await v.discard().catch(() => undefined);
+    for (const r of releases) await r().catch(() => undefined);
+    await fs.rm(scratch, { recursive: true, force: true });
+  }
+
+  async function viewOf(from: { kind: 'stage'; stage: number } | { kind: 'image'; ref: string; digest: string }): Promise<string> {
+    const layers = from.kind === 'stage' ? await ctx.layersOf({ stage: from.stage }) : await d.deps.imageLayers(from.digest);
+    const view = await mountLayers(d, layers, `${step.id}-mount-${views.length}`);
+    views.push(view);
+    return view.rootfs;
+  }
+}
+
+/** A persistent directory per cache-mount id; `locked` sharing serialises builds on it. */
+async function cacheMountDir(
+  deps: ExecutorDeps,
+  m: { id: string; sharing: 'shared' | 'private' | 'locked'; mode: number; uid: number; gid: number },
+): Promise<{ dir: string; release?: () => Promise<void> }> {
+  const { dir, created } = await deps.store.cacheMount(m.id);
+  if (created) {
+    await fs.chmod(dir, m.mode);
+    await fs.chown(dir, m.uid, m.gid);
+  }
+  if (m.sharing === 'locked') return { dir, release: await deps.store.lock(`cache-mount-${m.id}`) };
+  return { dir };
+}

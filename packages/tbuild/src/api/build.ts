@@ -1,0 +1,130 @@
+import os from 'node:os';
+import type { Diagnostic } from '@tbuild/errors';
+import type { Plan } from '@tbuild/planner';
+import { BuildContext, IgnoreMatcher } from '@tbuild/context';
+import type { Store } from '@tbuild/cache';
+import { getImage, putImage, tagImage, normalizeRef } from '@tbuild/registry';
+import { runPlan, RuncRuntime, OverlaySnapshotter, type BuildEvent, type StepOutcome, type BuildSummary } from '@tbuild/executor';
+import { exportOutputs, parseOutputs, type OutputSpec } from './outputs.ts';
+import { executorState } from './machinery.ts';
+import { prepareBuild } from './prepare.ts';
+
+export interface SecretSource {
+  id: string;
+  /** Read the value from this file... */
+  src?: string;
+  /** ...or from this environment variable. */
+  env?: string;
+}
+
+/** Everything `tbuild build` takes, as data; the CLI only turns flags into this. */
+export interface BuildOptions {
+  /** Build context directory. */
+  context: string;
+  /** Dockerfile path (default `<context>/Dockerfile`); ignored when `dockerfileText` is given. */
+  dockerfile?: string;
+  /** Dockerfile contents (for `-f -`). */
+  dockerfileText?: string;
+  tags?: string[];
+  buildArgs?: Record<string, string>;
+  target?: string;
+  noCache?: boolean;
+  noCacheFilter?: string[];
+  labels?: Record<string, string>;
+  /** `os/arch[/variant]`; only the host platform can be built for now. */
+  platform?: string;
+  network?: 'default' | 'none' | 'host';
+  secrets?: SecretSource[];
+  /** `--ssh id=socket`; `default` uses $SSH_AUTH_SOCK. */
+  ssh?: Array<{ id: string; socket: string }>;
+  /** `--output` values (`type=docker,dest=out.tar`...). Default: the image goes into the store. */
+  outputs?: Array<string | OutputSpec>;
+  push?: boolean;
+  /** Store directory. */
+  root: string;
+  /** Reuse an already open store (bake shares one between targets). */
+  store?: Store;
+  /** Reuse a build context (bake hashes a shared context once). */
+  buildContext?: BuildContext;
+  jobs?: number;
+  pull?: 'missing' | 'always' | 'never';
+  insecureRegistries?: string[];
+  runtime?: string;
+  sourceDateEpoch?: number;
+  onEvent?: (e: BuildEvent) => void;
+  signal?: AbortSignal;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface BuildResult {
+  /** Image ID: the config digest, as docker shows it. */
+  imageId: string;
+  /** Manifest digest: what a registry knows the image by. */
+  digest: string;
+  tags: string[];
+  steps: StepOutcome[];
+  summary: BuildSummary;
+  warnings: Diagnostic[];
+  durationMs: number;
+  plan: Plan;
+}
+
+/** Reads the Dockerfile, plans and runs the build, stores the image and exports it. */
+export async function build(opts: BuildOptions): Promise<BuildResult> {
+  const started = Date.now();
+  const env = opts.env ?? process.env;
+  const { store, client, context, contextDir, file, plan } = await prepareBuild(opts);
+  const shownPath = file.path;
+  const emit = opts.onEvent ?? (() => {});
+  for (const w of plan.warnings) emit({ type: 'warning', time: Date.now(), code: w.code, message: w.message, line: w.location?.range.start.line });
+
+  const state = await executorState(store, opts.runtime);
+  try {
+    const result = await runPlan(
+      plan,
+      {
+        store,
+        context: { root: contextDir, select: (sel) => context.select(sel) },
+        openRoot: async (dir) => {
+          const c = await BuildContext.open(dir, { ignore: new IgnoreMatcher([]) });
+          return { select: (sel) => c.select(sel) };
+        },
+        imageLayers: async (digest) => {
+          const img = await getImage(store, digest);
+          return img.manifest.layers.map((l, i) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType, diffId: img.config.rootfs.diff_ids[i]! }));
+        },
+        stateDir: state.stateDir,
+        jobs: opts.jobs ?? os.availableParallelism(),
+        onEvent: emit,
+        signal: opts.signal,
+        secrets: new Map((opts.secrets ?? []).map((s) => [s.id, { file: s.src, env: s.env }])),
+        ssh: new Map((opts.ssh ?? []).map((s) => [s.id, s.socket])),
+        sourceDateEpoch: opts.sourceDateEpoch ?? (env.SOURCE_DATE_EPOCH ? Number(env.SOURCE_DATE_EPOCH) : undefined),
+        network: opts.network === 'host' ? 'host' : 'none',
+        dockerfile: shownPath,
+      },
+      { runtime: state.runtime, snapshotter: state.snapshotter, file },
+    );
+
+    const stored = await putImage(store, {
+      config: result.target.config as never,
+      layers: result.target.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
+    });
+    const tags = (opts.tags ?? []).map((t) => normalizeRef(t));
+    for (const t of tags) await tagImage(store, stored.manifestDigest, t);
+    const outputs = parseOutputs(opts.outputs ?? [], { push: opts.push ?? false });
+    await exportOutputs(outputs, { store, client, manifestDigest: stored.manifestDigest, tags, emit, layers: result.target.layers });
+    return {
+      imageId: stored.configDigest,
+      digest: stored.manifestDigest,
+      tags,
+      steps: result.steps,
+      summary: result.summary,
+      warnings: plan.warnings,
+      durationMs: Date.now() - started,
+      plan,
+    };
+  } finally {
+    await state.close();
+  }
+}

@@ -1,0 +1,86 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { BuildError, type SourceFile } from '@tbuild/errors';
+import { parseDockerfile } from '@tbuild/parser';
+import { plan as makePlan, type Plan } from '@tbuild/planner';
+import { BuildContext, loadIgnoreFile } from '@tbuild/context';
+import type { Store } from '@tbuild/cache';
+import { createImageResolver, parsePlatform, hostPlatform, formatPlatform, RegistryClient } from '@tbuild/registry';
+import type { BuildOptions } from './build.ts';
+import { openStore } from './store.ts';
+
+/** What planning a build sets up; `build` runs it, `plan` and `cache why` only look at it. */
+export interface PreparedBuild {
+  store: Store;
+  client: RegistryClient;
+  context: BuildContext;
+  contextDir: string;
+  file: SourceFile;
+  plan: Plan;
+}
+
+/** Reads the Dockerfile, opens the store and the context, resolves base images and plans. */
+export async function prepareBuild(opts: BuildOptions): Promise<PreparedBuild> {
+  const contextDir = path.resolve(opts.context);
+  const ctxStat = await fs.stat(contextDir).catch(() => undefined);
+  if (!ctxStat?.isDirectory()) {
+    throw new BuildError({ code: 'TB_CLI_CONTEXT', message: `build context "${opts.context}" is not a directory`, hint: 'pass the directory that holds your sources, e.g. `tbuild -t app .`' });
+  }
+  const dockerfilePath = opts.dockerfileText !== undefined ? undefined : path.resolve(opts.dockerfile ?? path.join(contextDir, 'Dockerfile'));
+  const shownPath = dockerfilePath ? path.relative(process.cwd(), dockerfilePath) || 'Dockerfile' : 'Dockerfile';
+  const text =
+    opts.dockerfileText ??
+    (await fs.readFile(dockerfilePath!, 'utf8').catch((e: NodeJS.ErrnoException) => {
+      throw new BuildError({
+        code: 'TB_CLI_DOCKERFILE',
+        message: `cannot read Dockerfile ${shownPath}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`,
+        hint: 'pass its path with -f, or `-f -` to read it from stdin',
+      });
+    }));
+  const file: SourceFile = { path: shownPath, text };
+  const dockerfile = parseDockerfile(text, { file: shownPath });
+
+  const host = hostPlatform();
+  const platform = opts.platform ? parsePlatform(opts.platform) : host;
+  if (formatPlatform(platform) !== formatPlatform(host)) {
+    throw new BuildError({
+      code: 'TB_CLI_PLATFORM',
+      message: `cannot build for ${formatPlatform(platform)} on ${formatPlatform(host)}: cross-platform builds are not supported yet`,
+      hint: `omit --platform, or pass --platform ${formatPlatform(host)}`,
+    });
+  }
+
+  const store = opts.store ?? (await openStore(opts.root));
+  const client = new RegistryClient({ insecureRegistries: opts.insecureRegistries });
+  const resolver = createImageResolver({ store, client, pull: opts.pull });
+  const statCacheName = `statcache-${hashPath(contextDir)}`;
+  const context =
+    opts.buildContext ??
+    (await BuildContext.open(contextDir, {
+      ignore: await loadIgnoreFile(contextDir, dockerfilePath),
+      statCache: { load: () => store.readMeta(statCacheName), save: (b) => store.writeMeta(statCacheName, b) },
+    }));
+
+  const plan = await makePlan({
+    dockerfile,
+    file,
+    buildArgs: opts.buildArgs ?? {},
+    target: opts.target,
+    platform,
+    buildPlatform: host,
+    labels: opts.labels,
+    noCache: opts.noCache,
+    noCacheFilter: opts.noCacheFilter,
+    resolver: { resolve: (ref, p) => resolver.resolve(ref, p) },
+    context,
+    secrets: (opts.secrets ?? []).map((s) => s.id),
+  });
+  return { store, client, context, contextDir, file, plan };
+}
+
+// Names the context's stat cache in the store: one per context directory.
+function hashPath(p: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < p.length; i++) h = Math.imul(h ^ p.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, '0');
+}
