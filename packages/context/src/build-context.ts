@@ -127,6 +127,9 @@ export class BuildContext {
       sha.update(JSON.stringify(f.destRel)).update(meta).update('\n');
       out.push({ path: f.relPath, digest: 'xxh64:' + this.xx.h64ToString(meta) });
     }
+    // The digest follows copy order (it decides which of two same-named files wins); the
+    // listing is sorted by path so `cache why` can diff two listings by merging them.
+    out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     const result = { digest: 'sha256:' + sha.digest('hex'), files: out };
     if (this.statCache.dirty) await this.persist();
     return result;

@@ -152,6 +152,17 @@ describe('stat cache', () => {
     expect(d2.digest).not.toBe(d1.digest);
     expect(second.stats.filesHashed).toBe(1);
     expect(second.stats.statCacheHits).toBe(2);
+
+    // Same again through a new inode: another file renamed over it, mtime copied.
+    await sleep(150);
+    const third = await BuildContext.open(root, { ignore, statCache: persistence });
+    expect((await third.hash(app)).digest).toBe(d2.digest);
+    writeFileSync(`${root}/other/swap`, 'console.log(7)\n');
+    utimesSync(`${root}/other/swap`, atime, mtime);
+    renameSync(`${root}/other/swap`, file);
+    const fourth = await BuildContext.open(root, { ignore, statCache: persistence });
+    expect((await fourth.hash(app)).digest).not.toBe(d2.digest);
+    expect(fourth.stats.filesHashed).toBe(1);
   });
 
   it('drops entries of deleted files and ignores corrupt data', async () => {

@@ -26,7 +26,10 @@ export interface ContextSelection {
 export interface ContextDigest {
   /** `sha256:<hex>` over the canonical listing (path, type, mode, owner, link target, content). */
   digest: string;
-  /** One record per selected entry, in copy order; `path` is the context-relative path. */
+  /**
+   * One record per selected entry, sorted by `path` (the context-relative path, code-unit
+   * order); `digest` (`xxh64:`) covers the entry's type, mode, owner, link target and content.
+   */
   files: Array<{ path: string; digest: string }>;
 }
 
