@@ -8,6 +8,7 @@ export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 /** An index with more entries than this is refused rather than walked. */
 export const MAX_INDEX_ENTRIES = 1024;
 
+/** A parsed manifest or index; which one is decided by mediaType (or structure when absent). */
 export type ParsedDocument = { kind: 'manifest'; manifest: ImageManifest } | { kind: 'index'; index: ImageIndex };
 
 function bad(what: string, why: string): never {

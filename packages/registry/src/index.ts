@@ -44,7 +44,7 @@ export { loadArchive } from './archive-load.ts';
 export type { Credentials, CredentialSource } from './credentials.ts';
 export { dockerConfigCredentials } from './credentials.ts';
 export { parseChallenges } from './auth.ts';
-export type { RegistryClientOptions } from './registry-client.ts';
+export type { RegistryClientOptions, BlobProgress } from './registry-client.ts';
 export { RegistryClient } from './registry-client.ts';
 export type { RepoContext } from './scopes.ts';
 export type { PullResult } from './pull.ts';

@@ -22,6 +22,7 @@ export interface ImageResolver {
   resolve(ref: string, platform?: Platform): Promise<ResolvedImage>;
 }
 
+/** When the resolver may contact the registry (Docker's --pull values). */
 export type PullPolicy = 'missing' | 'always' | 'never';
 
 export function createImageResolver(opts: { store: BlobStore; client: RegistryClient; pull?: PullPolicy }): ImageResolver {
