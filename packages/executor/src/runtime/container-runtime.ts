@@ -26,7 +26,11 @@ export interface RunResult {
   exitCode: number;
   /** Set when the process died from a signal (exit code 128+n), e.g. `SIGKILL`. */
   signal?: string;
-  /** The memory limit was hit and the kernel killed the process. */
+  /**
+   * The memory limit was hit and the kernel killed the process. RuncRuntime does not detect
+   * this yet (runc run removes the cgroup before its OOM counters can be read): an OOM shows
+   * as `signal: 'SIGKILL'`.
+   */
   oomKilled?: boolean;
   /** `limits.timeoutMs` passed and the container was killed. */
   timedOut?: boolean;
