@@ -25,13 +25,17 @@ const POOL = 16;
 export class ContentHasher {
   private readonly buf = Buffer.allocUnsafe(CHUNK);
 
-  constructor(private readonly xx: XXHashAPI) {}
+  /** `slowFileMs`: override of the cold-cache threshold (tests force the async path with 0). */
+  constructor(
+    private readonly xx: XXHashAPI,
+    private readonly slowFileMs = SLOW_FILE_MS,
+  ) {}
 
   async hashAll(jobs: HashJob[], yielder: Yielder): Promise<void> {
     let i = 0;
     const t0 = performance.now();
     for (; i < jobs.length && i < PROBE; i++) this.run(jobs[i]!);
-    const slow = i > 0 && (performance.now() - t0) / i > SLOW_FILE_MS;
+    const slow = i > 0 && (performance.now() - t0) / i >= this.slowFileMs;
     if (slow && jobs.length - i > POOL) {
       let next = i;
       await Promise.all(
