@@ -287,6 +287,29 @@ export class Store {
     await atomicReplace(this.tempPath(), path.join(this.dirs.meta, name), data);
   }
 
+  // ---- RUN --mount=type=cache directories and build scratch ----
+
+  /**
+   * The persistent directory of a cache mount id (contents never enter a layer or a key). Named by
+   * a hash of the id so any id string is a safe, short path; `created` tells the caller to apply
+   * the mount's mode and owner.
+   */
+  async cacheMount(id: string): Promise<{ dir: string; created: boolean }> {
+    const dir = path.join(this.dirs.mounts, nameHash(id));
+    try {
+      await fs.mkdir(dir, { mode: 0o755 });
+      return { dir, created: true };
+    } catch (e) {
+      if (isErrno(e, 'EEXIST')) return { dir, created: false };
+      throw e;
+    }
+  }
+
+  /** Where builds keep per-process scratch (overlay upper/work dirs, bundles): same filesystem as the snapshots, so an upper dir is adopted by rename. */
+  get runDir(): string {
+    return this.dirs.run;
+  }
+
   // ---- cross-process safety ----
 
   async lock(name: string): Promise<() => Promise<void>> {

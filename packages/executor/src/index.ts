@@ -18,3 +18,7 @@ export { DEFAULT_CAPABILITIES, DEFAULT_HOSTNAME, DEFAULT_PATH } from './runtime/
 // Layer differ
 export { diffUpperToLayer, DEFAULT_GZIP_LEVEL } from './layer/diff-upper.ts';
 export type { DiffOptions, LayerDiff, LayerSink } from './layer/diff-upper.ts';
+
+// Scheduler: runs a plan's steps (RUN, COPY/ADD, WORKDIR) with caching and bounded concurrency
+export * from './scheduler/index.ts';
+export type { BuildEvent, BuildSummary, ProgressSink, StepRef } from './events.ts';

@@ -16,6 +16,8 @@ await build({
   target: 'node20',
   conditions: ['tbuild-source'],
   sourcemap: 'linked',
+  // A native addon cannot live inside a bundle: it is loaded from node_modules at run time.
+  external: ['@napi-rs/xattr'],
   logLevel: 'warning',
   // CommonJS dependencies (tar-stream) call require(): give the ESM bundle one.
   banner: { js: "import { createRequire as __tbuildRequire } from 'node:module'; const require = __tbuildRequire(import.meta.url);" },

@@ -17,6 +17,8 @@ export const DIRS = {
   locks: 'locks',
   leases: 'leases',
   tmp: 'tmp',
+  mounts: 'mounts',
+  run: 'run',
 } as const;
 
 /**

@@ -16,7 +16,7 @@ export interface ExecutorState {
  * gone) from a running one's and clean them up.
  */
 export async function executorState(store: Store, runtimeBinary?: string): Promise<ExecutorState> {
-  const runDir = path.join(store.root, 'run');
+  const runDir = store.runDir;
   await fs.mkdir(runDir, { recursive: true });
   for (const entry of await fs.readdir(runDir)) {
     const pid = Number(entry);

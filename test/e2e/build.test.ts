@@ -1,0 +1,114 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tbuild } from '../support/cli.ts';
+import { isRoot, NEEDS_ROOT, tempDir } from '../support/root.ts';
+import { mountsUnder, seededStore } from '../support/seed.ts';
+
+interface Event {
+  type: string;
+  step?: { text: string };
+}
+
+function events(stderr: string): Event[] {
+  return stderr
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Event);
+}
+
+describe.skipIf(!isRoot)(`tbuild build end to end (${NEEDS_ROOT})`, () => {
+  let root: string;
+  let cleanupStore: () => void;
+  const work = tempDir('tbuild-e2e-');
+  const ctx = path.join(work.dir, 'app');
+
+  beforeAll(async () => {
+    const s = await seededStore();
+    root = s.root;
+    cleanupStore = s.cleanup;
+    fs.mkdirSync(path.join(ctx, 'src'), { recursive: true });
+    fs.writeFileSync(path.join(ctx, 'src/main.txt'), 'version 1\n');
+    fs.writeFileSync(path.join(ctx, 'src/ignored.log'), 'noise\n');
+    fs.writeFileSync(path.join(ctx, '.dockerignore'), '**/*.log\n');
+    fs.writeFileSync(
+      path.join(ctx, 'Dockerfile'),
+      [
+        'FROM busybox AS build',
+        'ARG GREETING=hello',
+        'RUN echo "$GREETING from build" > /greeting && mkdir -p /out && cp /greeting /out/',
+        '',
+        'FROM busybox',
+        'WORKDIR /app',
+        'COPY src/ ./src/',
+        'COPY --from=build /out/greeting /app/greeting',
+        'RUN cat /app/src/main.txt /app/greeting > /app/combined && ls /app/src > /app/listing',
+        'ENV MODE=prod',
+        'CMD ["cat", "/app/combined"]',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  afterAll(() => {
+    cleanupStore?.();
+    work.cleanup();
+  });
+
+  it('builds a multi-stage Dockerfile into the store and exports its filesystem', async () => {
+    const out = path.join(work.dir, 'rootfs');
+    const iid = path.join(work.dir, 'iid');
+    const meta = path.join(work.dir, 'meta.json');
+    const r = await tbuild(['build', '--root', root, '-t', 'app:1', '--progress=plain', '--iidfile', iid, '--metadata-file', meta, '-o', `type=local,dest=${out}`, ctx]);
+    expect(r.stderr).toContain('RUN echo');
+    expect(r.code, r.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(out, 'app/combined'), 'utf8')).toBe('version 1\nhello from build\n');
+    expect(fs.readFileSync(path.join(out, 'app/listing'), 'utf8')).toBe('main.txt\n');
+    const id = fs.readFileSync(iid, 'utf8');
+    expect(id).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(JSON.parse(fs.readFileSync(meta, 'utf8'))['containerimage.config.digest']).toBe(id);
+
+    const inspect = await tbuild(['inspect', '--root', root, 'app:1']);
+    expect(inspect.code, inspect.stderr).toBe(0);
+    const [img] = JSON.parse(inspect.stdout) as Array<{ Id: string; Config: { Env: string[]; Cmd: string[]; WorkingDir: string } }>;
+    expect(img!.Id).toBe(id);
+    expect(img!.Config.Cmd).toEqual(['cat', '/app/combined']);
+    expect(img!.Config.WorkingDir).toBe('/app');
+    expect(img!.Config.Env).toContain('MODE=prod');
+    expect(await mountsUnder(root)).toEqual([]);
+  });
+
+  it('serves an unchanged rebuild entirely from the cache, starting no step', async () => {
+    const r = await tbuild(['build', '--root', root, '-t', 'app:1', '--progress=rawjson', ctx]);
+    expect(r.code, r.stderr).toBe(0);
+    const ev = events(r.stderr);
+    expect(ev.filter((e) => e.type === 'step-start')).toEqual([]);
+    expect(ev.filter((e) => e.type === 'step-cached').length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('reruns exactly the steps after a changed file, not the other stage', async () => {
+    fs.writeFileSync(path.join(ctx, 'src/main.txt'), 'version 2\n');
+    fs.writeFileSync(path.join(ctx, 'src/other.log'), 'ignored, so it changes nothing\n');
+    const r = await tbuild(['build', '--root', root, '-q', '--progress=rawjson', ctx]);
+    expect(r.code, r.stderr).toBe(0);
+    const started = events(r.stderr)
+      .filter((e) => e.type === 'step-start')
+      .map((e) => e.step!.text);
+    expect(started).toEqual(['COPY src/ ./src/', 'RUN cat /app/src/main.txt /app/greeting > /app/combined && ls /app/src > /app/listing']);
+    expect(r.stdout.trim()).toMatch(/^sha256:/);
+  });
+
+  it('reports a failing RUN with its exit code, the Dockerfile line and the output tail, and leaves nothing mounted', async () => {
+    const bad = path.join(work.dir, 'bad');
+    fs.mkdirSync(bad);
+    fs.writeFileSync(path.join(bad, 'Dockerfile'), 'FROM busybox\nRUN echo about to fail && exit 3\n');
+    const r = await tbuild(['build', '--root', root, '--progress=plain', bad]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('TB_EXEC_NONZERO_EXIT');
+    expect(r.stderr).toContain('did not complete successfully: exit code: 3');
+    expect(r.stderr).toContain('>>>2 | RUN echo about to fail && exit 3');
+    expect(r.stderr).toContain('about to fail');
+    expect(r.stderr).not.toMatch(/\n\s+at .*\(.*\.(ts|js|mjs):\d+/);
+    expect(await mountsUnder(root)).toEqual([]);
+  });
+});
