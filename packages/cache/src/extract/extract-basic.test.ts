@@ -4,7 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
+import { execFileSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
+import { hasCommand } from '../../../../test/support/root.ts';
 import { extractTar } from '../index.ts';
 import { buildTar, zstdStored } from '../testing/tar-builder.ts';
 
@@ -63,5 +65,21 @@ describe('extractTar', () => {
   it('rejects a truncated archive and garbage as BuildErrors', async () => {
     await expect(extractTar(Readable.from([sample.subarray(0, 700)]), scratch())).rejects.toMatchObject({ name: 'BuildError' });
     await expect(extractTar(Readable.from([Buffer.alloc(2048, 7)]), scratch())).rejects.toMatchObject({ code: 'TB_CACHE_LAYER_INVALID' });
+  });
+
+  it('accepts concatenated gzip members as one stream', async () => {
+    const gz = Buffer.concat([zlib.gzipSync(sample.subarray(0, 1000)), zlib.gzipSync(sample.subarray(1000))]);
+    const stats = await extractTar(Readable.from([gz]), scratch(), { format: 'plain' });
+    expect(stats.diffId).toBe(sha(sample));
+  });
+
+  it.skipIf(!hasCommand('zstd'))('decodes real zstd-compressed layers and stops a zstd bomb at the budget', async () => {
+    const zst = execFileSync('zstd', ['-q', '-c', '-19'], { input: sample });
+    expect((await extractTar(Readable.from([zst]), scratch(), { format: 'plain' })).diffId).toBe(sha(sample));
+    const bomb = execFileSync('zstd', ['-q', '-c', '-19'], { input: buildTar([{ name: 'z', data: Buffer.alloc(64 * 1024 * 1024) }]) });
+    expect(bomb.length).toBeLessThan(64 * 1024);
+    await expect(extractTar(Readable.from([bomb]), scratch(), { limits: { maxBytes: 1024 * 1024 } })).rejects.toMatchObject({
+      code: 'TB_CACHE_BUDGET_EXCEEDED',
+    });
   });
 });

@@ -1,5 +1,6 @@
-import fs from 'node:fs/promises';
-import { constants as C } from 'node:fs';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+const C = fs.constants;
 import path from 'node:path';
 import { cacheError, layerInvalid } from '../errors.ts';
 import { isErrno } from '../store/fs-util.ts';
@@ -20,6 +21,7 @@ export interface ExtractionConfig {
 }
 
 const XATTR_PREFIX = 'SCHILY.xattr.';
+const SMALL_FILE = 1024 * 1024;
 const MAX_ID = 0xfffffffe; // (uid_t)-1 means "unchanged" to chown; above is overflow (CVE-2024-40635)
 
 /**
@@ -36,6 +38,7 @@ export class Extraction {
   private readonly created = new Map<string, Kind>();
   private readonly dirAttrs = new Map<string, { mode: number; mtime: number }>();
   private readonly special: SpecialOp[] = [];
+  private readonly parents = new Map<string, string>();
 
   constructor(private readonly cfg: ExtractionConfig) {}
 
@@ -55,11 +58,11 @@ export class Extraction {
     if (comps.length === 0) {
       await drain(entry);
       if (h.type !== 'directory') throw layerInvalid(h.name, 'the root can only be a directory');
-      await this.chown(root, h);
+      this.chown(root, h);
       this.dirAttrs.set(root, { mode: h.mode & 0o7777, mtime: mtimeOf(h) });
       return;
     }
-    const parent = (await resolveInRoot(root, comps.slice(0, -1), this.resolveOpts(h.name, true)))!;
+    const parent = this.parentDir(h.name, comps.slice(0, -1));
     const real = path.join(parent, comps[comps.length - 1]!);
     const prev = this.created.get(real);
     if (prev !== undefined && !(h.type === 'directory' && (prev === 'dir' || prev === 'implicit'))) {
@@ -106,9 +109,24 @@ export class Extraction {
     // Deepest first, so setting a parent's mtime is the last thing that touches it.
     const dirs = [...this.dirAttrs.entries()].sort((a, b) => b[0].length - a[0].length);
     for (const [dir, a] of dirs) {
-      await fs.chmod(dir, a.mode);
-      await fs.utimes(dir, a.mtime, a.mtime);
+      fs.chmodSync(dir, a.mode);
+      fs.utimesSync(dir, a.mtime, a.mtime);
     }
+  }
+
+  /**
+   * resolveInRoot with a memo of parent paths already resolved by this extraction. Exact-string
+   * keys (no normalisation, unlike the node-tar cache of CVE-2021-37712) and the memo is dropped
+   * whenever anything is removed, the only way a resolved directory can stop being one, since
+   * nothing else writes under the root while the extraction runs.
+   */
+  private parentDir(entry: string, comps: string[]): string {
+    const key = comps.join('/');
+    const hit = this.parents.get(key);
+    if (hit !== undefined) return hit;
+    const real = resolveInRoot(this.cfg.root, comps, this.resolveOpts(entry, true))!;
+    this.parents.set(key, real);
+    return real;
   }
 
   private resolveOpts(entry: string, create: boolean) {
@@ -137,11 +155,11 @@ export class Extraction {
     return path.relative(this.cfg.root, real) || '.';
   }
 
-  private async chown(real: string, h: TarHeader): Promise<void> {
+  private chown(real: string, h: TarHeader): void {
     if (!this.cfg.sameOwner) return;
     const uid = idOf(h, 'uid');
     const gid = idOf(h, 'gid');
-    await fs.lchown(real, uid, gid);
+    fs.lchownSync(real, uid, gid);
   }
 
   private addXattrs(real: string, xattrs: Map<string, Buffer>): void {
@@ -149,55 +167,78 @@ export class Extraction {
   }
 
   /** Unlink, then recreate (layer.md): an existing symlink is removed, never followed. */
-  private async removeExisting(real: string): Promise<void> {
+  private removeExisting(real: string): void {
     let st;
     try {
-      st = await fs.lstat(real);
+      st = fs.lstatSync(real);
     } catch (e) {
       if (isErrno(e, 'ENOENT')) return;
       throw e;
     }
     if (real === this.cfg.root) throw new Error('refusing to remove the extraction root');
+    this.parents.clear();
     if (st.isDirectory()) {
-      await fs.rm(real, { recursive: true, force: true });
+      fs.rmSync(real, { recursive: true, force: true });
       for (const k of this.created.keys()) if (k.startsWith(real + '/')) this.created.delete(k);
       for (const k of this.dirAttrs.keys()) if (k.startsWith(real + '/')) this.dirAttrs.delete(k);
     } else {
-      await fs.unlink(real);
+      fs.unlinkSync(real);
     }
   }
 
   private async dir(real: string, h: TarHeader, xattrs: Map<string, Buffer>): Promise<void> {
     let isDir = false;
     try {
-      isDir = (await fs.lstat(real)).isDirectory();
+      isDir = fs.lstatSync(real).isDirectory();
     } catch (e) {
       if (!isErrno(e, 'ENOENT')) throw e;
     }
     if (!isDir) {
-      await this.removeExisting(real);
-      await fs.mkdir(real, { mode: 0o700 });
+      this.removeExisting(real);
+      fs.mkdirSync(real, { mode: 0o700 });
     }
     this.created.set(real, 'dir');
-    await this.chown(real, h);
+    this.chown(real, h);
     this.dirAttrs.set(real, { mode: h.mode & 0o7777, mtime: mtimeOf(h) });
     this.addXattrs(real, xattrs);
     this.stats.dirs++;
   }
 
   private async file(real: string, h: TarHeader, entry: TarEntry, xattrs: Map<string, Buffer>): Promise<void> {
-    await this.removeExisting(real);
+    this.removeExisting(real);
     this.created.set(real, 'file');
-    const fh = await fs.open(real, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, 0o600);
-    try {
-      for await (const chunk of entry) await fh.write(chunk);
-      if (this.cfg.sameOwner) await fh.chown(idOf(h, 'uid'), idOf(h, 'gid'));
-      // After chown: chown clears setuid/setgid bits.
-      await fh.chmod(h.mode & 0o7777);
-      const t = mtimeOf(h);
-      await fh.utimes(t, t);
-    } finally {
-      await fh.close();
+    const flags = C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW;
+    const uid = this.cfg.sameOwner ? idOf(h, 'uid') : -1;
+    const gid = this.cfg.sameOwner ? idOf(h, 'gid') : -1;
+    const chown = uid !== -1 && (uid !== process.getuid?.() || gid !== process.getgid?.());
+    const t = mtimeOf(h);
+    if (h.size <= SMALL_FILE) {
+      // Most layer files are small: buffer them and write with sync calls, which cost
+      // microseconds instead of a thread-pool round trip each.
+      const chunks: Uint8Array[] = [];
+      for await (const chunk of entry) chunks.push(chunk);
+      const fd = fs.openSync(real, flags, 0o600);
+      try {
+        for (const c of chunks) {
+          let off = 0;
+          while (off < c.length) off += fs.writeSync(fd, c, off);
+        }
+        if (chown) fs.fchownSync(fd, uid, gid);
+        fs.fchmodSync(fd, h.mode & 0o7777); // after chown: chown clears setuid/setgid bits
+        fs.futimesSync(fd, t, t);
+      } finally {
+        fs.closeSync(fd);
+      }
+    } else {
+      const fh = await fsp.open(real, flags, 0o600);
+      try {
+        for await (const chunk of entry) await fh.write(chunk);
+        if (chown) await fh.chown(uid, gid);
+        await fh.chmod(h.mode & 0o7777);
+        await fh.utimes(t, t);
+      } finally {
+        await fh.close();
+      }
     }
     this.addXattrs(real, xattrs);
     this.stats.files++;
@@ -207,13 +248,13 @@ export class Extraction {
     const target = h.linkname ?? '';
     if (target === '') throw layerInvalid(h.name, 'symlink without a target');
     checkName(target, this.cfg.limits, 'symlink target');
-    await this.removeExisting(real);
+    this.removeExisting(real);
     this.created.set(real, 'symlink');
     // Stored verbatim and never followed while writing: where it points is the image's business.
-    await fs.symlink(target, real);
-    await this.chown(real, h);
+    fs.symlinkSync(target, real);
+    this.chown(real, h);
     const t = mtimeOf(h);
-    await fs.lutimes(real, t, t);
+    fs.lutimesSync(real, t, t);
     this.addXattrs(real, xattrs);
     this.stats.symlinks++;
   }
@@ -227,18 +268,18 @@ export class Extraction {
     const linkname = h.linkname ?? '';
     const comps = splitEntryPath(linkname, this.cfg.limits, 'hard link target');
     if (comps.length === 0) throw layerInvalid(h.name, 'hard link to the root');
-    const parent = await resolveInRoot(this.cfg.root, comps.slice(0, -1), this.resolveOpts(h.name, false));
+    const parent = resolveInRoot(this.cfg.root, comps.slice(0, -1), this.resolveOpts(h.name, false));
     const target = parent && path.join(parent, comps[comps.length - 1]!);
     const kind = target && this.created.get(target);
     if (!target || (kind !== 'file' && kind !== 'symlink')) {
       throw layerInvalid(h.name, `hard link target ${JSON.stringify(linkname)} is not a file written earlier in this layer`);
     }
-    const st = await fs.lstat(target);
+    const st = fs.lstatSync(target);
     if (!st.isFile() && !st.isSymbolicLink()) throw layerInvalid(h.name, 'hard link target is not a regular file');
     if (target === real) throw layerInvalid(h.name, 'hard link to itself');
-    await this.removeExisting(real);
+    this.removeExisting(real);
     this.created.set(real, kind);
-    await fs.link(target, real); // link(2) does not follow a symlink target
+    fs.linkSync(target, real); // link(2) does not follow a symlink target
     this.stats.hardlinks++;
   }
 
@@ -247,7 +288,7 @@ export class Extraction {
       this.stats.skipped.push({ path: this.rel(real), reason: 'device nodes need root' });
       return;
     }
-    await this.removeExisting(real);
+    this.removeExisting(real);
     this.created.set(real, 'node');
     const type = h.type === 'fifo' ? 'p' : h.type === 'block-device' ? 'b' : 'c';
     const { uid, gid } = { uid: idOf(h, 'uid'), gid: idOf(h, 'gid') };
@@ -259,7 +300,7 @@ export class Extraction {
   private async whiteout(entry: string, parentComps: string[], target: string): Promise<void> {
     this.stats.whiteouts++;
     if (this.cfg.format === 'overlay') {
-      const parent = (await resolveInRoot(this.cfg.root, parentComps, this.resolveOpts(entry, true)))!;
+      const parent = resolveInRoot(this.cfg.root, parentComps, this.resolveOpts(entry, true))!;
       const real = path.join(parent, target);
       // Whiteouts hide lower layers only; naming something this layer made is contradictory.
       if (this.created.has(real)) throw layerInvalid(entry, 'whiteout of a path the same layer creates');
@@ -267,23 +308,23 @@ export class Extraction {
       this.special.push({ op: 'mknod', path: this.rel(real), type: 'c', major: 0, minor: 0, mode: 0, uid: 0, gid: 0, mtime: 0 });
       return;
     }
-    const parent = await resolveInRoot(this.cfg.root, parentComps, this.resolveOpts(entry, false));
+    const parent = resolveInRoot(this.cfg.root, parentComps, this.resolveOpts(entry, false));
     if (!parent) return;
     const real = path.join(parent, target);
     if (this.created.has(real)) return;
-    await this.removeExisting(real);
+    this.removeExisting(real);
   }
 
   private async opaque(entry: string, parentComps: string[]): Promise<void> {
     this.stats.opaques++;
     const create = this.cfg.format === 'overlay';
-    const dir = await resolveInRoot(this.cfg.root, parentComps, this.resolveOpts(entry, create));
+    const dir = resolveInRoot(this.cfg.root, parentComps, this.resolveOpts(entry, create));
     if (!dir) return;
     if (create) {
       this.special.push({ op: 'setxattr', path: this.rel(dir), name: 'trusted.overlay.opaque', value: Buffer.from('y') });
       return;
     }
-    await this.pruneLower(dir);
+    this.pruneLower(dir);
   }
 
   /**
@@ -291,14 +332,14 @@ export class Extraction {
    * put there, also inside pre-existing subdirectories (the spec's "applied first regardless of
    * the order it was encountered").
    */
-  private async pruneLower(dir: string): Promise<void> {
-    for (const name of await fs.readdir(dir)) {
+  private pruneLower(dir: string): void {
+    for (const name of fs.readdirSync(dir)) {
       const child = path.join(dir, name);
       if (this.created.has(child)) continue;
       const prefix = child + '/';
       const holdsOurs = [...this.created.keys()].some((k) => k.startsWith(prefix));
-      if (holdsOurs && (await fs.lstat(child)).isDirectory()) await this.pruneLower(child);
-      else await this.removeExisting(child);
+      if (holdsOurs && fs.lstatSync(child).isDirectory()) this.pruneLower(child);
+      else this.removeExisting(child);
     }
   }
 }
