@@ -182,8 +182,9 @@ function triggers(ctx: PrepareContext, decl: StageDecl, p: PreparedStage): Comma
   if (p.base.kind !== 'image') return [];
   const out: Command[] = [];
   for (const expr of p.base.image.config.config?.OnBuild ?? []) {
-    const parsed = parse(expr, { file: `${p.base.image.ref} ONBUILD` });
-    const ins = parsed.dockerfile.instructions;
+    // Parsed behind a FROM: a lone instruction would otherwise be "outside any stage".
+    const parsed = parse(`FROM scratch\n${expr}`, { file: `${p.base.image.ref} ONBUILD` });
+    const ins = parsed.dockerfile.instructions.slice(1);
     if (parsed.errors.length > 0 || ins.length !== 1) {
       const why = parsed.errors[0]?.message ?? 'onbuild trigger should be a single expression';
       ctx.diags.error('TB_PLAN_ONBUILD', `invalid ONBUILD trigger "${expr}" in ${p.base.image.ref}: ${why}`, at);

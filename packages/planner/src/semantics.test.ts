@@ -216,7 +216,8 @@ describe('ONBUILD', () => {
     const steps = p.steps.filter((s) => s.stage === 1);
     expect(steps.map((s) => s.text)).toEqual(['ONBUILD RUN echo trig', 'ONBUILD COPY a /a', 'RUN echo own']);
     expect(steps[0]!.location.start.line).toBe(3);
-    expect(p.stages[1]!.config.config?.OnBuild).toBeUndefined();
+    expect(p.stages.map((s) => s.index)).toEqual([1]);
+    expect(p.stages[0]!.config.config?.OnBuild).toBeUndefined();
   });
 
   it("fires a base stage's ONBUILD instructions, which do not reach grand-children", async () => {
@@ -242,21 +243,21 @@ describe('ONBUILD', () => {
 
 describe('errors', () => {
   it('reports every error of the plan, each at its line', async () => {
-    const text = 'FROM busybox\nCOPY missing /m\nEXPOSE 99999\nSTOPSIGNAL SIGNOPE\nCOPY --chmod=999 a /a\nRUN --network=bogus true\n';
+    const text = 'FROM busybox\nCOPY missing /m\nEXPOSE 99999\nSTOPSIGNAL SIGNOPE\nCOPY --chmod=999 a /a\nADD --checksum=sha256:abc a /b\n';
     const e = await planError(() => planText(text, { files: { a: { content: '' } } }));
     expect(e.diagnostics.map((d) => [d.code, d.location?.range.start.line])).toEqual([
       ['TB_CONTEXT_NOT_FOUND', 2],
       ['TB_PLAN_INVALID_PORT', 3],
       ['TB_PLAN_INVALID_SIGNAL', 4],
       ['TB_PLAN_INVALID_CHMOD', 5],
-      ['TB_PLAN_INVALID_FLAG', 6],
+      ['TB_PLAN_CHECKSUM', 6],
     ]);
   });
 
   it('points a failed expansion at its word', async () => {
-    const e = await planError(() => planText('FROM busybox\nENV A=${B:?must be set}\n'));
+    const e = await planError(() => planText('FROM busybox\nENV A=${B:?required}\n'));
     expect(e.location?.range.start.line).toBe(2);
-    expect(e.message).toContain('must be set');
+    expect(e.message).toContain('required');
   });
 
   it('requires a directory destination for several sources', async () => {

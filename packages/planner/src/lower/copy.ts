@@ -59,7 +59,7 @@ export async function lowerCopy(ctx: LowerContext, st: StageState, cmd: Command,
   const history: string[] = [];
   let nextHeredoc = 0;
   for (const w of ins.sources) {
-    const h = HEREDOC_SOURCE.test(w.value) ? ins.heredocs[nextHeredoc] : undefined;
+    const h = w.heredoc ?? (HEREDOC_SOURCE.test(w.value) ? ins.heredocs[nextHeredoc] : undefined);
     if (h) {
       nextHeredoc++;
       const content = h.expand ? ctx.expander.raw(h.content, env, cmd.at(h.range)) : h.content;
