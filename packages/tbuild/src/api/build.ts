@@ -126,5 +126,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     };
   } finally {
     await state.close();
+    // Saves the stat cache without entries for deleted files (bake's shared context closes itself).
+    if (!opts.buildContext) await context.close();
   }
 }
