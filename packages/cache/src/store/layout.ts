@@ -2,7 +2,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { cacheError } from '../errors.ts';
-import { isErrno, readIfExists } from './fs-util.ts';
+import { atomicCreate, readIfExists } from './fs-util.ts';
+import { ownedName } from './process-id.ts';
 
 /** Bump when the on-disk layout changes incompatibly; docs/store.md describes each version. */
 export const LAYOUT_VERSION = 1;
@@ -40,29 +41,35 @@ export function defaultStoreRoot(env: Record<string, string | undefined>): strin
 export async function prepareLayout(root: string): Promise<void> {
   await fs.mkdir(root, { recursive: true, mode: 0o700 });
   const versionFile = path.join(root, 'VERSION');
-  const raw = await readIfExists(versionFile);
+  let raw = await readIfExists(versionFile);
   if (raw === undefined) {
     const existing = (await fs.readdir(root)).filter((n) => !n.startsWith('.'));
-    if (existing.length > 0) {
+    // A concurrent open writes VERSION before anything else, so entries without it are foreign.
+    raw = existing.length > 0 ? await readIfExists(versionFile) : undefined;
+    if (existing.length > 0 && raw === undefined) {
       throw cacheError('TB_CACHE_LAYOUT_INVALID', `${root} is not empty and is not a tbuild store (no VERSION file)`, {
         hint: 'pass --root pointing at an empty or existing tbuild store directory',
       });
     }
-    try {
-      await fs.writeFile(versionFile, `${LAYOUT_VERSION}\n`, { flag: 'wx', mode: 0o644 });
-    } catch (e) {
-      if (!isErrno(e, 'EEXIST')) throw e; // a concurrent open created it first
-    }
+  }
+  if (raw === undefined) {
+    // Linked into place complete, so a concurrent open never reads an empty VERSION; EEXIST
+    // means that open created it first.
+    await atomicCreate(path.join(root, `.VERSION.${ownedName()}`), versionFile, `${LAYOUT_VERSION}\n`);
   } else {
-    const v = Number(raw.toString().trim());
-    if (!Number.isInteger(v) || v < 1) {
-      throw cacheError('TB_CACHE_LAYOUT_INVALID', `${versionFile} does not hold a layout version`);
-    }
-    if (v > LAYOUT_VERSION) {
-      throw cacheError('TB_CACHE_LAYOUT_TOO_NEW', `store ${root} has layout version ${v}; this tbuild understands up to ${LAYOUT_VERSION}`, {
-        hint: 'upgrade tbuild, or use another --root',
-      });
-    }
+    checkVersion(root, versionFile, raw);
   }
   for (const d of Object.values(DIRS)) await fs.mkdir(path.join(root, d), { recursive: true, mode: 0o700 });
+}
+
+function checkVersion(root: string, versionFile: string, raw: Buffer): void {
+  const v = Number(raw.toString().trim());
+  if (!Number.isInteger(v) || v < 1) {
+    throw cacheError('TB_CACHE_LAYOUT_INVALID', `${versionFile} does not hold a layout version`);
+  }
+  if (v > LAYOUT_VERSION) {
+    throw cacheError('TB_CACHE_LAYOUT_TOO_NEW', `store ${root} has layout version ${v}; this tbuild understands up to ${LAYOUT_VERSION}`, {
+      hint: 'upgrade tbuild, or use another --root',
+    });
+  }
 }
