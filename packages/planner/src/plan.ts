@@ -3,6 +3,7 @@ import { EnvList, isBuiltinArg } from './args.ts';
 import { imageRootKey, scratchRootKey } from './cache-key.ts';
 import { Diagnostics } from './diagnostics.ts';
 import { Expander } from './expand.ts';
+import { warnSecretName } from './lint.ts';
 import type { FinishedStage, LowerContext, StageState } from './lower/context.ts';
 import { lowerCommand } from './lower/dispatch.ts';
 import { platformArgs } from './platform.ts';
@@ -20,8 +21,10 @@ const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/b
  * Throws one BuildError holding every problem found; warnings are returned in the plan.
  */
 export async function plan(input: PlanInput): Promise<Plan> {
-  const diags = new Diagnostics(input.file);
-  const expander = new Expander(input.dockerfile.directives.escape, input.file);
+  // Ranges index the text the parser saw (a BOM removed), which may differ from the file's bytes.
+  const file = { path: input.file.path, text: input.dockerfile.source?.text ?? input.file.text };
+  const diags = new Diagnostics(file);
+  const expander = new Expander(input.dockerfile.directives.escape, file);
   const split = splitStages(input.dockerfile, diags);
   const decls = split.stages;
   const refs = new StageRefs(decls, diags);
@@ -109,6 +112,7 @@ function resolveGlobalArgs(
     for (const decl of ins.args) {
       const name = decl.name.value;
       consumed.add(name);
+      warnSecretName(diags, 'ARG', name, decl.name.range);
       let value: string | undefined;
       if (Object.hasOwn(input.buildArgs, name)) value = input.buildArgs[name];
       else if (decl.defaultValue) {

@@ -241,6 +241,36 @@ describe('ONBUILD', () => {
   });
 });
 
+describe('config-only keys (CVE-2024-24557)', () => {
+  it('every distinct config instruction on scratch gets a distinct key', async () => {
+    const variants = [
+      'HEALTHCHECK CMD a',
+      'HEALTHCHECK CMD b',
+      'HEALTHCHECK --retries=2 CMD a',
+      'HEALTHCHECK NONE',
+      'ONBUILD RUN a',
+      'ONBUILD RUN b',
+      'CMD ["a"]',
+      'CMD a',
+      'ENTRYPOINT ["a"]',
+      'LABEL a=b',
+      'LABEL a=c',
+      'ENV a=b',
+      'EXPOSE 80',
+      'EXPOSE 80/udp',
+      'VOLUME /a',
+      'USER a',
+      'STOPSIGNAL SIGINT',
+      'SHELL ["/bin/bash", "-c"]',
+      'MAINTAINER a',
+    ];
+    const keys = await Promise.all(variants.map(async (v) => (await planText(`FROM scratch\n${v}\n`)).steps[0]!.cacheKey));
+    expect(new Set(keys).size).toBe(variants.length);
+    const arm = await planText('FROM scratch\nCMD ["a"]\n', { platform: { os: 'linux', architecture: 'arm64' } });
+    expect(keys).not.toContain(arm.steps[0]!.cacheKey);
+  });
+});
+
 describe('errors', () => {
   it('reports every error of the plan, each at its line', async () => {
     const text = 'FROM busybox\nCOPY missing /m\nEXPOSE 99999\nSTOPSIGNAL SIGNOPE\nCOPY --chmod=999 a /a\nADD --checksum=sha256:abc a /b\n';
@@ -258,6 +288,23 @@ describe('errors', () => {
     const e = await planError(() => planText('FROM busybox\nENV A=${B:?required}\n'));
     expect(e.location?.range.start.line).toBe(2);
     expect(e.message).toContain('required');
+  });
+
+  it('rejects WORKDIR and VOLUME inside /proc', async () => {
+    const e = await planError(() => planText('FROM busybox\nWORKDIR /proc/self/fd/7\nVOLUME /proc/x\nWORKDIR /procfs\n'));
+    expect(e.diagnostics.map((d) => [d.code, d.location?.range.start.line])).toEqual([
+      ['TB_PLAN_PROC_PATH', 2],
+      ['TB_PLAN_PROC_PATH', 3],
+    ]);
+  });
+
+  it('warns about secret-looking ARG and ENV names, but not allowed ones', async () => {
+    const p = await planText('ARG GITHUB_TOKEN\nFROM busybox\nARG NPM_TOKEN PUBLIC_KEY\nENV AWS_SECRET_ACCESS_KEY=x TOKENIZER=y\n');
+    expect(p.warnings.map((w) => [w.code, w.message, w.location?.range.start.line])).toEqual([
+      ['TB_PLAN_SECRET_IN_ARG_OR_ENV', 'Do not use ARG or ENV instructions for sensitive data (ARG "GITHUB_TOKEN")', 1],
+      ['TB_PLAN_SECRET_IN_ARG_OR_ENV', 'Do not use ARG or ENV instructions for sensitive data (ARG "NPM_TOKEN")', 3],
+      ['TB_PLAN_SECRET_IN_ARG_OR_ENV', 'Do not use ARG or ENV instructions for sensitive data (ENV "AWS_SECRET_ACCESS_KEY")', 4],
+    ]);
   });
 
   it('requires a directory destination for several sources', async () => {

@@ -14,6 +14,8 @@ import { EnvList } from '../args.ts';
 import { configOp } from '../cache-key.ts';
 import { planError } from '../diagnostics.ts';
 import { goDuration, goList, goQuotedList } from '../history-text.ts';
+import { isProcPath, warnSecretName } from '../lint.ts';
+import { cleanPath } from '../paths.ts';
 import type { ContainerConfig, HealthcheckConfig, ImageConfig } from '../types.ts';
 import { addHistory, emitStep } from './context.ts';
 import type { Command, LowerContext, StageState } from './context.ts';
@@ -50,6 +52,7 @@ export function lowerEnv(ctx: LowerContext, st: StageState, cmd: Command, ins: E
   const pairs = ins.pairs.map((p) => [ctx.expander.word(p.key.value, before, cmd.at(p.key.range)), ctx.expander.word(p.value.value, before, cmd.at(p.value.range))] as const);
   const cfg = containerConfig(st.config);
   const imageEnv = EnvList.fromList(cfg.Env);
+  ins.pairs.forEach((p, i) => warnSecretName(ctx.diags, 'ENV', pairs[i]![0], cmd.at(p.key.range)));
   for (const [k, v] of pairs) {
     if (k === '') throw planError('TB_PLAN_EMPTY_KEY', 'ENV names can not be blank', ctx.diags.file, cmd.location);
     st.env.set(k, v);
@@ -78,6 +81,7 @@ export function lowerArg(ctx: LowerContext, st: StageState, cmd: Command, ins: A
   for (const decl of ins.args) {
     const name = decl.name.value;
     ctx.consumedArgs.add(name);
+    warnSecretName(ctx.diags, 'ARG', name, cmd.at(decl.name.range));
     let value: string | undefined;
     if (Object.hasOwn(ctx.input.buildArgs, name)) value = ctx.input.buildArgs[name];
     else if (decl.defaultValue) value = ctx.expander.word(decl.defaultValue.value, st.env, cmd.at(decl.defaultValue.range));
@@ -157,6 +161,9 @@ export function lowerVolume(ctx: LowerContext, st: StageState, cmd: Command, ins
   const paths = ins.paths.map((w) => {
     const p = ctx.expander.word(w.value, st.env, cmd.at(w.range));
     if (p === '') throw planError('TB_PLAN_EMPTY_VOLUME', 'VOLUME specified can not be an empty string', ctx.diags.file, cmd.at(w.range));
+    if (isProcPath(cleanPath(p.startsWith('/') ? p : `/${p}`))) {
+      throw planError('TB_PLAN_PROC_PATH', `VOLUME ${p} is inside /proc`, ctx.diags.file, cmd.at(w.range), 'the runtime owns /proc; choose another path');
+    }
     return p;
   });
   const cfg = containerConfig(st.config);

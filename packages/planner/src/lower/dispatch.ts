@@ -1,5 +1,6 @@
 import { planError } from '../diagnostics.ts';
 import { workdirOp } from '../cache-key.ts';
+import { isProcPath } from '../lint.ts';
 import { resolveWorkdir } from '../paths.ts';
 import type { WorkdirSpec } from '../types.ts';
 import {
@@ -33,6 +34,9 @@ export async function lowerCommand(ctx: LowerContext, st: StageState, cmd: Comma
     case 'WORKDIR': {
       const cfg = containerConfig(st.config);
       const wd = resolveWorkdir(cfg.WorkingDir || '/', ctx.expander.word(ins.path.value, st.env, cmd.at(ins.path.range)));
+      if (isProcPath(wd)) {
+        throw planError('TB_PLAN_PROC_PATH', `WORKDIR ${wd} is inside /proc`, ctx.diags.file, cmd.at(ins.path.range), 'the runtime owns /proc; a working directory there can reach host files (CVE-2024-21626)');
+      }
       cfg.WorkingDir = wd;
       // The directory is created owned by the current USER, so USER is part of the step.
       const spec: WorkdirSpec = { kind: 'workdir', path: wd, user: cfg.User ?? '', mkdir: wd !== '/' };
