@@ -234,6 +234,22 @@ describe('A19-A21 special files and trojans', () => {
     expect(fs.existsSync(fx.inDest('dev/mem'))).toBe(false);
   });
 
+  it.skipIf(process.getuid?.() !== 0)('creates device nodes only inside the root when privileged', async () => {
+    const stats = await fx.extract(
+      buildTar([
+        { name: 'dev/sda', type: 'block', devmajor: 8, devminor: 0, mode: 0o660 },
+        { name: 'dev/mem', type: 'char', devmajor: 1, devminor: 1, mode: 0o640 },
+        { name: 'evil', type: 'symlink', linkname: fx.hostDir },
+        { name: 'evil/mem', type: 'char', devmajor: 1, devminor: 1 },
+      ]),
+    );
+    expect(stats.devices).toBe(3);
+    expect(fs.lstatSync(fx.inDest('dev/sda')).isBlockDevice()).toBe(true);
+    expect(fs.lstatSync(fx.inDest('dev/mem')).rdev).toBe((1 << 8) | 1);
+    expect(fs.lstatSync(fx.inDest(fx.hostDir, 'mem')).isCharacterDevice()).toBe(true);
+    fx.expectHostUntouched();
+  });
+
   it('never runs binaries the layer ships, even when it needs its special-file helper', async () => {
     const trojan = `#!/bin/sh\necho pwned > ${fx.canary}\n`;
     await fx.extract(

@@ -22,6 +22,7 @@ export interface ExtractionConfig {
 
 const XATTR_PREFIX = 'SCHILY.xattr.';
 const SMALL_FILE = 1024 * 1024;
+const EPERM = 1;
 const MAX_ID = 0xfffffffe; // (uid_t)-1 means "unchanged" to chown; above is overflow (CVE-2024-40635)
 
 /**
@@ -37,7 +38,7 @@ export class Extraction {
   };
   private readonly created = new Map<string, Kind>();
   private readonly dirAttrs = new Map<string, { mode: number; mtime: number }>();
-  private readonly special: SpecialOp[] = [];
+  private special: SpecialOp[] = [];
   private readonly parents = new Map<string, string>();
 
   constructor(private readonly cfg: ExtractionConfig) {}
@@ -98,6 +99,9 @@ export class Extraction {
         const op = this.special[f.index]!;
         const isWhiteout = op.op === 'mknod' && op.type === 'c' && op.major === 0 && op.minor === 0 && this.created.get(path.join(this.cfg.root, op.path)) === 'whiteout';
         const isOpaque = op.op === 'setxattr' && op.name === 'trusted.overlay.opaque';
+        if ((isWhiteout || isOpaque) && f.code !== EPERM) {
+          throw cacheError('TB_CACHE_IO', `cannot create overlay ${isWhiteout ? 'whiteout' : 'opaque marker'} for ${JSON.stringify(op.path)}: ${f.message}`);
+        }
         if (isWhiteout || isOpaque) {
           throw cacheError('TB_CACHE_NEEDS_ROOT', `cannot create overlay ${isWhiteout ? 'whiteout' : 'opaque marker'} for ${JSON.stringify(op.path)}: ${f.message}`, {
             hint: 'layer snapshots in overlay format need root (CAP_MKNOD, trusted.* xattrs)',
@@ -181,6 +185,8 @@ export class Extraction {
       fs.rmSync(real, { recursive: true, force: true });
       for (const k of this.created.keys()) if (k.startsWith(real + '/')) this.created.delete(k);
       for (const k of this.dirAttrs.keys()) if (k.startsWith(real + '/')) this.dirAttrs.delete(k);
+      const rel = this.rel(real) + '/';
+      this.special = this.special.filter((o) => !o.path.startsWith(rel));
     } else {
       fs.unlinkSync(real);
     }
