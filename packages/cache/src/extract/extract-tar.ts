@@ -47,7 +47,10 @@ function asBuildError(e: unknown): unknown {
  * Extraction and resolveInRoot). Throws BuildError TB_CACHE_LAYER_INVALID /
  * TB_CACHE_BUDGET_EXCEEDED / TB_CACHE_DIFFID_MISMATCH for hostile or broken input; what was
  * written under `destDir` before the error stays there, so callers extract into a scratch
- * directory and discard it on failure. Nothing outside `destDir` is ever written.
+ * directory and discard it on failure. Nothing outside `destDir` is ever written, provided
+ * nothing else writes below `destDir` while this runs (Node.js has no openat: a concurrent
+ * writer swapping a directory for a symlink could race the path-based writes). So ADD must
+ * extract into a private staging dir (e.g. Store.makeTempDir()), never a live container rootfs.
  */
 export async function extractTar(input: AsyncIterable<Uint8Array> | NodeJS.ReadableStream, destDir: string, opts: ExtractOptions = {}): Promise<ExtractStats> {
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
