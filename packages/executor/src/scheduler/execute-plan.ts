@@ -38,6 +38,11 @@ export interface ExecuteResult {
 interface ChainState {
   layers: LayerRef[];
   layer?: LayerRef;
+  /**
+   * When this state was first built: the cache record's time on a hit. Image history uses it,
+   * so a rebuild served from the cache yields the very same image ID, as with BuildKit.
+   */
+  created: string;
 }
 
 /**
@@ -49,7 +54,8 @@ interface ChainState {
 export async function executePlan(plan: Plan, deps: ExecutorDeps, runStep: StepRunner): Promise<ExecuteResult> {
   const now = deps.now ?? Date.now;
   const emit = (e: BuildEvent): void => deps.onEvent?.(e);
-  const limit = pLimit(Math.max(1, deps.jobs));
+  const ownLimit = pLimit(Math.max(1, deps.jobs));
+  const limit = deps.shared?.limit ?? (<T>(fn: () => Promise<T>): Promise<T> => ownLimit(fn));
   const abort = new AbortController();
   const onOuterAbort = (): void => abort.abort(deps.signal?.reason);
   deps.signal?.addEventListener('abort', onOuterAbort, { once: true });
@@ -62,6 +68,11 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps, runStep: StepR
   const outcomes: StepOutcome[] = [];
   const summary: BuildSummary = { steps: 0, cached: 0, executed: 0, layersWritten: 0, bytesWritten: 0 };
   let firstError: unknown;
+
+  // SOURCE_DATE_EPOCH pins every timestamp, for reproducible image IDs.
+  const stamp = (): string => new Date(deps.sourceDateEpoch !== undefined ? deps.sourceDateEpoch * 1000 : now()).toISOString();
+  const rootCreated = (stage: PlannedStage): string =>
+    deps.sourceDateEpoch !== undefined ? stamp() : stage.root.kind === 'image' && stage.root.config.created ? stage.root.config.created : new Date(0).toISOString();
 
   const rootLayers = (stage: PlannedStage): Promise<LayerRef[]> => {
     if (stage.root.kind === 'scratch') return Promise.resolve([]);
@@ -96,11 +107,33 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps, runStep: StepR
     const step = byId.get(id);
     if (!step) throw new Error(`plan has no step ${id}`);
     const stage = stages.get(step.stage)!;
-    const parentLayers = step.parent ? (await state(step.parent)).layers : await rootLayers(stage);
+    const parent = step.parent ? await state(step.parent) : { layers: await rootLayers(stage), created: rootCreated(stage) };
+    const parentLayers = parent.layers;
     await Promise.all(step.deps.map((d) => layersOf(d)));
-    if (step.kind === 'config') return { layers: parentLayers };
-    const ref = refs.get(id)!;
+    if (step.kind === 'config') return { layers: parentLayers, created: parent.created };
     summary.steps++;
+    // Another build in this process (bake) may be running this very step: wait for it, then
+    // take its record as a hit. The claim is taken synchronously so two builds cannot both miss.
+    let release: (() => void) | undefined;
+    if (!step.noCache && deps.shared) {
+      const running = deps.shared.inflight.get(step.cacheKey);
+      if (running) await running.catch(() => undefined);
+      else {
+        const claim = new Promise<void>((r) => (release = r));
+        deps.shared.inflight.set(step.cacheKey, claim);
+        void claim.then(() => deps.shared?.inflight.delete(step.cacheKey));
+      }
+    }
+    try {
+      return await lookupOrRun(step, parentLayers);
+    } finally {
+      release?.();
+    }
+  };
+
+  const lookupOrRun = async (step: Step, parentLayers: LayerRef[]): Promise<ChainState> => {
+    const id = step.id;
+    const ref = refs.get(id)!;
     if (!step.noCache) {
       const hit = await deps.store.getStep(step.cacheKey);
       if (hit) {
@@ -108,7 +141,7 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps, runStep: StepR
         summary.cached++;
         emit({ type: 'step-cached', time: now(), step: ref });
         outcomes.push({ id, cached: true, durationMs: 0, layer: hit.layer });
-        return { layers: hit.layer ? [...parentLayers, hit.layer] : parentLayers, layer: hit.layer };
+        return { layers: hit.layer ? [...parentLayers, hit.layer] : parentLayers, layer: hit.layer, created: hit.created };
       }
     }
     return limit(async () => {
@@ -117,12 +150,13 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps, runStep: StepR
       emit({ type: 'step-start', time: started, step: ref });
       try {
         const layer = await runStep(step, parentLayers, { ref, signal: abort.signal, emit, layersOf });
+        const created = stamp();
         await deps.store.putStep({
           key: step.cacheKey,
           layer,
           keyInputs: step.keyInputs,
           source: { file: deps.dockerfile ?? 'Dockerfile', line: step.location.start.line, text: step.text, stage: ref.stage },
-          created: new Date(now()).toISOString(),
+          created,
           lastUsed: new Date(now()).toISOString(),
           hits: 0,
           size: layer?.size ?? 0,
@@ -135,7 +169,7 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps, runStep: StepR
         }
         emit({ type: 'step-done', time: now(), step: ref, durationMs, layer: layer && { digest: layer.digest, size: layer.size } });
         outcomes.push({ id, cached: false, durationMs, layer });
-        return { layers: layer ? [...parentLayers, layer] : parentLayers, layer };
+        return { layers: layer ? [...parentLayers, layer] : parentLayers, layer, created };
       } catch (e) {
         const err = isBuildError(e) ? e : abort.signal.aborted ? abortError(abort.signal.reason) : e;
         const be = isBuildError(err) ? err : undefined;
@@ -177,12 +211,11 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps, runStep: StepR
 
   async function stageOutput(stage: PlannedStage): Promise<StageOutput> {
     const chain = stageChain(plan, stage);
-    const stepLayers = new Map<string, LayerRef | undefined>();
-    for (const s of chain) stepLayers.set(s.id, (await state(s.id)).layer);
+    const stepStates = new Map<string, { layer?: LayerRef; created: string }>();
+    for (const s of chain) stepStates.set(s.id, await state(s.id));
     const root = stage.root;
     const baseHistory = root.kind === 'image' ? (root.config.history ?? []) : [];
-    const created = new Date(deps.sourceDateEpoch !== undefined ? deps.sourceDateEpoch * 1000 : now()).toISOString();
-    const { config, layers } = assembleImageConfig({ stage, chain, baseHistory, baseLayers: await rootLayers(stage), stepLayers, created });
+    const { config, layers } = assembleImageConfig({ stage, chain, baseHistory, baseLayers: await rootLayers(stage), stepStates, rootCreated: rootCreated(stage) });
     return { stage: stage.index, config, layers };
   }
 }

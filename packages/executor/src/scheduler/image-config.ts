@@ -24,23 +24,27 @@ export function assembleImageConfig(opts: {
   chain: Step[];
   baseHistory: HistoryEntry[];
   baseLayers: LayerRef[];
-  stepLayers: Map<string, LayerRef | undefined>;
-  created: string;
+  /** Each step's layer (none for an empty diff or a config step) and when it was built. */
+  stepStates: Map<string, { layer?: LayerRef; created: string }>;
+  rootCreated: string;
 }): { config: ImageConfig; layers: LayerRef[] } {
   const layers = [...opts.baseLayers];
   const history: HistoryEntry[] = [...opts.baseHistory];
+  let created = opts.rootCreated;
   for (const step of opts.chain) {
-    const layer = opts.stepLayers.get(step.id);
+    const st = opts.stepStates.get(step.id);
+    const layer = st?.layer;
+    if (st && st.created > created) created = st.created;
     if (layer) layers.push(layer);
     if (!step.history && !layer) continue;
-    const h: HistoryEntry = { ...(step.history ?? { created_by: step.text }), created: opts.created };
+    const h: HistoryEntry = { ...(step.history ?? { created_by: step.text }), created: st?.created ?? created };
     if (layer) delete h.empty_layer;
     else h.empty_layer = true;
     history.push(h);
   }
   const config: ImageConfig = {
     ...opts.stage.config,
-    created: opts.created,
+    created,
     rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
     history,
   };

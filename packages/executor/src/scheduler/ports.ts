@@ -73,6 +73,11 @@ export interface ExecutorDeps {
   sourceDateEpoch?: number;
   /** Default network for RUN when a step says `default`. */
   network?: 'none' | 'host';
+  /**
+   * Shared between builds in one process (bake): one bound on concurrent steps for all of them,
+   * and identical steps (same cache key) run once while the others wait for its record.
+   */
+  shared?: { limit: <T>(fn: () => Promise<T>) => Promise<T>; inflight: Map<string, Promise<unknown>> };
   /** Dockerfile path as the user named it, recorded with each cache entry. */
   dockerfile?: string;
   /** Clock for events and history (injected so tests are deterministic). */

@@ -4,7 +4,7 @@ import type { Plan } from '@tbuild/planner';
 import { BuildContext, IgnoreMatcher } from '@tbuild/context';
 import type { Store } from '@tbuild/cache';
 import { getImage, putImage, tagImage, normalizeRef } from '@tbuild/registry';
-import { runPlan, RuncRuntime, OverlaySnapshotter, type BuildEvent, type StepOutcome, type BuildSummary } from '@tbuild/executor';
+import { runPlan, type BuildEvent, type StepOutcome, type BuildSummary, type ExecutorDeps } from '@tbuild/executor';
 import { exportOutputs, parseOutputs, type OutputSpec } from './outputs.ts';
 import { executorState } from './machinery.ts';
 import { prepareBuild } from './prepare.ts';
@@ -46,6 +46,8 @@ export interface BuildOptions {
   store?: Store;
   /** Reuse a build context (bake hashes a shared context once). */
   buildContext?: BuildContext;
+  /** Shared between builds running at once in this process (bake): the step limiter and in-flight steps. */
+  shared?: ExecutorDeps['shared'];
   jobs?: number;
   pull?: 'missing' | 'always' | 'never';
   insecureRegistries?: string[];
@@ -102,6 +104,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
         sourceDateEpoch: opts.sourceDateEpoch ?? (env.SOURCE_DATE_EPOCH ? Number(env.SOURCE_DATE_EPOCH) : undefined),
         network: opts.network === 'host' ? 'host' : 'none',
         dockerfile: shownPath,
+        shared: opts.shared,
       },
       { runtime: state.runtime, snapshotter: state.snapshotter, file },
     );

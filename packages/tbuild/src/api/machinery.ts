@@ -10,10 +10,13 @@ export interface ExecutorState {
   close(): Promise<void>;
 }
 
+let builds = 0;
+
 /**
- * The per-process scratch area under the store (`run/<pid>`): containers, mounts and upper dirs
- * of this build live there, so a later tbuild can tell a dead build's leftovers (its pid is
- * gone) from a running one's and clean them up.
+ * The per-build scratch area under the store (`run/<pid>/<n>`): containers, mounts and upper
+ * dirs of this build live there, so a later tbuild can tell a dead process's leftovers (its pid
+ * is gone) from a running one's and clean them up. Several builds of one process (bake) each
+ * get their own.
  */
 export async function executorState(store: Store, runtimeBinary?: string): Promise<ExecutorState> {
   const runDir = store.runDir;
@@ -22,11 +25,14 @@ export async function executorState(store: Store, runtimeBinary?: string): Promi
     const pid = Number(entry);
     if (!Number.isInteger(pid) || pid === process.pid || alive(pid)) continue;
     const stale = path.join(runDir, entry);
-    await cleanupStaleContainers(stale, runtimeBinary).catch(() => undefined);
-    await cleanupStaleSnapshots(stale).catch(() => undefined);
+    for (const build of await fs.readdir(stale).catch(() => [] as string[])) {
+      const dir = path.join(stale, build);
+      await cleanupStaleContainers(dir, runtimeBinary).catch(() => undefined);
+      await cleanupStaleSnapshots(dir).catch(() => undefined);
+    }
     await fs.rm(stale, { recursive: true, force: true }).catch(() => undefined);
   }
-  const stateDir = path.join(runDir, String(process.pid));
+  const stateDir = path.join(runDir, String(process.pid), String(++builds));
   await fs.mkdir(stateDir, { recursive: true });
   const runtime = new RuncRuntime({ runc: runtimeBinary, stateDir });
   const snapshotter = new OverlaySnapshotter({ stateDir });

@@ -1,4 +1,5 @@
 import type { Command } from '../command.ts';
+import { bakeCommand } from './bake.ts';
 import { buildCommand } from './build.ts';
 import { doctorCommand } from './doctor.ts';
 import { historyCommand, imagesCommand, inspectCommand, loadCommand, pullCommand, pushCommand, rmiCommand, saveCommand, tagCommand } from './images.ts';
@@ -9,6 +10,7 @@ import { version } from './version.ts';
 /** Every command, by name; `build` is also what `tbuild [flags] CONTEXT` runs. */
 export const commands: Record<string, Command> & { build: Command } = {
   build: buildCommand,
+  bake: bakeCommand,
   plan: planCommand,
   parse: parseCommand,
   images: imagesCommand,

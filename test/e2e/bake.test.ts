@@ -1,0 +1,84 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tbuild } from '../support/cli.ts';
+import { isRoot, NEEDS_ROOT, tempDir } from '../support/root.ts';
+import { seededStore } from '../support/seed.ts';
+
+describe.skipIf(!isRoot)(`tbuild bake (${NEEDS_ROOT})`, () => {
+  let root: string;
+  let cleanupStore: () => void;
+  const work = tempDir('tbuild-bake-');
+
+  beforeAll(async () => {
+    const s = await seededStore();
+    root = s.root;
+    cleanupStore = s.cleanup;
+    const repo = work.dir;
+    fs.mkdirSync(path.join(repo, 'services'), { recursive: true });
+    fs.writeFileSync(path.join(repo, 'services/shared.txt'), 'shared library\n');
+    fs.writeFileSync(
+      path.join(repo, 'services/Dockerfile'),
+      [
+        'FROM busybox AS base',
+        'COPY shared.txt /lib/shared.txt',
+        'RUN echo base-built > /lib/base-marker',
+        '',
+        'FROM base AS api',
+        'ARG NAME',
+        'RUN echo "service $NAME" > /service',
+        '',
+        'FROM base AS web',
+        'RUN echo "web" > /service',
+        '',
+      ].join('\n'),
+    );
+    fs.writeFileSync(
+      path.join(repo, 'docker-bake.json'),
+      JSON.stringify({
+        group: { default: { targets: ['api', 'worker', 'web'] } },
+        target: {
+          common: { context: 'services' },
+          api: { inherits: ['common'], target: 'api', args: { NAME: 'api' }, tags: ['api:dev'] },
+          worker: { inherits: ['common'], target: 'api', args: { NAME: 'worker' }, tags: ['worker:dev'] },
+          web: { inherits: ['common'], target: 'web', tags: ['web:dev'] },
+        },
+      }),
+    );
+  });
+
+  afterAll(() => {
+    cleanupStore?.();
+    work.cleanup();
+  });
+
+  it('builds three targets sharing a base stage in one run, the shared steps once', async () => {
+    const r = await tbuild(['bake', '--root', root, '--progress=rawjson'], { cwd: work.dir });
+    expect(r.code, r.stderr).toBe(0);
+    const started = r.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { type: string; step?: { text: string } })
+      .filter((e) => e.type === 'step-start')
+      .map((e) => e.step!.text);
+    expect(started.filter((t) => t === 'RUN echo base-built > /lib/base-marker')).toHaveLength(1);
+    expect(started.filter((t) => t === 'COPY shared.txt /lib/shared.txt')).toHaveLength(1);
+    expect(started.filter((t) => t.startsWith('RUN echo "service $NAME"'))).toHaveLength(2);
+    const lines = r.stdout.trim().split('\n').map((l) => l.split('\t'));
+    expect(lines.map((l) => l[0])).toEqual(['api', 'worker', 'web']);
+    expect(new Set(lines.map((l) => l[1])).size).toBe(3);
+
+    const out = path.join(work.dir, 'worker-fs');
+    const exp = await tbuild(['build', '--root', root, '--target', 'api', '--build-arg', 'NAME=worker', '-o', `type=local,dest=${out}`, '-q', 'services'], { cwd: work.dir });
+    expect(exp.code, exp.stderr).toBe(0);
+    expect(exp.stdout.trim()).toBe(lines[1]![1]);
+    expect(fs.readFileSync(path.join(out, 'service'), 'utf8')).toBe('service worker\n');
+    expect(fs.readFileSync(path.join(out, 'lib/base-marker'), 'utf8')).toBe('base-built\n');
+  });
+
+  it('names an unknown target with a suggestion and exits 1', async () => {
+    const r = await tbuild(['bake', '--root', root, 'wrker'], { cwd: work.dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('error TB_BAKE_INVALID: docker-bake.json: no target or group named "wrker"\nhint: did you mean "worker"?\n');
+  });
+});
