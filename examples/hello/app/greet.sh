@@ -1,0 +1,2 @@
+#!/bin/sh
+echo "hello from tbuild: $(cat /app/count)"
