@@ -1,0 +1,20 @@
+// The programmatic API monorepo scripts import; the CLI is a thin layer over these.
+export { build } from './api/build.ts';
+export type { BuildOptions, BuildResult, SecretSource } from './api/build.ts';
+export { planBuild } from './api/plan.ts';
+export type { PlanResult } from './api/plan.ts';
+export { bake } from './api/bake.ts';
+export type { BakeOptions, BakeResult } from './api/bake.ts';
+export { resolveBakeFile } from './api/bake-file.ts';
+export type { BakeTarget } from './api/bake-file.ts';
+export { doctor } from './api/doctor.ts';
+export type { DoctorCheck } from './api/doctor.ts';
+export { openStore } from './api/store.ts';
+export { parseOutputs } from './api/outputs.ts';
+export type { OutputSpec } from './api/outputs.ts';
+export { VERSION } from './api/version.ts';
+export { main } from './cli/main.ts';
+export type { BuildEvent, BuildSummary, StepRef, StepOutcome } from '@tbuild/executor';
+export { BuildError, isBuildError, renderError } from '@tbuild/errors';
+export { parse, parseDockerfile } from '@tbuild/parser';
+export { listImages, getImage, tagImage, removeImage, inspectImage, imageHistory, saveArchive, loadArchive } from '@tbuild/registry';
