@@ -317,10 +317,14 @@ export class Store {
     return acquireFileLock(path.join(this.dirs.locks, `${name}.lock`));
   }
 
-  /** Lease files are named for the owning process, so gc and open() drop them once it is gone. */
-  async lease(digests: string[]): Promise<() => Promise<void>> {
+  /**
+   * Lease files are named for the owning process, so gc and open() drop them once it is gone.
+   * `since` (epoch ms) also pins every blob and snapshot written from then on: a build leases
+   * what it is about to write without knowing the digests yet.
+   */
+  async lease(digests: string[], opts: { since?: number } = {}): Promise<() => Promise<void>> {
     const file = path.join(this.dirs.leases, `${ownedName()}.json`);
-    await fs.writeFile(file, JSON.stringify({ digests }), { flag: 'wx', mode: 0o600 });
+    await fs.writeFile(file, JSON.stringify({ digests, since: opts.since }), { flag: 'wx', mode: 0o600 });
     return async () => {
       await fs.rm(file, { force: true });
     };

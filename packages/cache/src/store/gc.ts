@@ -31,6 +31,8 @@ export interface GcResult {
 // A slot with a diffid marker but no fs is either debris of a crash or a claim whose rename
 // follows within milliseconds; only the former is old.
 const INCOMPLETE_GRACE_MS = 60_000;
+// File times and Date.now() come from the same clock, but mtimes are rounded by the filesystem.
+const CLOCK_SLACK_MS = 2_000;
 
 /**
  * Mark and sweep under the `gc` lock. Roots: image refs (manifest → config, layers, diff_ids),
@@ -44,6 +46,8 @@ export async function runGc(store: Store, opts: GcOptions): Promise<GcResult> {
     let freed = 0;
     const pinnedBlobs = new Set<string>();
     const pinnedSnaps = new Set<string>();
+    // Content written after a live build's `since` lease is that build's work in progress.
+    let pinnedSince = Infinity;
 
     for (const name of await fs.readdir(store.dirs.leases)) {
       const file = path.join(store.dirs.leases, name);
@@ -53,10 +57,12 @@ export async function runGc(store: Store, opts: GcOptions): Promise<GcResult> {
       }
       const raw = await readIfExists(file);
       try {
-        for (const d of (JSON.parse(raw?.toString() ?? '{}') as { digests?: string[] }).digests ?? []) {
+        const lease = JSON.parse(raw?.toString() ?? '{}') as { digests?: string[]; since?: number };
+        for (const d of lease.digests ?? []) {
           pinnedBlobs.add(d);
           pinnedSnaps.add(d);
         }
+        if (typeof lease.since === 'number') pinnedSince = Math.min(pinnedSince, lease.since - CLOCK_SLACK_MS);
       } catch {
         /* being written right now: its owner is alive, it will be readable next time */
       }
@@ -66,9 +72,16 @@ export async function runGc(store: Store, opts: GcOptions): Promise<GcResult> {
     const blobSizes = new Map<string, number>();
     for (const name of await fs.readdir(store.dirs.blobs)) {
       const st = await fs.stat(path.join(store.dirs.blobs, name)).catch(() => undefined);
-      if (st) blobSizes.set(`sha256:${name}`, st.size);
+      if (!st) continue;
+      blobSizes.set(`sha256:${name}`, st.size);
+      if (st.mtimeMs >= pinnedSince) pinnedBlobs.add(`sha256:${name}`);
     }
     const slots = await listSlots(store.dirs.snapshots);
+    for (const s of slots) {
+      if (!s.diffId || pinnedSince === Infinity) continue;
+      const st = await fs.stat(s.dir).catch(() => undefined);
+      if (st && st.mtimeMs >= pinnedSince) pinnedSnaps.add(s.diffId);
+    }
 
     const steps = await store.listSteps();
     const doomed = new Set<StepRecord>(steps.filter((s) => opts.all || (opts.until !== undefined && Date.parse(s.lastUsed) < opts.until)));

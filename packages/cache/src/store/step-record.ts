@@ -11,6 +11,11 @@ export interface StepRecord {
   config?: unknown;
   keyInputs?: unknown;
   source?: { file: string; line: number; text: string; stage?: string };
+  /**
+   * What `tbuild cache why`/`inspect` need beyond keyInputs (the config steps and stage root
+   * the key chains through, per-file context digests). Written by the build, opaque to the store.
+   */
+  explain?: unknown;
   created: string;
   lastUsed: string;
   hits: number;

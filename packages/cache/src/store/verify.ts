@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { nameHash } from '../digest.ts';
+import { isSha256Digest, nameHash } from '../digest.ts';
 import type { Store } from '../store.ts';
 import { readIfExists } from './fs-util.ts';
 import { listSlots } from './snapshot-slots.ts';
@@ -40,9 +40,15 @@ export async function runVerify(store: Store, opts: { repair?: boolean }): Promi
     if (actual !== name) await report('blob', `sha256:${name}`, `content hashes to sha256:${actual}`, file);
     else goodBlobs.add(`sha256:${name}`);
   }
+  // A slot with a marker but no fs is a claim whose rename is pending, or debris of a killed
+  // unpack; either way no reader uses it (complete means fs exists), the next unpack of that
+  // diffID fills it and gc removes old ones, so it is not a problem.
   for (const slot of await listSlots(store.dirs.snapshots)) {
-    if (!slot.diffId) await report('snapshot', slot.name, 'no diffid marker', slot.dir);
-    else if (!(await fs.lstat(slot.fs).catch(() => undefined))?.isDirectory()) await report('snapshot', slot.diffId, 'incomplete (no fs directory)', slot.dir);
+    if (!slot.diffId) {
+      // The marker is written before anything else, so a markerless slot with an fs is foreign.
+      if (await fs.lstat(slot.fs).catch(() => undefined)) await report('snapshot', slot.name, 'no diffid marker', slot.dir);
+    } else if (!isSha256Digest(slot.diffId)) await report('snapshot', slot.name, 'diffid marker is not a digest', slot.dir);
+    else if ((await fs.lstat(slot.fs).catch(() => undefined))?.isDirectory() === false) await report('snapshot', slot.diffId, 'fs is not a directory', slot.dir);
   }
   for (const name of await fs.readdir(store.dirs.steps)) {
     const file = path.join(store.dirs.steps, name);
@@ -62,6 +68,32 @@ export async function runVerify(store: Store, opts: { repair?: boolean }): Promi
     }
     if (!ref?.name || !ref.digest) await report('ref', name, 'unreadable ref', file);
     else if (!goodBlobs.has(ref.digest)) await report('ref', ref.name, `manifest ${ref.digest} missing or corrupt`, file);
+    else {
+      // Everything the image needs must be there too: an image whose layer is gone cannot be exported.
+      const missing = (await imageBlobs(store, ref.digest, goodBlobs)).filter((d) => !goodBlobs.has(d)).sort();
+      if (missing.length) await report('ref', ref.name, `blob ${missing[0]} of the image missing or corrupt${missing.length > 1 ? ` (and ${missing.length - 1} more)` : ''}`, file);
+    }
   }
   return problems;
+}
+
+/**
+ * The blobs an image needs: manifest, config and layers. Of an index only the manifests that
+ * are present are followed: a pull stores one platform, the others are not missing.
+ */
+async function imageBlobs(store: Store, digest: string, good: Set<string>, depth = 0): Promise<string[]> {
+  if (!good.has(digest)) return [digest];
+  let doc: { manifests?: Array<{ digest?: unknown }>; config?: { digest?: unknown }; layers?: Array<{ digest?: unknown }> };
+  try {
+    doc = JSON.parse((await store.readBlob(digest)).toString()) as typeof doc;
+  } catch {
+    return []; // not JSON: a layer or foreign blob, nothing below it
+  }
+  const out: string[] = [];
+  if (Array.isArray(doc.manifests) && depth < 4) {
+    for (const m of doc.manifests) if (isSha256Digest(m?.digest) && good.has(m.digest)) out.push(...(await imageBlobs(store, m.digest, good, depth + 1)));
+  }
+  if (isSha256Digest(doc.config?.digest)) out.push(doc.config.digest);
+  if (Array.isArray(doc.layers)) for (const l of doc.layers) if (isSha256Digest(l?.digest)) out.push(l.digest);
+  return out;
 }
