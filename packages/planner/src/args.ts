@@ -29,10 +29,12 @@ export function isBuiltinArg(name: string): boolean {
  * a new key is appended. This is how both the image config Env and BuildKit's state env behave.
  */
 export class EnvList implements VarLookup {
-  private readonly entries: Array<[string, string]>;
+  // Insertion order lives in `entries`; `index` makes get/set O(1) (Dockerfiles with
+  // thousands of ENV lines must not plan in quadratic time).
+  private readonly entries: Array<[string, string]> = [];
+  private readonly index = new Map<string, number>();
 
   constructor(entries: Iterable<[string, string]> = []) {
-    this.entries = [];
     for (const [k, v] of entries) this.set(k, v);
   }
 
@@ -46,22 +48,25 @@ export class EnvList implements VarLookup {
   }
 
   get(name: string): string | undefined {
-    for (const [k, v] of this.entries) if (k === name) return v;
-    return undefined;
+    const i = this.index.get(name);
+    return i === undefined ? undefined : this.entries[i]![1];
   }
 
   has(name: string): boolean {
-    return this.entries.some(([k]) => k === name);
+    return this.index.has(name);
   }
 
   set(name: string, value: string): void {
-    const e = this.entries.find(([k]) => k === name);
-    if (e) e[1] = value;
-    else this.entries.push([name, value]);
+    const i = this.index.get(name);
+    if (i !== undefined) this.entries[i]![1] = value;
+    else {
+      this.index.set(name, this.entries.length);
+      this.entries.push([name, value]);
+    }
   }
 
   clone(): EnvList {
-    return new EnvList(this.entries.map(([k, v]) => [k, v] as [string, string]));
+    return new EnvList(this.entries);
   }
 
   toList(): string[] {

@@ -262,8 +262,12 @@ export interface Step {
   spec: StepSpec;
   /** History entry this step appends, if any (ONBUILD appends none). */
   history?: HistoryEntry;
-  /** Image config state after this step (rootfs left to the executor). */
-  config: ImageConfig;
+  /**
+   * The container config (`config` of the image config) after this step. The image-level
+   * document (history, rootfs) is on the stage; it is not repeated per step, so a plan stays
+   * linear in size with the number of instructions.
+   */
+  config: ContainerConfig;
 }
 
 export interface PlannedStage {

@@ -107,7 +107,7 @@ export function emitStep(
     noCache: st.noCache,
     spec,
     history,
-    config: structuredClone(st.config),
+    config: structuredClone(st.config.config ?? {}),
   };
   ctx.steps.push(step);
   st.key = cacheKey;
