@@ -55,6 +55,19 @@ describe('ARG scoping', () => {
     expect(a.warnings).toEqual([]);
   });
 
+  it('an ARG a step cannot see never changes its key', async () => {
+    const text = 'ARG G=1\nFROM busybox AS other\nARG O=1\nRUN other\nFROM busybox\nRUN first\nARG L=1\nRUN second\n';
+    const base = await planText(text, { target: '1' });
+    const keys = async (buildArgs: Record<string, string>) => (await planText(text, { target: '1', buildArgs })).steps.map((s) => s.cacheKey);
+    const before = base.steps.map((s) => s.cacheKey);
+    expect(await keys({ G: '2' })).toEqual(before); // global, not redeclared
+    expect(await keys({ O: '2' })).toEqual(before); // another stage's ARG
+    const later = await keys({ L: '2' }); // declared after "RUN first"
+    expect(later[0]).toBe(before[0]);
+    expect(later[1]).toBe(before[1]); // the ARG step is keyed on its declaration
+    expect(later[2]).not.toBe(before[2]);
+  });
+
   it('warns about a build-arg no ARG consumes, with a suggestion', async () => {
     const p = await planText('FROM busybox\nARG VERSION\n', { buildArgs: { VERSON: '1', VERSION: '2' } });
     expect(p.warnings.map((w) => [w.code, w.message, w.hint])).toEqual([
