@@ -1,0 +1,132 @@
+// The three builders behind one interface. "cold" means the same thing for each: the base image
+// is already present locally (pulled outside the timed region) and the build cache is empty.
+// A builder whose binaries are missing reports why and is skipped.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { run } from './proc.mjs';
+import { startDockerd } from './services.mjs';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const TBUILD_BIN = path.join(repo, 'packages/tbuild/bin/tbuild.js');
+
+const tag = (w) => `bench/${w.name}:latest`;
+
+/** Parses `/usr/bin/time -f %M` output (KiB) into MB. */
+function peakMb(file) {
+  try {
+    const kib = Number(fs.readFileSync(file, 'utf8').trim().split('\n').pop());
+    return Number.isFinite(kib) ? kib / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Contract of a benchmarked builder: `unavailable()` is a reason to skip or undefined; `setup`
+ * then any number of `reset`(cold)/`build` calls, `save` exports the last image as a docker
+ * archive for verification, `teardown` stops whatever `setup` started.
+ */
+export function tbuildBuilder(work, base) {
+  const root = path.join(work, 'tbuild-store');
+  const timeFile = path.join(work, 'tbuild-time.txt');
+  const haveTime = fs.existsSync('/usr/bin/time');
+  const cli = (args, opts) => run(process.execPath, [TBUILD_BIN, ...args], opts);
+  return {
+    name: 'tbuild',
+    unavailable: () => (fs.existsSync(path.join(repo, 'packages/tbuild/dist/tbuild.mjs')) ? undefined : 'not built (pnpm build)'),
+    async setup() {},
+    async reset() {
+      fs.rmSync(root, { recursive: true, force: true });
+      await cli(['pull', '--root', root, base]);
+    },
+    async build(w) {
+      const args = ['build', '--root', root, '-q', '-t', tag(w), w.dir];
+      const r = haveTime
+        ? await run('/usr/bin/time', ['-f', '%M', '-o', timeFile, process.execPath, TBUILD_BIN, ...args])
+        : await cli(args);
+      return { ms: r.ms, peakMb: haveTime ? peakMb(timeFile) : undefined };
+    },
+    save: (w, archive) => cli(['save', '--root', root, '-o', archive, tag(w)]),
+    async teardown() {
+      fs.rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/** BuildKit as docker.io's dockerd embeds it (DOCKER_BUILDKIT=1, Debian's 20.10 client). */
+export function buildkitBuilder(work, base, registryHost) {
+  let d;
+  return {
+    name: 'buildkit',
+    unavailable() {
+      if (process.getuid?.() !== 0) return 'dockerd needs root';
+      if (!fs.existsSync('/usr/sbin/dockerd') || !fs.existsSync('/usr/bin/docker')) return 'dockerd or /usr/bin/docker missing (Debian docker.io)';
+      return undefined;
+    },
+    async setup() {
+      // Short path: the exec root holds unix sockets.
+      d = await startDockerd(path.join(work, 'd'), registryHost);
+      await d.docker(['pull', '-q', base]);
+      const v = await d.docker(['version', '--format', '{{.Server.Version}}']);
+      this.version = `dockerd ${v.stdout.trim()}`;
+    },
+    async reset() {
+      const imgs = (await d.docker(['images', '-q', '--filter', 'reference=bench/*'])).stdout.split('\n').filter(Boolean);
+      if (imgs.length) await d.docker(['rmi', '-f', ...new Set(imgs)]);
+      await d.docker(['builder', 'prune', '-af']);
+    },
+    async build(w) {
+      const r = await d.docker(['build', '-q', '-t', tag(w), w.dir]);
+      return { ms: r.ms };
+    },
+    save: (w, archive) => d.docker(['save', '-o', archive, tag(w)]),
+    async teardown() {
+      await d?.stop();
+    },
+  };
+}
+
+/** Buildah with layer caching and runc, storage in a private root. */
+export function buildahBuilder(work, base) {
+  const root = path.join(work, 'buildah-root');
+  const runroot = path.join(work, 'buildah-run');
+  const ba = (args, opts) => run('/usr/bin/buildah', ['--root', root, '--runroot', runroot, '--storage-driver', 'overlay', ...args], opts);
+  let isolation = 'oci';
+  return {
+    name: 'buildah',
+    unavailable() {
+      if (process.getuid?.() !== 0) return 'run as root for overlay storage';
+      if (!fs.existsSync('/usr/bin/buildah')) return 'buildah missing';
+      return undefined;
+    },
+    async setup() {
+      this.version = (await ba(['--version'])).stdout.trim();
+      await ba(['pull', '-q', '--tls-verify=false', base]);
+      // OCI isolation needs namespaces runc may not get here; chroot is buildah's fallback.
+      const probe = path.join(work, 'buildah-probe');
+      fs.mkdirSync(probe, { recursive: true });
+      fs.writeFileSync(path.join(probe, 'Dockerfile'), `FROM ${base}\nRUN true\n`);
+      const r = await ba(['bud', '--runtime', 'runc', '--isolation', 'oci', '-q', probe], { check: false });
+      if (r.code !== 0) isolation = 'chroot';
+      this.note = `isolation ${isolation}`;
+      await ba(['rmi', '--all', '-f'], { check: false });
+      await ba(['pull', '-q', '--tls-verify=false', base]);
+    },
+    async reset() {
+      await ba(['rmi', '--all', '-f'], { check: false });
+      await ba(['pull', '-q', '--tls-verify=false', base]);
+    },
+    async build(w) {
+      const r = await ba(['bud', '--layers', '--runtime', 'runc', '--isolation', isolation, '--tls-verify=false', '-q', '-t', tag(w), w.dir]);
+      return { ms: r.ms };
+    },
+    save: (w, archive) => ba(['push', '-q', tag(w), `docker-archive:${archive}:${tag(w)}`]),
+    async teardown() {
+      await ba(['rmi', '--all', '-f'], { check: false });
+      await run('umount', ['-R', '-l', path.join(root, 'overlay')], { check: false });
+      fs.rmSync(root, { recursive: true, force: true });
+      fs.rmSync(runroot, { recursive: true, force: true });
+    },
+  };
+}

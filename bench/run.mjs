@@ -1,0 +1,185 @@
+#!/usr/bin/env node
+// tbuild vs BuildKit vs Buildah on the same machine in the same run (issue 8).
+//
+//   node bench/run.mjs [--quick] [--runs N] [--cold-runs N] [--builders tbuild,buildkit,buildah]
+//                      [--workloads parallel,bigctx,stacked,nodeapp] [--scenarios cold,warm,edit]
+//                      [--no-micro] [--micro-only] [--out FILE] [--work DIR]
+//
+// Starts a loopback registry holding the busybox base image, then for each builder and workload
+// measures cold (empty build cache, base image present), warm (nothing changed) and edit (one
+// context file changed) builds; each scenario's output image is checked before its times count.
+// Prints a table of medians and tbuild/peer ratios and writes the same data as JSON.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildahBuilder, buildkitBuilder, tbuildBuilder } from './lib/builders.mjs';
+import { run } from './lib/proc.mjs';
+import { pushBaseImage, startRegistry } from './lib/services.mjs';
+import { median, MEMORY_TARGET_MB, table } from './lib/stats.mjs';
+import { verifyImage } from './lib/verify.mjs';
+import { resetEdits, workloads } from './lib/workloads.mjs';
+import { runMicro } from './micro/index.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, '..');
+
+function parseFlags(argv) {
+  const o = { quick: false, micro: true, microOnly: false, work: '/tmp/tbb', out: path.join(here, 'results/latest.json') };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const val = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--quick') o.quick = true;
+    else if (a === '--runs') o.runs = Number(val());
+    else if (a === '--cold-runs') o.coldRuns = Number(val());
+    else if (a === '--builders') o.builders = val().split(',');
+    else if (a === '--workloads') o.workloads = val().split(',');
+    else if (a === '--scenarios') o.scenarios = val().split(',');
+    else if (a === '--no-micro') o.micro = false;
+    else if (a === '--micro-only') o.microOnly = true;
+    else if (a === '--out') o.out = path.resolve(val());
+    else if (a === '--work') o.work = path.resolve(val());
+    else if (a === '--help' || a === '-h') {
+      console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 12).join('\n').replace(/^\/\/ ?/gm, ''));
+      process.exit(0);
+    } else throw new Error(`unknown flag ${a} (see --help)`);
+  }
+  o.runs ??= o.quick ? 2 : 5;
+  o.coldRuns ??= o.quick ? 1 : 3;
+  o.scenarios ??= ['cold', 'warm', 'edit'];
+  return o;
+}
+
+async function machine() {
+  const cpu = os.cpus();
+  const kernel = os.release();
+  const fsType = (await run('stat', ['-f', '-c', '%T', os.tmpdir()], { check: false })).stdout.trim();
+  return {
+    cpu: `${cpu[0]?.model ?? '?'} x${cpu.length}`,
+    memoryGb: +(os.totalmem() / 2 ** 30).toFixed(1),
+    kernel,
+    node: process.version,
+    tmpFs: fsType,
+  };
+}
+
+const log = (...a) => console.error(...a);
+
+/** Cold, warm and edit for one builder and workload; returns {scenario: {runs, median, peak}}. */
+async function measure(b, w, o, editCounter) {
+  const out = {};
+  const check = async (scenario, n) => {
+    const problems = await verifyImage((file) => b.save(w, file), w.expect(n), path.join(o.work, 'verify'));
+    if (problems.length) throw new Error(`${b.name} ${w.name} ${scenario}: wrong image:\n  ${problems.join('\n  ')}`);
+  };
+  const timed = async (scenario, count, before) => {
+    const runs = [];
+    let peak;
+    let n = 0;
+    for (let i = 0; i < count; i++) {
+      n = (await before?.()) ?? n;
+      const r = await b.build(w);
+      runs.push(r.ms);
+      if (r.peakMb !== undefined) peak = Math.max(peak ?? 0, r.peakMb);
+      log(`  ${b.name.padEnd(8)} ${w.name.padEnd(8)} ${scenario.padEnd(4)} #${i + 1}: ${(r.ms / 1000).toFixed(2)}s${r.peakMb ? ` ${r.peakMb.toFixed(0)} MB` : ''}`);
+    }
+    await check(scenario, n);
+    out[scenario] = { runs, median: median(runs), peakMb: peak };
+  };
+  resetEdits([w]);
+  const sc = o.scenarios;
+  if (sc.includes('cold')) await timed('cold', o.coldRuns, () => b.reset().then(() => 0));
+  else await b.reset();
+  // Warm and edit need a cache that holds the unedited build.
+  if (!sc.includes('cold')) await b.build(w);
+  if (sc.includes('warm')) await timed('warm', o.runs);
+  if (sc.includes('edit')) {
+    await timed('edit', o.runs, () => {
+      const n = editCounter.next++;
+      w.edit(n);
+      return n;
+    });
+  }
+  resetEdits([w]);
+  return out;
+}
+
+async function main() {
+  const o = parseFlags(process.argv.slice(2));
+  const started = Date.now();
+  const result = { started: new Date().toISOString(), machine: await machine(), options: o, builders: {}, rows: [], micro: undefined };
+  log(`machine: ${JSON.stringify(result.machine)}`);
+  if (!o.microOnly) {
+    if (!fs.existsSync('/usr/bin/docker-registry')) throw new Error('the benchmark needs docker-registry (Debian package docker-registry) for the shared base image');
+    fs.mkdirSync(o.work, { recursive: true });
+    if (!fs.existsSync(path.join(repo, 'packages/tbuild/dist/tbuild.mjs'))) {
+      log('bundling the CLI (pnpm build)...');
+      await run(process.execPath, [path.join(repo, 'packages/tbuild/scripts/bundle.mjs')]);
+    }
+    const registry = await startRegistry(path.join(o.work, 'registry'));
+    try {
+      const base = await pushBaseImage(registry.host, o.work);
+      log(`base image ${base}; generating workloads in ${o.work}/ctx...`);
+      let ws = workloads(path.join(o.work, 'ctx'), base);
+      if (o.workloads) ws = ws.filter((w) => o.workloads.includes(w.name));
+      const all = [tbuildBuilder(o.work, base), buildkitBuilder(o.work, base, registry.host), buildahBuilder(o.work, base)];
+      const bs = all.filter((b) => !o.builders || o.builders.includes(b.name));
+      const perBuilder = {};
+      for (const b of bs) {
+        const why = b.unavailable();
+        if (why) {
+          log(`skipping ${b.name}: ${why}`);
+          result.builders[b.name] = { skipped: why };
+          continue;
+        }
+        log(`== ${b.name}`);
+        try {
+          await b.setup();
+          result.builders[b.name] = { version: b.version, note: b.note };
+          const editCounter = { next: 1 };
+          perBuilder[b.name] = {};
+          for (const w of ws) perBuilder[b.name][w.name] = await measure(b, w, o, editCounter);
+        } finally {
+          await b.teardown();
+        }
+      }
+      const names = Object.keys(perBuilder);
+      for (const w of ws) {
+        for (const scenario of o.scenarios) {
+          const row = { workload: w.name, scenario, builders: {} };
+          for (const n of names) {
+            const m = perBuilder[n][w.name]?.[scenario];
+            if (m) row.builders[n] = m;
+          }
+          row.tbuildPeakMb = row.builders.tbuild?.peakMb;
+          result.rows.push(row);
+        }
+      }
+      console.log('\nMedian wall time per build (' + `${o.coldRuns} cold, ${o.runs} warm/edit runs)\n`);
+      console.log(table(result.rows, names));
+      const peak = Math.max(0, ...result.rows.filter((r) => r.workload === 'bigctx').map((r) => r.tbuildPeakMb ?? 0));
+      if (peak) console.log(`\ntbuild peak RSS on bigctx: ${peak.toFixed(0)} MB (target < ${MEMORY_TARGET_MB} MB)`);
+    } finally {
+      await registry.stop();
+    }
+  }
+  if (o.micro || o.microOnly) {
+    log('== micro benchmarks');
+    result.micro = await runMicro({ work: o.work, quick: o.quick });
+    console.log('\nMicro benchmarks');
+    for (const [k, v] of Object.entries(result.micro)) console.log(`  ${k.padEnd(28)} ${v.summary}`);
+  }
+  result.durationS = Math.round((Date.now() - started) / 1000);
+  fs.mkdirSync(path.dirname(o.out), { recursive: true });
+  fs.writeFileSync(o.out, JSON.stringify(result, null, 2) + '\n');
+  console.log(`\nwrote ${path.relative(process.cwd(), o.out)} (${result.durationS}s)`);
+}
+
+main().catch((e) => {
+  console.error(e?.stack ?? String(e));
+  process.exit(1);
+});
