@@ -19,8 +19,22 @@ export function createTtyRenderer(out: NodeJS.WritableStream & { columns?: numbe
   const running = new Map<string, Running>();
   let drawn = 0;
   let timer: NodeJS.Timeout | undefined;
-  const width = (): number => Math.max(40, (out.columns ?? 100) - 1);
-  const clip = (s: string): string => (s.length > width() ? s.slice(0, width() - 1) + '…' : s);
+  const width = (): number => Math.max(40, (out.columns || 100) - 1);
+  // Clips to the terminal width by visible characters: colour codes take no columns.
+  const clip = (s: string): string => {
+    let visible = 0;
+    let i = 0;
+    while (i < s.length) {
+      const esc = /^\x1b\[[0-9;]*[A-Za-z]/.exec(s.slice(i));
+      if (esc) {
+        i += esc[0].length;
+        continue;
+      }
+      if (++visible > width() - 1) return s.slice(0, i) + '…\x1b[0m';
+      i++;
+    }
+    return s;
+  };
 
   const clear = (): void => {
     if (drawn > 0) out.write(`\x1b[${drawn}F\x1b[J`);
