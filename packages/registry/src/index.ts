@@ -53,3 +53,17 @@ export type { UploadOutcome } from './blob-upload.ts';
 export type { ImageResolver, ResolvedImage, PullPolicy } from './resolver.ts';
 export { createImageResolver } from './resolver.ts';
 export type { RegistryErrorCode } from './errors.ts';
+export type { CacheMode, CacheExportSpec, CacheImportSpec, CacheConfig, CacheRecord, CacheLayer, CacheEntry, CacheLocation, RemoteHit, LoadedCache, CacheExportResult } from './cache/index.ts';
+export {
+  parseCacheExport,
+  parseCacheImport,
+  describeCacheSource,
+  CACHE_CONFIG_MEDIA_TYPE,
+  INLINE_CACHE_FIELD,
+  parseCacheConfig,
+  buildCacheConfig,
+  RemoteCache,
+  cacheLocation,
+  exportCache,
+  withInlineCache,
+} from './cache/index.ts';

@@ -3,11 +3,14 @@ import type { Diagnostic } from '@tbuild/errors';
 import type { Plan } from '@tbuild/planner';
 import { BuildContext, IgnoreMatcher } from '@tbuild/context';
 import type { Store } from '@tbuild/cache';
-import { getImage, putImage, tagImage, normalizeRef } from '@tbuild/registry';
+import { getImage, putImage, tagImage, normalizeRef, RemoteCache, type CacheExportResult, type CacheExportSpec, type CacheImportSpec } from '@tbuild/registry';
 import { runPlan, type BuildEvent, type StepOutcome, type BuildSummary, type ExecutorDeps } from '@tbuild/executor';
 import { exportOutputs, parseOutputs, type OutputSpec } from './outputs.ts';
 import { executorState } from './machinery.ts';
 import { prepareBuild } from './prepare.ts';
+import { buildCacheHooks } from './cache/build-hooks.ts';
+import type { WhyReport } from './cache/why.ts';
+import { exportCaches, exportSpecs, importSpecs, inlineCacheConfig, RemoteBackedStore } from './remote-cache.ts';
 
 export interface SecretSource {
   id: string;
@@ -40,6 +43,10 @@ export interface BuildOptions {
   /** `--output` values (`type=docker,dest=out.tar`...). Default: the image goes into the store. */
   outputs?: Array<string | OutputSpec>;
   push?: boolean;
+  /** `--cache-from`: shared caches to take hits from (`type=registry,ref=...` or `type=local,src=DIR`). */
+  cacheFrom?: Array<string | CacheImportSpec>;
+  /** `--cache-to`: where to export this build's cache (`type=registry|local|inline`, `mode=min|max`). */
+  cacheTo?: Array<string | CacheExportSpec>;
   /** Store directory. */
   root: string;
   /** Reuse an already open store (bake shares one between targets). */
@@ -56,6 +63,8 @@ export interface BuildOptions {
   onEvent?: (e: BuildEvent) => void;
   signal?: AbortSignal;
   env?: NodeJS.ProcessEnv;
+  /** `build --explain`: called with why each step will (not) hit, before anything runs. */
+  explain?: (report: WhyReport) => void;
 }
 
 export interface BuildResult {
@@ -69,23 +78,32 @@ export interface BuildResult {
   warnings: Diagnostic[];
   durationMs: number;
   plan: Plan;
+  /** One per registry/local `--cache-to`. */
+  cacheExports: CacheExportResult[];
 }
 
 /** Reads the Dockerfile, plans and runs the build, stores the image and exports it. */
 export async function build(opts: BuildOptions): Promise<BuildResult> {
   const started = Date.now();
   const env = opts.env ?? process.env;
-  const { store, client, context, contextDir, file, plan } = await prepareBuild(opts);
+  // Bad --cache-from/--cache-to values fail before any work.
+  const cacheFrom = importSpecs(opts.cacheFrom);
+  const cacheTo = exportSpecs(opts.cacheTo);
+  const prepared = await prepareBuild(opts);
+  const { store, client, context, contextDir, file, plan } = prepared;
+  const cacheHooks = await buildCacheHooks(prepared, { since: started, stdin: opts.dockerfileText !== undefined, onExplain: opts.explain });
   const shownPath = file.path;
   const emit = opts.onEvent ?? (() => {});
   for (const w of plan.warnings) emit({ type: 'warning', time: Date.now(), code: w.code, message: w.message, line: w.location?.range.start.line });
 
+  const warn = (message: string): void => emit({ type: 'warning', time: Date.now(), code: 'TB_CACHE_REMOTE_UNUSED', message });
+  const remote = cacheFrom.length ? new RemoteBackedStore(store, await RemoteCache.open(cacheFrom, { client, onWarning: warn })) : undefined;
   const state = await executorState(store, opts.runtime);
   try {
     const result = await runPlan(
       plan,
       {
-        store,
+        store: remote ?? store,
         context: { root: contextDir, select: (sel) => context.select(sel) },
         openRoot: async (dir) => {
           const c = await BuildContext.open(dir, { ignore: new IgnoreMatcher([]) });
@@ -104,19 +122,26 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
         sourceDateEpoch: opts.sourceDateEpoch ?? (env.SOURCE_DATE_EPOCH ? Number(env.SOURCE_DATE_EPOCH) : undefined),
         network: opts.network === 'host' ? 'host' : 'none',
         dockerfile: shownPath,
+        explain: cacheHooks.explain,
         shared: opts.shared,
       },
       { runtime: state.runtime, snapshotter: state.snapshotter, file },
     );
 
+    // Remote hits nobody had to unpack are downloaded now, as blobs only: the image needs them.
+    if (remote) await Promise.all(result.target.layers.map((l) => remote.ensureBlob(l.digest)));
+    const lookup = async (key: string) => (await store.getStep(key)) ?? remote?.remote.lookup(key);
+    const config = cacheTo.some((c) => c.type === 'inline') ? await inlineCacheConfig(result.target.config, plan, result.steps, lookup) : result.target.config;
     const stored = await putImage(store, {
-      config: result.target.config as never,
+      config: config as never,
       layers: result.target.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
     });
     const tags = (opts.tags ?? []).map((t) => normalizeRef(t));
     for (const t of tags) await tagImage(store, stored.manifestDigest, t);
     const outputs = parseOutputs(opts.outputs ?? [], { push: opts.push ?? false });
     await exportOutputs(outputs, { store, client, manifestDigest: stored.manifestDigest, tags, emit, layers: result.target.layers });
+    await remote?.materialize(plan, shownPath);
+    const cacheExports = await exportCaches(cacheTo, { plan, outcomes: result.steps, store, client, remote, emit });
     return {
       imageId: stored.configDigest,
       digest: stored.manifestDigest,
@@ -126,8 +151,10 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       warnings: plan.warnings,
       durationMs: Date.now() - started,
       plan,
+      cacheExports,
     };
   } finally {
+    await cacheHooks.release();
     await state.close();
     // Saves the stat cache without entries for deleted files (bake's shared context closes itself).
     if (!opts.buildContext) await context.close();

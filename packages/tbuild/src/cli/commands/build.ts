@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { build, type BuildOptions, type SecretSource } from '../../api/build.ts';
+import { exportSpecs, importSpecs } from '../../api/remote-cache.ts';
 import { list, str, usageError, type CommandSpec, type FlagValues } from '../args.ts';
 import type { CliContext, Command } from '../command.ts';
 import { write } from '../command.ts';
@@ -34,6 +35,8 @@ export const buildSpec: CommandSpec = {
     { name: 'ssh', type: 'list', placeholder: 'ID[=SOCKET]', help: 'forward an SSH agent socket to RUN --mount=type=ssh (default: $SSH_AUTH_SOCK)' },
     { name: 'output', short: 'o', type: 'list', placeholder: 'type=TYPE,dest=PATH', help: 'export: type=image (default), docker, oci, local, registry' },
     { name: 'push', type: 'bool', help: 'push the tagged image to its registry (same as --output type=registry)' },
+    { name: 'cache-from', type: 'list', placeholder: 'type=registry,ref=REF', help: 'take cache hits from a registry cache (or an image with inline cache), or type=local,src=DIR' },
+    { name: 'cache-to', type: 'list', placeholder: 'type=registry,ref=REF[,mode=max]', help: 'export the cache: type=registry,ref=REF, type=local,dest=DIR or type=inline; mode=min (default) or max' },
     { name: 'iidfile', type: 'string', placeholder: 'FILE', help: 'write the image ID to FILE' },
     { name: 'metadata-file', type: 'string', placeholder: 'FILE', help: 'write build result metadata (JSON) to FILE' },
     { name: 'progress', type: 'string', choices: PROGRESS_MODES, help: 'progress output (default auto: tty on a terminal, plain in CI)' },
@@ -47,6 +50,7 @@ export const buildSpec: CommandSpec = {
     'tbuild build -f docker/Dockerfile --build-arg VERSION=1.2 --target prod -t registry.local:5000/app:1.2 --push .',
     'tbuild build -o type=docker,dest=app.tar -t app .',
     'tbuild build --progress=rawjson -q . > image-id.txt',
+    'tbuild build --cache-from type=registry,ref=reg:5000/app:cache --cache-to type=registry,ref=reg:5000/app:cache,mode=max -t app .',
   ],
 };
 
@@ -133,6 +137,8 @@ export const buildCommand: Command = {
     });
     opts.outputs = list(flags.output).map((o) => o.replace(/dest=([^,]+)/, (_m, d: string) => `dest=${path.resolve(ctx.cwd, d)}`));
     opts.push = flags.push === true;
+    opts.cacheFrom = importSpecs(list(flags['cache-from'])).map((c) => (c.type === 'local' ? { ...c, src: path.resolve(ctx.cwd, c.src) } : c));
+    opts.cacheTo = exportSpecs(list(flags['cache-to'])).map((c) => (c.type === 'local' ? { ...c, dest: path.resolve(ctx.cwd, c.dest) } : c));
     opts.runtime = str(flags.runtime);
     try {
       const result = await build(opts);
