@@ -1,4 +1,4 @@
-import type { SourceRange } from '@tbuild/errors';
+import type { SourceFile, SourceRange } from '@tbuild/errors';
 
 /**
  * The typed Dockerfile AST. Every value is the *raw* text as written (after line continuations
@@ -10,9 +10,14 @@ import type { SourceRange } from '@tbuild/errors';
 export interface Word {
   value: string;
   range: SourceRange;
+  /** COPY/ADD only: set when this source is a heredoc (`<<EOF`); use its content instead of a path. */
+  heredoc?: Heredoc;
 }
 
-/** A leading `--name=value` (or `--name`) flag. `value` is undefined for a bare `--name`. */
+/**
+ * A leading `--name=value` (or `--name`) flag. `name` is without the dashes (`mount`); `value`
+ * has quotes and escapes removed (as BuildKit does for flags) and is undefined for a bare `--name`.
+ */
 export interface Flag {
   name: string;
   value: string | undefined;
@@ -31,7 +36,10 @@ export interface Heredoc {
   chomp: boolean;
   /** Set for `3<<EOF` style redirections. */
   fileDescriptor?: number;
+  /** The body lines and the terminator line. */
   range: SourceRange;
+  /** The `<<EOF` word on the instruction line. */
+  wordRange?: SourceRange;
 }
 
 /** Shell form (`RUN echo hi`) or exec form (`RUN ["echo", "hi"]`). */
@@ -64,11 +72,14 @@ interface InstructionBase {
   flags: Flag[];
   /** The logical line after continuation joins, keyword included (for history and messages). */
   original: string;
+  /** Comment lines directly above the instruction, `#` removed (for `# check=` and lint). */
+  comments?: string[];
 }
 
 export interface FromInstruction extends InstructionBase {
   keyword: 'FROM';
   image: Word;
+  /** As written; BuildKit compares stage names lower-cased. */
   stageName?: Word;
   platform?: Flag;
 }
@@ -116,6 +127,7 @@ export interface MaintainerInstruction extends InstructionBase {
 
 export interface ExposeInstruction extends InstructionBase {
   keyword: 'EXPOSE';
+  /** In the order written (BuildKit sorts them, as strings, into the image config). */
   ports: Word[];
 }
 
@@ -147,6 +159,7 @@ export interface CopyInstruction extends InstructionBase {
 
 export interface VolumeInstruction extends InstructionBase {
   keyword: 'VOLUME';
+  /** Each value is trimmed of surrounding whitespace (never empty). */
   paths: Word[];
 }
 
@@ -223,6 +236,11 @@ export interface Dockerfile {
   /** Every top-level instruction in file order, global ARGs (before the first FROM) included. */
   instructions: Instruction[];
   range: SourceRange;
+  /**
+   * The text every range refers to: the input minus a leading UTF-8 BOM. Always set by
+   * `parse`; pass it as `ErrorLocation.file` when reporting a problem at one of the ranges.
+   */
+  source?: SourceFile;
 }
 
 /** A parsed `RUN --mount=...` value (after the planner expanded variables in it). */
