@@ -19,14 +19,14 @@ describe('rendered plan errors', () => {
     );
   });
 
-  it('a missing context source points at the whole COPY', async () => {
-    const e = await planError(() => planText('FROM busybox\nCOPY nope /x\n'));
+  it('a missing context source points at that source', async () => {
+    const e = await planError(() => planText('FROM busybox\nCOPY a nope /x/\n', { files: { a: { content: '' } } }));
     expect(renderError(e)).toBe(
       [
-        'Dockerfile:2:1: error TB_CONTEXT_NOT_FOUND: failed to compute cache key: "/nope": not found',
+        'Dockerfile:2:8: error TB_CONTEXT_NOT_FOUND: failed to compute cache key: "/nope": not found',
         '   1 | FROM busybox',
-        '>>>2 | COPY nope /x',
-        '     | ^~~~~~~~~~~~',
+        '>>>2 | COPY a nope /x/',
+        '     |        ^~~~',
         '   3 | ',
       ].join('\n'),
     );

@@ -1,3 +1,5 @@
+import { BuildError } from '@tbuild/errors';
+import type { SourceFile, SourceRange } from '@tbuild/errors';
 import type { CopyInstruction, Flag } from '@tbuild/parser';
 import { copyOp } from '../cache-key.ts';
 import type { KeyedSource } from '../cache-key.ts';
@@ -24,6 +26,14 @@ function boolFlag(ctx: LowerContext, cmd: Command, f: Flag | undefined): boolean
 /** Context-relative form of a COPY source: `..` and leading `/` never leave the context. */
 export function contextRelative(src: string): string {
   return cleanPath(`/${src}`).slice(1) || '.';
+}
+
+/** A hasher error naming one missing source ("/x": not found) is pointed at that source's word. */
+function pointAtSource(e: unknown, words: Array<{ rel: string; range: SourceRange }>, file: SourceFile): unknown {
+  if (!(e instanceof BuildError) || e.diagnostics.some((d) => d.location)) return e;
+  const hit = words.find((w) => e.message.includes(`"/${w.rel}"`) || e.message.includes(`"${w.rel}"`));
+  if (!hit) return e;
+  return new BuildError(e.diagnostics.map((d) => ({ ...d, location: { file, range: hit.range } })), { cause: e });
 }
 
 export async function lowerCopy(ctx: LowerContext, st: StageState, cmd: Command, ins: CopyInstruction): Promise<void> {
@@ -57,6 +67,7 @@ export async function lowerCopy(ctx: LowerContext, st: StageState, cmd: Command,
   const urls: string[] = [];
   const inline: InlineFile[] = [];
   const history: string[] = [];
+  const sourceWords: Array<{ rel: string; range: SourceRange }> = [];
   let nextHeredoc = 0;
   for (const w of ins.sources) {
     const h = w.heredoc ?? (HEREDOC_SOURCE.test(w.value) ? ins.heredocs[nextHeredoc] : undefined);
@@ -76,6 +87,7 @@ export async function lowerCopy(ctx: LowerContext, st: StageState, cmd: Command,
       continue;
     }
     sources.push(from.kind === 'context' ? contextRelative(src) : src);
+    sourceWords.push({ rel: contextRelative(src), range: cmd.at(w.range) });
   }
 
   const rawDest = word(ins.destination.value, ins.destination.range);
@@ -109,7 +121,9 @@ export async function lowerCopy(ctx: LowerContext, st: StageState, cmd: Command,
   const local = from.kind === 'context' ? sources.filter((s) => !URL_SOURCE.test(s)) : [];
   if (local.length > 0) {
     context = { sources: local, excludes, parents };
-    const d = await ctx.input.context.hash(context);
+    const d = await ctx.input.context.hash(context).catch((e: unknown) => {
+      throw pointAtSource(e, sourceWords, file);
+    });
     keyed = { kind: 'context', digest: d.digest };
   }
 
