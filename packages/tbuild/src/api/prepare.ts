@@ -27,7 +27,9 @@ export async function prepareBuild(opts: BuildOptions): Promise<PreparedBuild> {
     throw new BuildError({ code: 'TB_CLI_CONTEXT', message: `build context "${opts.context}" is not a directory`, hint: 'pass the directory that holds your sources, e.g. `tbuild -t app .`' });
   }
   const dockerfilePath = opts.dockerfileText !== undefined ? undefined : path.resolve(opts.dockerfile ?? path.join(contextDir, 'Dockerfile'));
-  const shownPath = dockerfilePath ? path.relative(process.cwd(), dockerfilePath) || 'Dockerfile' : 'Dockerfile';
+  // Errors name the Dockerfile as the user would: relative to where they stand, unless that climbs out.
+  const relative = dockerfilePath ? path.relative(process.cwd(), dockerfilePath) : 'Dockerfile';
+  const shownPath = relative.startsWith('..') ? dockerfilePath! : relative || 'Dockerfile';
   const text =
     opts.dockerfileText ??
     (await fs.readFile(dockerfilePath!, 'utf8').catch((e: NodeJS.ErrnoException) => {

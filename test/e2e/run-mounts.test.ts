@@ -1,0 +1,107 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tbuild } from '../support/cli.ts';
+import { isRoot, NEEDS_ROOT, tempDir } from '../support/root.ts';
+import { seededStore } from '../support/seed.ts';
+
+/** Every file of an exported rootfs, as text where it is small, to search for leaks. */
+function allText(dir: string): string {
+  let text = '';
+  const walk = (d: string): void => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile() && fs.statSync(p).size < 1_000_000) text += fs.readFileSync(p, 'latin1');
+    }
+  };
+  walk(dir);
+  return text;
+}
+
+describe.skipIf(!isRoot)(`RUN --mount and network (${NEEDS_ROOT})`, () => {
+  let root: string;
+  let cleanupStore: () => void;
+  const work = tempDir('tbuild-mounts-');
+  const SECRET = 'hunter2-do-not-leak';
+
+  beforeAll(async () => {
+    const s = await seededStore();
+    root = s.root;
+    cleanupStore = s.cleanup;
+    fs.writeFileSync(path.join(work.dir, 'secret.txt'), SECRET);
+    fs.mkdirSync(path.join(work.dir, 'ctx/data'), { recursive: true });
+    fs.writeFileSync(path.join(work.dir, 'ctx/data/input.txt'), 'from the context\n');
+  });
+  afterAll(() => {
+    cleanupStore?.();
+    work.cleanup();
+  });
+
+  const build = async (dockerfile: string, args: string[] = []): Promise<{ code: number; stderr: string; out: string }> => {
+    fs.writeFileSync(path.join(work.dir, 'ctx/Dockerfile'), dockerfile);
+    const out = fs.mkdtempSync(path.join(work.dir, 'out-'));
+    const r = await tbuild(['build', '--root', root, '--progress=plain', '-o', `type=local,dest=${out}`, ...args, path.join(work.dir, 'ctx')]);
+    return { code: r.code, stderr: r.stderr, out };
+  };
+
+  it('gives a secret to RUN as a file and as env, and never into the layer, config or history', async () => {
+    const r = await build(
+      'FROM busybox\nRUN --mount=type=secret,id=tok --mount=type=secret,id=tok,env=TOK,target=/run/other sh -c \'test "$(cat /run/secrets/tok)" = "$TOK" && echo ok > /seen && ls -l /run/secrets > /listing\'\n',
+      ['--secret', `id=tok,src=${path.join(work.dir, 'secret.txt')}`, '-t', 'secret:1'],
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(r.out, 'seen'), 'utf8')).toBe('ok\n');
+    expect(fs.existsSync(path.join(r.out, 'run/secrets'))).toBe(false);
+    expect(allText(r.out)).not.toContain(SECRET);
+    expect(r.stderr).not.toContain(SECRET);
+    const inspect = await tbuild(['inspect', '--root', root, 'secret:1']);
+    expect(inspect.stdout).not.toContain(SECRET);
+    const history = await tbuild(['history', '--root', root, '--format', 'json', 'secret:1']);
+    expect(history.stdout).not.toContain(SECRET);
+  });
+
+  it('fails clearly when a required secret is not given', async () => {
+    const r = await build('FROM busybox\nRUN --mount=type=secret,id=missing,required=true cat /run/secrets/missing\n');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('Dockerfile:2:5: error TB_PLAN_SECRET_MISSING: secret "missing" is required but was not provided');
+  });
+
+  it('keeps a cache mount across builds and out of the layers', async () => {
+    const df = 'FROM busybox\nARG N\nRUN --mount=type=cache,target=/var/cache/app sh -c \'echo "$N" >> /var/cache/app/runs; cat /var/cache/app/runs > /runs\'\n';
+    const first = await build(df, ['--build-arg', 'N=one']);
+    expect(first.code, first.stderr).toBe(0);
+    const second = await build(df, ['--build-arg', 'N=two']);
+    expect(second.code, second.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(second.out, 'runs'), 'utf8')).toBe('one\ntwo\n');
+    // The mount point was only a stub for the mount: it leaves no trace in the layer.
+    expect(fs.existsSync(path.join(second.out, 'var/cache/app'))).toBe(false);
+  });
+
+  it('binds the context and another stage read-only, and gives RUN a tmpfs', async () => {
+    const r = await build(
+      [
+        'FROM busybox AS tools',
+        'RUN echo tool-output > /tool.txt',
+        'FROM busybox',
+        'RUN --mount=type=bind,source=data,target=/mnt/ctx --mount=type=bind,from=tools,target=/mnt/tools --mount=type=tmpfs,target=/scratch \\',
+        '    sh -c \'cat /mnt/ctx/input.txt /mnt/tools/tool.txt > /result; (touch /mnt/ctx/x 2>/dev/null && echo writable || echo readonly) >> /result; echo temp > /scratch/t; grep -q "/scratch tmpfs" /proc/mounts && echo tmpfs >> /result\'',
+        '',
+      ].join('\n'),
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(r.out, 'result'), 'utf8')).toBe('from the context\ntool-output\nreadonly\ntmpfs\n');
+    expect(fs.existsSync(path.join(r.out, 'scratch/t'))).toBe(false);
+    expect(fs.existsSync(path.join(r.out, 'mnt'))).toBe(false);
+  });
+
+  it('runs RUN without network by default, and on the host network with --network=host', async () => {
+    const df = 'FROM busybox\nRUN ls /sys/class/net > /nets\n';
+    const none = await build(df, ['--no-cache']);
+    expect(none.code, none.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(none.out, 'nets'), 'utf8').trim().split('\n')).toEqual(['lo']);
+    const host = await build(df, ['--no-cache', '--network', 'host']);
+    expect(host.code, host.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(host.out, 'nets'), 'utf8').trim().split('\n').sort()).toEqual(fs.readdirSync('/sys/class/net').sort());
+  });
+});
