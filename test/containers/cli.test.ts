@@ -1,0 +1,96 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isRoot, NEEDS_ROOT, tempDir } from '../support/root.ts';
+import { seededStore } from '../support/seed.ts';
+import { startDockerd, type TestDockerd } from '../support/services.ts';
+import { containerCli, type CliRun } from './support/cli.ts';
+
+describe.skipIf(!isRoot)(`tbuild run/ps/stop/logs/commit end to end (${NEEDS_ROOT})`, () => {
+  let seeded: Awaited<ReturnType<typeof seededStore>>;
+  let cli: Awaited<ReturnType<typeof containerCli>>;
+  let work: ReturnType<typeof tempDir>;
+  let tb: (args: string[]) => Promise<CliRun>;
+
+  beforeAll(async () => {
+    seeded = await seededStore();
+    cli = await containerCli();
+    work = tempDir('tbuild-containers-e2e-');
+    tb = (args) => cli.tbuild(args, { TBUILD_ROOT: seeded.root });
+    fs.writeFileSync(
+      path.join(work.dir, 'Dockerfile'),
+      ['FROM busybox', 'RUN echo built > /built.txt', 'STOPSIGNAL SIGUSR1', 'CMD ["sh", "-c", "cat /built.txt; exit 5"]', ''].join('\n'),
+    );
+    const b = await tb(['build', '-t', 'app:1', work.dir]);
+    if (b.code !== 0) throw new Error(`build failed: ${b.stderr}`);
+  });
+
+  afterAll(async () => {
+    if (tb) for (const id of (await tb(['ps', '-a', '-q'])).stdout.split('\n').filter(Boolean)) await tb(['rm', '-f', '-v', id]);
+    cli?.cleanup();
+    work?.cleanup();
+    seeded?.cleanup();
+  });
+
+  it('runs a built image: its output on stdout, its exit code as ours, --rm leaves nothing', async () => {
+    const r = await tb(['run', '--rm', 'app:1']);
+    expect(r.stdout).toBe('built\n');
+    expect(r.code).toBe(5);
+    const ps = await tb(['ps', '-a', '--format', 'json']);
+    expect(ps.stdout.trim()).toBe('');
+  });
+
+  it('run -d, logs -f, ps, stop with the STOPSIGNAL, restart, rm', async () => {
+    const script = "trap 'echo stopping; exit 0' USR1; i=0; while [ $i -lt 20 ]; do echo tick$i; i=$((i+1)); sleep 0.05; done; while true; do sleep 0.1; done";
+    const d = await tb(['run', '-d', '--name', 'web', '--', 'app:1', 'sh', '-c', script]);
+    expect(d.code).toBe(0);
+    expect(d.stdout.trim()).toMatch(/^[0-9a-f]{64}$/);
+    const ps = await tb(['ps', '--format', 'json']);
+    expect(ps.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l).Names)).toEqual(['web']);
+    const following = tb(['logs', '-f', 'web']);
+    const stop = await tb(['stop', '-t', '60', 'web']);
+    expect(stop).toMatchObject({ code: 0, stdout: 'web\n' });
+    const logs = await following;
+    expect(logs.code).toBe(0);
+    expect(logs.stdout).toContain('stopping\n');
+    const inspect = JSON.parse((await tb(['container', 'inspect', 'web'])).stdout) as { State: { Status: string; ExitCode: number } }[];
+    expect(inspect[0]!.State).toMatchObject({ Status: 'exited', ExitCode: 0 });
+    const tail = await tb(['logs', '--tail', '1', 'web']);
+    expect(tail.stdout).toBe('stopping\n');
+    expect((await tb(['restart', '-t', '1', 'web'])).code).toBe(0);
+    expect(JSON.parse((await tb(['ps', '--format', 'json'])).stdout).State).toBe('running');
+    expect((await tb(['rm', 'web'])).code).toBe(1);
+    expect((await tb(['rm', '-f', 'web'])).code).toBe(0);
+    expect((await tb(['ps', '-a', '-q'])).stdout).toBe('');
+  });
+
+  it('refuses -p with a clear message', async () => {
+    const r = await tb(['run', '-p', '8080:80', 'app:1']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/TB_CONTAINER_UNSUPPORTED.*publishing ports/s);
+  });
+
+  it('commit of a changed container runs, and its saved form loads into docker', async () => {
+    const r = await tb(['run', '--name', 'changer', '--', 'app:1', 'sh', '-c', 'echo patched > /patch.txt']);
+    expect(r.code).toBe(0);
+    const c = await tb(['commit', '-c', 'CMD ["cat", "/patch.txt", "/built.txt"]', '-m', 'patch', 'changer', 'app:patched']);
+    expect(c.code).toBe(0);
+    expect(c.stdout.trim()).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const run = await tb(['run', '--rm', 'app:patched']);
+    expect(run).toMatchObject({ code: 0, stdout: 'patched\nbuilt\n' });
+    const pruned = await tb(['container', 'prune']);
+    expect(pruned.stdout).toContain('Deleted Containers:');
+    const tar = path.join(work.dir, 'patched.tar');
+    expect((await tb(['save', '-o', tar, 'app:patched'])).code).toBe(0);
+    const docker: TestDockerd | undefined = await startDockerd();
+    if (!docker) return; // dockerd cannot run here; the tbuild half above still ran
+    try {
+      const load = await docker.docker(['load', '-i', tar]);
+      expect(load.code, load.stderr).toBe(0);
+      const hist = await docker.docker(['image', 'inspect', '--format', '{{json .Config.Cmd}}', 'app:patched']);
+      expect(JSON.parse(hist.stdout)).toEqual(['cat', '/patch.txt', '/built.txt']);
+    } finally {
+      await docker.stop();
+    }
+  });
+});
