@@ -50,7 +50,9 @@ export async function runCopyStep(d: CopyStepDeps, step: Step, spec: CopySpec, p
           view = await mountLayers(d, layers, `${step.id}-from`);
           selector = await d.deps.openRoot(view.rootfs);
         }
-        const selected = await selector.select({ sources: local, excludes: spec.excludes, parents: spec.parents });
+        // From the context, select with exactly the selection that was hashed into the key.
+        const sel = spec.from.kind === 'context' && spec.context ? spec.context : { sources: local, excludes: spec.excludes, parents: spec.parents };
+        const selected = await selector.select(sel);
         for (const f of selected) {
           if (spec.kind === 'add' && spec.unpack !== false && f.type === 'file' && (await isArchive(f.absPath))) {
             await extractArchiveInto(f.absPath, active.rootfs, spec.dest, owner);
