@@ -30,5 +30,6 @@ export { KEY_VERSION, imageRootKey, scratchRootKey } from './cache-key.ts';
 export { canonicalJson, digestOf } from './canonical.ts';
 export { formatPlatform, parsePlatform } from './platform.ts';
 export { formatPlanText, formatPlanJson, formatPlanDot } from './format/index.ts';
+export type { PlanFormatOptions } from './format/index.ts';
 export { diffKeyInputs } from './explain.ts';
 export type { KeyDifference } from './explain.ts';

@@ -1,6 +1,6 @@
 import { formatPlatform } from '../platform.ts';
 import type { Plan, PlannedStage } from '../types.ts';
-import { shortKey } from './text.ts';
+import { shortKey, type PlanFormatOptions } from './text.ts';
 
 /** A DOT double-quoted string: Dockerfile text is untrusted, so quotes, backslashes and newlines are escaped. */
 function q(s: string): string {
@@ -17,7 +17,7 @@ function baseNode(s: PlannedStage): string {
 }
 
 /** Graphviz: one cluster per stage, one node per step, solid edges for parents and dashed ones across stages. */
-export function formatPlanDot(plan: Plan): string {
+export function formatPlanDot(plan: Plan, opts: PlanFormatOptions = {}): string {
   const out: string[] = ['digraph plan {', '  rankdir=TB;', '  node [shape=box, fontname="monospace", fontsize=10];'];
   const byIndex = new Map(plan.stages.map((s) => [s.index, s]));
   const byId = new Map(plan.steps.map((s) => [s.id, s]));
@@ -33,7 +33,9 @@ export function formatPlanDot(plan: Plan): string {
     out.push(`    ${baseNode(s)} [label=${q(`FROM ${base}`)}, shape=ellipse];`);
     for (const id of s.steps) {
       const step = byId.get(id)!;
-      out.push(`    ${q(id)} [label=${q(`${id} ${clip(step.text)}\n${shortKey(step.cacheKey)}`)}];`);
+      // Cache hits are filled grey, so a picture of the build shows what will run.
+      const fill = opts.cached?.has(id) ? ', style=filled, fillcolor="#dddddd"' : '';
+      out.push(`    ${q(id)} [label=${q(`${id} ${clip(step.text)}\n${shortKey(step.cacheKey)}`)}${fill}];`);
     }
     out.push('  }');
   }

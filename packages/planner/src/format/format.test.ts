@@ -40,4 +40,16 @@ describe('renderers', () => {
     const svg = execFileSync('dot', ['-Tsvg'], { input: dot }).toString();
     expect(svg).toContain('<svg');
   });
+
+  it('marks which steps the store would serve, in every format', async () => {
+    const p = await planText(TEXT);
+    const cached = new Set(['0.1']);
+    const text = formatPlanText(p, { cached });
+    expect(text).toMatch(/^ {2}0\.1 +run .*\[cached\]$/m);
+    expect(text).toMatch(/^ {2}0\.2 +copy .*\[will run\]$/m);
+    const json = JSON.parse(formatPlanJson(p, { cached })) as { steps: Array<{ id: string; cached?: boolean }> };
+    expect(json.steps.find((s) => s.id === '0.1')?.cached).toBe(true);
+    expect(json.steps.find((s) => s.id === '0.2')?.cached).toBe(false);
+    expect(formatPlanDot(p, { cached })).toMatch(/"0\.1" \[label=.*fillcolor/);
+  });
 });

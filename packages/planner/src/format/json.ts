@@ -1,5 +1,6 @@
 import type { Diagnostic } from '@tbuild/errors';
 import type { Plan } from '../types.ts';
+import type { PlanFormatOptions } from './text.ts';
 
 /** JSON form of a diagnostic: the file by path only (the text is the user's, not the plan's). */
 function diagnosticJson(d: Diagnostic): Record<string, unknown> {
@@ -13,6 +14,8 @@ function diagnosticJson(d: Diagnostic): Record<string, unknown> {
 }
 
 /** The plan as JSON (stable: the plan is built in a deterministic order). */
-export function formatPlanJson(plan: Plan): string {
-  return `${JSON.stringify({ ...plan, warnings: plan.warnings.map(diagnosticJson) }, null, 2)}\n`;
+export function formatPlanJson(plan: Plan, opts: PlanFormatOptions = {}): string {
+  const cached = opts.cached;
+  const steps = cached ? plan.steps.map((s) => (s.kind === 'config' ? s : { ...s, cached: cached.has(s.id) })) : plan.steps;
+  return `${JSON.stringify({ ...plan, steps, warnings: plan.warnings.map(diagnosticJson) }, null, 2)}\n`;
 }

@@ -17,12 +17,12 @@ export const planCommand: Command = {
     const opts = await buildOptionsFromFlags(ctx, flags, positionals[0]!);
     const { plan, cached } = await planBuild(opts);
     const format = flags.format ?? 'text';
-    if (format === 'json') write(ctx.stdout, formatPlanJson(plan));
-    else if (format === 'dot') write(ctx.stdout, formatPlanDot(plan));
-    else write(ctx.stdout, formatPlanText(plan));
+    if (format === 'json') write(ctx.stdout, formatPlanJson(plan, { cached }));
+    else if (format === 'dot') write(ctx.stdout, formatPlanDot(plan, { cached }));
+    else write(ctx.stdout, formatPlanText(plan, { cached }));
     if (format === 'text') {
       const working = plan.steps.filter((s) => s.kind !== 'config');
-      write(ctx.stdout, `cache: ${cached.size} of ${working.length} steps would be served from the cache${cached.size ? ` (${[...cached].join(', ')})` : ''}`);
+      write(ctx.stdout, `cache: ${cached.size} of ${working.length} steps would be served from the cache`);
     }
     return 0;
   },
