@@ -156,6 +156,7 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps, runStep: StepR
           layer,
           keyInputs: step.keyInputs,
           source: { file: deps.dockerfile ?? 'Dockerfile', line: step.location.start.line, text: step.text, stage: ref.stage },
+          explain: await deps.explain?.(step),
           created,
           lastUsed: new Date(now()).toISOString(),
           hits: 0,

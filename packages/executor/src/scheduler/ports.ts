@@ -1,4 +1,4 @@
-import type { ContextSelection } from '@tbuild/planner';
+import type { ContextSelection, Step } from '@tbuild/planner';
 import type { ProgressSink } from '../events.ts';
 
 /** A layer of an image or a step: the compressed blob and the uncompressed tar's digest. */
@@ -30,6 +30,7 @@ export interface StepRecordLike {
   config?: unknown;
   keyInputs?: unknown;
   source?: { file: string; line: number; text: string; stage?: string };
+  explain?: unknown;
   created: string;
   lastUsed: string;
   hits: number;
@@ -78,6 +79,8 @@ export interface ExecutorDeps {
    * and identical steps (same cache key) run once while the others wait for its record.
    */
   shared?: { limit: <T>(fn: () => Promise<T>) => Promise<T>; inflight: Map<string, Promise<unknown>> };
+  /** Extra data recorded with a step's cache entry for `tbuild cache why` (opaque to the executor). */
+  explain?: (step: Step) => Promise<unknown>;
   /** Dockerfile path as the user named it, recorded with each cache entry. */
   dockerfile?: string;
   /** Clock for events and history (injected so tests are deterministic). */

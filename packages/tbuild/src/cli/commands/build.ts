@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { build, type BuildOptions, type SecretSource } from '../../api/build.ts';
+import { formatWhyReport } from '../../api/cache/why.ts';
 import { exportSpecs, importSpecs } from '../../api/remote-cache.ts';
 import { list, str, usageError, type CommandSpec, type FlagValues } from '../args.ts';
 import type { CliContext, Command } from '../command.ts';
@@ -44,6 +45,7 @@ export const buildSpec: CommandSpec = {
     { name: 'jobs', short: 'j', type: 'string', placeholder: 'N', help: 'steps run at once (default: number of CPUs)' },
     { name: 'trace', type: 'string', placeholder: 'FILE', help: 'write the build timeline in Chrome trace format (open in Perfetto)' },
     { name: 'runtime', type: 'string', placeholder: 'PATH', help: 'OCI runtime binary (default runc)' },
+    { name: 'explain', type: 'bool', help: 'before building, print why each step will miss the cache (as `tbuild cache why`)' },
   ],
   examples: [
     'tbuild -t my-app .',
@@ -140,6 +142,7 @@ export const buildCommand: Command = {
     opts.cacheFrom = importSpecs(list(flags['cache-from'])).map((c) => (c.type === 'local' ? { ...c, src: path.resolve(ctx.cwd, c.src) } : c));
     opts.cacheTo = exportSpecs(list(flags['cache-to'])).map((c) => (c.type === 'local' ? { ...c, dest: path.resolve(ctx.cwd, c.dest) } : c));
     opts.runtime = str(flags.runtime);
+    if (flags.explain === true) opts.explain = (report) => write(ctx.stderr, formatWhyReport(report, { missesOnly: true }));
     try {
       const result = await build(opts);
       const iid = str(flags.iidfile);

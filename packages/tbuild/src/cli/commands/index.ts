@@ -1,6 +1,7 @@
 import type { Command } from '../command.ts';
 import { bakeCommand } from './bake.ts';
 import { buildCommand } from './build.ts';
+import { cacheCommand } from './cache.ts';
 import { doctorCommand } from './doctor.ts';
 import { historyCommand, imagesCommand, inspectCommand, loadCommand, pullCommand, pushCommand, rmiCommand, saveCommand, tagCommand } from './images.ts';
 import { parseCommand } from './parse.ts';
@@ -12,6 +13,7 @@ export const commands: Record<string, Command> & { build: Command } = {
   build: buildCommand,
   bake: bakeCommand,
   plan: planCommand,
+  cache: cacheCommand,
   parse: parseCommand,
   images: imagesCommand,
   tag: tagCommand,

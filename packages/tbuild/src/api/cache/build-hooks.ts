@@ -1,0 +1,67 @@
+import type { Store } from '@tbuild/cache';
+import type { Step } from '@tbuild/planner';
+import { getImage } from '@tbuild/registry';
+import type { PreparedBuild } from '../prepare.ts';
+import { explainStep, type ContextLister } from './explain-record.ts';
+import { dockerfileIdentity, explainPlan, type WhyReport } from './why.ts';
+
+/** What a build needs from the cache tooling: leases against a concurrent prune, and explain data for its records. */
+export interface BuildCacheHooks {
+  /** The StepRecord.explain payload of a step that just ran (never throws: explain data is optional). */
+  explain(step: Step): Promise<unknown>;
+  /** Drops the build's leases; call once the image is stored (refs protect it from then on). */
+  release(): Promise<void>;
+}
+
+/**
+ * Sets a build up for the cache: leases everything it may read (base images, the layers of the
+ * steps that will hit) and everything it writes from `since` on, so `tbuild cache prune` in
+ * another process never deletes what this build needs; with `onExplain`, reports why each step
+ * will miss before anything runs (`build --explain`).
+ */
+export async function buildCacheHooks(
+  prepared: Pick<PreparedBuild, 'store' | 'plan' | 'context' | 'file' | 'contextDir'>,
+  opts: { since: number; stdin: boolean; onExplain?: (report: WhyReport) => void },
+): Promise<BuildCacheHooks> {
+  const release = await leaseBuildInputs(prepared.store, prepared, opts.since);
+  try {
+    if (opts.onExplain) opts.onExplain(await explainPlan(prepared as PreparedBuild, { stdin: opts.stdin }));
+  } catch (e) {
+    await release();
+    throw e;
+  }
+  const dockerfile = dockerfileIdentity(prepared, opts.stdin);
+  return {
+    explain: (step) => explainStep(prepared.plan, step, { dockerfile, context: prepared.context as ContextLister }).catch(() => undefined),
+    release,
+  };
+}
+
+// Taken under gc's lock: a prune either ran before (and what we then find is what exists) or
+// runs after and sees the lease; it never deletes a layer between our lookup and our lease.
+async function leaseBuildInputs(store: Store, prepared: Pick<PreparedBuild, 'plan'>, since: number): Promise<() => Promise<void>> {
+  const unlock = await store.lock('gc');
+  try {
+    const digests = new Set<string>();
+    for (const stage of prepared.plan.stages) {
+      if (stage.root.kind !== 'image') continue;
+      digests.add(stage.root.digest);
+      const img = await getImage(store, stage.root.digest).catch(() => undefined);
+      if (!img) continue;
+      digests.add(img.configDigest);
+      for (const l of img.manifest.layers) digests.add(l.digest);
+      for (const d of img.config.rootfs.diff_ids) digests.add(d);
+    }
+    for (const step of prepared.plan.steps) {
+      if (step.kind === 'config' || step.noCache) continue;
+      const rec = await store.getStep(step.cacheKey);
+      if (rec?.layer) {
+        digests.add(rec.layer.digest);
+        digests.add(rec.layer.diffId);
+      }
+    }
+    return await store.lease([...digests], { since });
+  } finally {
+    await unlock();
+  }
+}

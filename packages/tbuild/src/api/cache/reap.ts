@@ -1,0 +1,45 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Store } from '@tbuild/cache';
+import { cleanupStaleContainers, cleanupStaleSnapshots } from '@tbuild/executor';
+
+/** Pids of tbuild processes that have a run dir in the store and still run (a build in progress). */
+export async function liveBuilds(store: Store): Promise<number[]> {
+  const out: number[] = [];
+  for (const entry of await fs.readdir(store.runDir).catch(() => [] as string[])) {
+    const pid = Number(entry);
+    if (Number.isInteger(pid) && pid !== process.pid && alive(pid)) out.push(pid);
+  }
+  return out;
+}
+
+/**
+ * Cleans what killed builds left under `run/` (containers, overlay mounts, upper dirs), as the
+ * next build would: `cache verify` and `cache prune` leave a store with nothing mounted for a
+ * process that no longer exists. Returns the pids whose leftovers were removed.
+ */
+export async function reapDeadBuilds(store: Store, runtime?: string): Promise<number[]> {
+  const reaped: number[] = [];
+  for (const entry of await fs.readdir(store.runDir).catch(() => [] as string[])) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid || alive(pid)) continue;
+    const stale = path.join(store.runDir, entry);
+    for (const build of await fs.readdir(stale).catch(() => [] as string[])) {
+      const dir = path.join(stale, build);
+      await cleanupStaleContainers(dir, runtime).catch(() => undefined);
+      await cleanupStaleSnapshots(dir).catch(() => undefined);
+    }
+    await fs.rm(stale, { recursive: true, force: true }).catch(() => undefined);
+    reaped.push(pid);
+  }
+  return reaped;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
