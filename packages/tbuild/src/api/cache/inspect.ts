@@ -3,7 +3,7 @@ import { BuildError } from '@tbuild/errors';
 import { openStore } from '../store.ts';
 import { toEntry, viewStore, type CacheEntry } from './entries.ts';
 import { parseExplain, type ExplainBase, type ExplainFile } from './explain-record.ts';
-import { redactAssignment, redactKeyInputs } from './redact.ts';
+import { redactAssignment, redactKeyInputs, redactText } from './redact.ts';
 
 /**
  * Everything about one cache entry. `keyInputs` is the key's canonical pre-image (its sha256 is
@@ -49,7 +49,7 @@ export async function cacheInspect(opts: { root: string; key: string }): Promise
     env,
     args: env?.filter((kv) => argNames.has(kv.slice(0, kv.indexOf('=')))),
     base: e?.base,
-    configSteps: (e?.chain ?? []).map((c) => ({ line: c.line, text: c.text, key: c.key })),
+    configSteps: (e?.chain ?? []).map((c) => ({ line: c.line, text: redactText(c.text), key: c.key })),
     contextFiles: Object.entries(e?.files ?? {}).map(([digest, files]) => ({ digest, files })),
     keyInputs: redactKeyInputs(rec.keyInputs),
   };

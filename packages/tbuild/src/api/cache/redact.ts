@@ -26,13 +26,13 @@ export function redactKeyInputs(v: unknown): unknown {
   const out: Record<string, unknown> = {};
   for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
     if ((k === 'env' || k === 'Env') && Array.isArray(x)) out[k] = x.map((e) => (typeof e === 'string' ? redactAssignment(e) : e));
-    else if (k === 'created_by' && typeof x === 'string') out[k] = redactCreatedBy(x);
+    else if (k === 'created_by' && typeof x === 'string') out[k] = redactText(x);
     else out[k] = redactKeyInputs(x);
   }
   return out;
 }
 
-// History text of ARG/ENV/RUN carries `K=V` words (`ARG TOKEN=abc`, `|1 TOKEN=abc /bin/sh -c ...`).
-function redactCreatedBy(text: string): string {
+/** Instruction or history text with the values of secret-looking `K=V` words replaced (`ARG TOKEN=abc`, `|1 TOKEN=abc sh -c ...`). */
+export function redactText(text: string): string {
   return text.replace(/\b([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|'[^']*'|\S*)/g, (m, k: string) => (looksSecret(k) ? `${k}=${REDACTED}` : m));
 }

@@ -1,7 +1,7 @@
 import { diffKeyInputs } from '@tbuild/planner';
 import type { ExplainFile, StepExplain } from './explain-record.ts';
 import { describeFileDiff, diffFiles } from './file-diff.ts';
-import { looksSecret } from './redact.ts';
+import { looksSecret, redactText } from './redact.ts';
 
 /** One input of a step's key that differs from an earlier build of it, in user terms. */
 export interface WhyDifference {
@@ -72,12 +72,9 @@ export function compareStep(before: CompareSide, after: CompareSide, cx: Compare
       message: was && now ? `previous step changed: was ${was}, now ${now}` : 'previous step changed (an instruction before it was added, removed or changed)',
     });
   }
-  if (a.kind !== b.kind || before.text !== after.text) {
-    // Different words can still mean the same op (`COPY a  /x` vs `COPY a /x`): only an op
-    // difference makes it a reason.
-    if (a.kind !== b.kind || canonicalOp(a) !== canonicalOp(b)) out.push({ input: 'kind', message: `instruction changed: \`${firstLine(before.text)}\` -> \`${firstLine(after.text)}\`` });
-  }
-  if (a.kind === b.kind) out.push(...compareOps(b.kind ?? '', a.op ?? {}, b.op ?? {}, ea, eb, cx));
+  // Same kind: the op fields say what changed more precisely than the two texts would.
+  if (a.kind !== b.kind) out.push({ input: 'kind', message: `instruction changed: \`${firstLine(before.text)}\` -> \`${firstLine(after.text)}\`` });
+  else out.push(...compareOps(b.kind ?? '', a.op ?? {}, b.op ?? {}, ea, eb, cx));
   return out;
 }
 
@@ -221,8 +218,9 @@ export function short(d: string | undefined): string {
   return d ? d.replace(/^sha256:/, '').slice(0, 12) : '?';
 }
 
+/** First line of an instruction, with secret-looking `K=V` values redacted (it is echoed to users). */
 export function firstLine(text: string): string {
-  return text.split('\n')[0]!.trim();
+  return redactText(text.split('\n')[0]!.trim());
 }
 
 function showArgs(v: unknown): string {
