@@ -107,9 +107,15 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps, runStep: StepR
     const step = byId.get(id);
     if (!step) throw new Error(`plan has no step ${id}`);
     const stage = stages.get(step.stage)!;
+    // Keys are known before anything runs, so a step is looked up before what it reads from other
+    // stages is built: a hit needs only its parent chain, and the stages behind it are never
+    // built (or downloaded from a remote cache). A miss starts them right away, in parallel.
+    const early = step.kind === 'config' || step.noCache ? undefined : deps.store.getStep(step.cacheKey);
+    const depsReady = (early ?? Promise.resolve(undefined)).then((hit) => (hit ? undefined : Promise.all(step.deps.map((d) => layersOf(d)))));
+    depsReady.catch(() => undefined);
     const parent = step.parent ? await state(step.parent) : { layers: await rootLayers(stage), created: rootCreated(stage) };
     const parentLayers = parent.layers;
-    await Promise.all(step.deps.map((d) => layersOf(d)));
+    await depsReady;
     if (step.kind === 'config') return { layers: parentLayers, created: parent.created };
     summary.steps++;
     // Another build in this process (bake) may be running this very step: wait for it, then
@@ -144,6 +150,8 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps, runStep: StepR
         return { layers: hit.layer ? [...parentLayers, hit.layer] : parentLayers, layer: hit.layer, created: hit.created };
       }
     }
+    // Inputs are ready before a slot is taken: a step waiting for another stage must not hold one.
+    await Promise.all(step.deps.map((d) => layersOf(d)));
     return limit(async () => {
       if (abort.signal.aborted) throw abort.signal.reason ?? new Error('build aborted');
       const started = now();
@@ -194,12 +202,14 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps, runStep: StepR
   try {
     const target = stages.get(plan.target);
     if (!target) throw new Error(`plan has no target stage ${plan.target}`);
-    // Every stage the target needs is reachable from its chain and deps; walking all steps also
-    // starts independent stages at once instead of discovering them one by one.
-    const all = plan.steps.map((s) => state(s.id));
+    // Demand-driven from the target's chain: each step's lookup starts at once and a miss starts
+    // the stages it reads, so independent stages still build in parallel, and a stage whose
+    // only reader hit the cache is not built at all.
+    const all = stageChain(plan, target).map((s) => state(s.id));
     const results = await Promise.allSettled(all);
     const failed = results.find((r) => r.status === 'rejected');
     if (failed) throw firstError ?? (failed as PromiseRejectedResult).reason;
+    await reportUnneeded();
     const output = await stageOutput(target);
     emit({ type: 'build-done', time: now(), durationMs: now() - start, ok: true, summary });
     return { target: output, steps: outcomes, summary };
@@ -208,6 +218,21 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps, runStep: StepR
     throw e;
   } finally {
     deps.signal?.removeEventListener('abort', onOuterAbort);
+  }
+
+  // Steps the target never needed (a later hit covered them) are shown as cached when they are,
+  // as BuildKit shows a fully cached graph; nothing of theirs is built, unpacked or downloaded.
+  async function reportUnneeded(): Promise<void> {
+    for (const s of plan.steps) {
+      if (states.has(s.id) || s.kind === 'config' || s.noCache) continue;
+      const hit = await deps.store.getStep(s.cacheKey);
+      if (!hit) continue;
+      await deps.store.touchStep(s.cacheKey);
+      summary.steps++;
+      summary.cached++;
+      emit({ type: 'step-cached', time: now(), step: refs.get(s.id)! });
+      outcomes.push({ id: s.id, cached: true, durationMs: 0, layer: hit.layer });
+    }
   }
 
   async function stageOutput(stage: PlannedStage): Promise<StageOutput> {

@@ -12,6 +12,7 @@ export const CACHE_FORMAT_VERSION = 'tbuild-cache-v1';
 /** Caches larger than this are refused rather than parsed (a cache config is hostile input). */
 export const MAX_CACHE_CONFIG_BYTES = 16 * 1024 * 1024;
 const MAX_RECORDS = 100_000;
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
 
 // Only layer formats tbuild can unpack and verify; a zstd layer could never be used.
 const LAYER_TYPES = new Set([OCI_LAYER, OCI_LAYER_GZIP, DOCKER_LAYER, DOCKER_LAYER_GZIP]);
@@ -27,12 +28,14 @@ export interface CacheLayer {
 /**
  * One exported step: its cache key, the key of the state it ran on (`parent`, informational:
  * the key already covers it), the layer it produced as an index into `layers` (absent for an
- * empty diff), and where it came from for `cache ls`.
+ * empty diff), when it first ran (`created`, ISO-8601: image history uses it, so an image
+ * rebuilt from the cache has the exporter's image ID), and where it came from for `cache ls`.
  */
 export interface CacheRecord {
   key: string;
   parent?: string;
   layer?: number;
+  created?: string;
   stage?: string;
   line?: number;
   text?: string;
@@ -92,6 +95,7 @@ export function parseCacheConfig(data: Buffer | unknown, what: string): CacheCon
       key: x.key,
       ...(x.parent !== undefined ? { parent: x.parent as string } : {}),
       ...(x.layer !== undefined ? { layer: x.layer as number } : {}),
+      ...(typeof x.created === 'string' && ISO_TIME.test(x.created) ? { created: x.created } : {}),
       ...(typeof x.stage === 'string' ? { stage: x.stage.slice(0, 200) } : {}),
       ...(Number.isSafeInteger(x.line) ? { line: x.line as number } : {}),
       ...(typeof x.text === 'string' ? { text: x.text.slice(0, 4096) } : {}),
@@ -105,6 +109,7 @@ export interface CacheEntry {
   key: string;
   parent?: string;
   layer?: CacheLayer;
+  created?: string;
   stage?: string;
   line?: number;
   text?: string;
@@ -130,6 +135,7 @@ export function buildCacheConfig(entries: CacheEntry[], mode: CacheMode): CacheC
       key: e.key,
       ...(e.parent ? { parent: e.parent } : {}),
       ...(layer !== undefined ? { layer } : {}),
+      ...(e.created !== undefined ? { created: e.created } : {}),
       ...(e.stage !== undefined ? { stage: e.stage } : {}),
       ...(e.line !== undefined ? { line: e.line } : {}),
       ...(e.text !== undefined ? { text: e.text } : {}),

@@ -10,7 +10,7 @@ import { executorState } from './machinery.ts';
 import { prepareBuild } from './prepare.ts';
 import { buildCacheHooks } from './cache/build-hooks.ts';
 import type { WhyReport } from './cache/why.ts';
-import { exportCaches, exportSpecs, importSpecs, inlineCacheConfig, RemoteBackedStore } from './remote-cache.ts';
+import { exportCaches, exportSpecs, importSpecs, inlineCacheConfig, recordLookup, RemoteBackedStore } from './remote-cache.ts';
 
 export interface SecretSource {
   id: string;
@@ -130,8 +130,8 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
 
     // Remote hits nobody had to unpack are downloaded now, as blobs only: the image needs them.
     if (remote) await Promise.all(result.target.layers.map((l) => remote.ensureBlob(l.digest)));
-    const lookup = async (key: string) => (await store.getStep(key)) ?? remote?.remote.lookup(key);
-    const config = cacheTo.some((c) => c.type === 'inline') ? await inlineCacheConfig(result.target.config, plan, result.steps, lookup) : result.target.config;
+    const inline = cacheTo.some((c) => c.type === 'inline');
+    const config = inline ? await inlineCacheConfig(result.target.config, plan, result.steps, recordLookup(store, remote)) : result.target.config;
     const stored = await putImage(store, {
       config: config as never,
       layers: result.target.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),

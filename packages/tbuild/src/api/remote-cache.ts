@@ -43,7 +43,7 @@ export class RemoteBackedStore implements StorePort {
     if (!hit) return undefined;
     this.hits.set(key, hit);
     const now = new Date().toISOString();
-    return { key, ...(hit.layer ? { layer: hit.layer } : {}), created: now, lastUsed: now, hits: 0, size: hit.layer?.size ?? 0 };
+    return { key, ...(hit.layer ? { layer: hit.layer } : {}), created: hit.record.created ?? now, lastUsed: now, hits: 0, size: hit.layer?.size ?? 0 };
   }
 
   putStep(rec: StepRecordLike): Promise<void> {
@@ -101,7 +101,7 @@ export class RemoteBackedStore implements StorePort {
         ...(hit.layer ? { layer: hit.layer } : {}),
         keyInputs: step?.keyInputs,
         ...(step ? { source: { file: dockerfile, line: step.location.start.line, text: step.text, stage: hit.record.stage } } : {}),
-        created: now,
+        created: hit.record.created ?? now,
         lastUsed: now,
         hits: 1,
         size: hit.layer?.size ?? 0,
@@ -118,6 +118,19 @@ export function importSpecs(values: Array<string | CacheImportSpec> = []): Cache
 /** Parses `--cache-to` values (strings or already parsed). */
 export function exportSpecs(values: Array<string | CacheExportSpec> = []): CacheExportSpec[] {
   return values.map((v) => (typeof v === 'string' ? parseCacheExport(v) : v));
+}
+
+/** What an exporter learns of a step it did not run: its layer and when it first ran. */
+export type RecordLookup = (key: string) => Promise<{ layer?: CacheLayer; created?: string } | undefined>;
+
+/** Looks a key up in the local store, then in the remote caches of this build. */
+export function recordLookup(store: Store, remote?: RemoteBackedStore): RecordLookup {
+  return async (key) => {
+    const local = await store.getStep(key);
+    if (local) return { ...(local.layer ? { layer: local.layer } : {}), created: local.created };
+    const hit = remote?.remote.lookup(key);
+    return hit && { ...(hit.layer ? { layer: hit.layer } : {}), ...(hit.record.created ? { created: hit.record.created } : {}) };
+  };
 }
 
 /** The steps whose results make up the target image: its chain back to the root image, across `FROM stage`. */
@@ -139,7 +152,7 @@ export async function cacheEntries(
   plan: Plan,
   outcomes: StepOutcome[],
   mode: CacheMode,
-  lookup: (key: string) => Promise<{ layer?: CacheLayer } | undefined>,
+  lookup: RecordLookup,
 ): Promise<CacheEntry[]> {
   const byId = new Map(plan.steps.map((s) => [s.id, s]));
   const stages = new Map(plan.stages.map((s) => [s.index, s]));
@@ -148,17 +161,15 @@ export async function cacheEntries(
   const entries: CacheEntry[] = [];
   for (const step of steps) {
     const outcome = done.get(step.id);
-    let layer = outcome?.layer;
-    if (!outcome) {
-      const rec = await lookup(step.cacheKey);
-      if (!rec) continue;
-      layer = rec.layer;
-    }
+    const rec = await lookup(step.cacheKey);
+    if (!outcome && !rec) continue;
+    const layer = outcome ? outcome.layer : rec?.layer;
     const stage = stages.get(step.stage);
     entries.push({
       key: step.cacheKey,
       parent: step.parent ? byId.get(step.parent)?.cacheKey : stage?.baseKey,
       ...(layer ? { layer: { digest: layer.digest, diffId: layer.diffId, size: layer.size, mediaType: layer.mediaType } } : {}),
+      ...(rec?.created ? { created: rec.created } : {}),
       stage: stage?.name ?? String(step.stage),
       line: step.location.start.line,
       text: step.text.split('\n')[0]!.trim(),
@@ -168,7 +179,7 @@ export async function cacheEntries(
 }
 
 /** The target image's records as an inline cache in its config (`--cache-to type=inline`). */
-export async function inlineCacheConfig<T extends object>(config: T, plan: Plan, outcomes: StepOutcome[], lookup: (key: string) => Promise<{ layer?: CacheLayer } | undefined>): Promise<T> {
+export async function inlineCacheConfig<T extends object>(config: T, plan: Plan, outcomes: StepOutcome[], lookup: RecordLookup): Promise<T> {
   return withInlineCache(config, await cacheEntries(plan, outcomes, 'min', lookup));
 }
 
@@ -185,10 +196,7 @@ export async function exportCaches(
   },
 ): Promise<CacheExportResult[]> {
   const results: CacheExportResult[] = [];
-  const lookup = async (key: string): Promise<{ layer?: CacheLayer } | undefined> => {
-    const rec = (await ctx.store.getStep(key)) ?? ctx.remote?.remote.lookup(key);
-    return rec && (rec.layer ? { layer: rec.layer } : {});
-  };
+  const lookup = recordLookup(ctx.store, ctx.remote);
   for (const spec of specs) {
     if (spec.type === 'inline') continue;
     const what = `cache to ${spec.type === 'registry' ? spec.ref : spec.dest} (mode=${spec.mode})`;
