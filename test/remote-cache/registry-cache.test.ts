@@ -155,9 +155,22 @@ describe.skipIf(!isRoot || !haveRegistry())(`shared cache through a registry on 
     expect(exp.code, exp.stderr).toBe(0);
     expect(fs.existsSync(path.join(dir, 'index.json'))).toBe(true);
     const d = await freshRunner();
-    const r = await build(d.root, ['-t', 'app:d', '--cache-from', `type=local,src=${dir}`]);
+    // A cache that does not exist yet (a pipeline's first run) is a warning, not a failure.
+    const r = await build(d.root, ['-t', 'app:d', '--cache-from', `${reg.host}/cache/none:x`, '--cache-from', `type=local,src=${dir}`]);
     expect(r.code, r.stderr).toBe(0);
     expect(started(r)).toEqual([]);
+    expect(events(r).filter((e) => e.type === 'warning').map((e) => (e as { code?: string }).code)).toEqual(['TB_CACHE_REMOTE_UNUSED']);
+  });
+
+  it('an image pushed with inline cache serves another runner; in min mode the unexported build stage is not rebuilt', async () => {
+    const image = `${reg.host}/app/inline:1`;
+    const p = await build(runnerA, ['-t', image, '--push', '--cache-to', 'type=inline']);
+    expect(p.code, p.stderr).toBe(0);
+    const f = await freshRunner();
+    const r = await build(f.root, ['-t', 'app:f', '--cache-from', image]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(started(r)).toEqual([]);
+    expect(cached(r)).toEqual(['WORKDIR /app', 'COPY app.txt ./', 'COPY --from=build /out/ /app/out/', 'RUN cat /app/app.txt /app/out/built.txt > /app/combined', 'COPY late.txt ./', 'RUN cat /app/late.txt >> /app/combined']);
   });
 
   it('a tampered layer blob in the registry is rejected', async () => {
