@@ -22,9 +22,13 @@ export interface CopyRequest {
   files: CopySource[];
   /** True when the sources can only be a directory target: several sources, or a wildcard. */
   destMustBeDir: boolean;
-  /** Owner of everything written; Docker's default is 0:0. */
-  uid: number;
-  gid: number;
+  /**
+   * Owner of everything written. Undefined keeps each source's own owner, which is what
+   * BuildKit does for `COPY --from` a stage or image without --chown (context files arrive as
+   * 0:0 because BuildKit's file sync resets them, so callers pass 0:0 for the context).
+   */
+  uid?: number;
+  gid?: number;
   /** `--chmod`, already parsed: new permission bits for a file or directory. */
   chmod?: (mode: number, isDir: boolean) => number;
 }
@@ -53,7 +57,8 @@ export async function copyFiles(req: CopyRequest): Promise<{ files: number; byte
       asFile = dest;
     }
   }
-  const owner = { uid: req.uid, gid: req.gid };
+  // Directories a copy has to create (dest and parents) belong to root unless --chown says otherwise.
+  const owner = { uid: req.uid ?? 0, gid: req.gid ?? 0 };
   let bytes = 0;
   let count = 0;
   if (asFile !== undefined) {
@@ -69,7 +74,9 @@ export async function copyFiles(req: CopyRequest): Promise<{ files: number; byte
     const target = path.posix.join(dest, f.destRel);
     if (f.type === 'dir') {
       const host = await mkdirAllInRoot(req.rootfs, target, owner);
-      await fs.lchown(host, req.uid, req.gid);
+      // The destination directory itself is made by the copy, like its parents: not the source's owner.
+      const o = f.destRel === '' ? owner : await ownerOf(req, f);
+      await fs.lchown(host, o.uid, o.gid);
       dirs.push({ host, mode: req.chmod ? req.chmod(f.mode, true) : f.mode & 0o7777 });
       count++;
       continue;
@@ -92,13 +99,21 @@ async function writeOne(req: CopyRequest, f: CopySource, containerPath: string):
   if (existing) await fs.rm(host, { force: true });
   if (f.type === 'symlink') {
     await fs.symlink(f.linkTarget ?? (await fs.readlink(f.absPath)), host);
-    await fs.lchown(host, req.uid, req.gid);
+    const o = await ownerOf(req, f);
+    await fs.lchown(host, o.uid, o.gid);
     return 0;
   }
   await fs.copyFile(f.absPath, host);
   const st = await fs.stat(f.absPath);
-  await fs.chown(host, req.uid, req.gid);
+  const o = req.uid !== undefined ? { uid: req.uid, gid: req.gid ?? 0 } : { uid: st.uid, gid: st.gid };
+  await fs.chown(host, o.uid, o.gid);
   await fs.chmod(host, req.chmod ? req.chmod(f.mode, false) : f.mode & 0o7777);
   await fs.utimes(host, st.atime, st.mtime);
   return st.size;
+}
+
+async function ownerOf(req: CopyRequest, f: CopySource): Promise<{ uid: number; gid: number }> {
+  if (req.uid !== undefined) return { uid: req.uid, gid: req.gid ?? 0 };
+  const st = await fs.lstat(f.absPath);
+  return { uid: st.uid, gid: st.gid };
 }

@@ -3,8 +3,8 @@ import path from 'node:path';
 import { BuildError, type SourceFile } from '@tbuild/errors';
 import type { CopySpec, Step } from '@tbuild/planner';
 import { parseChmod } from '../copy/chmod.ts';
+import { resolveCopyOwner } from '../copy/chown.ts';
 import { copyFiles, type CopySource } from '../copy/copy-files.ts';
-import { resolveUser } from '../runtime/resolve-user.ts';
 import type { ActiveSnapshot } from '../snapshot/snapshotter.ts';
 import type { StepRunContext } from './execute-plan.ts';
 import { buildLayer, mountLayers, type LayerBuilderDeps } from './layer-builder.ts';
@@ -38,7 +38,10 @@ export async function runCopyStep(d: CopyStepDeps, step: Step, spec: CopySpec, p
     // --link copies onto an empty root: the layer does not depend on what is below it.
     const lowers = spec.link ? [] : parentLayers;
     return await buildLayer(d, lowers, step.id, async (active) => {
-      const owner = spec.chown ? resolveUser(spec.link ? await parentView() : active.rootfs, spec.chown) : { uid: 0, gid: 0 };
+      const owner = spec.chown ? resolveCopyOwner(spec.link ? await parentView() : active.rootfs, spec.chown) : { uid: 0, gid: 0 };
+      // BuildKit keeps a stage's or an image's owners when there is no --chown; context files arrive as 0:0.
+      const keepOwners = !spec.chown && spec.from.kind !== 'context';
+      let matched = 0;
       const chmod = spec.chmod ? parseChmod(spec.chmod) : undefined;
       const files: CopySource[] = [];
       let selector: FileSelector | undefined;
@@ -53,6 +56,7 @@ export async function runCopyStep(d: CopyStepDeps, step: Step, spec: CopySpec, p
         // From the context, select with exactly the selection that was hashed into the key.
         const sel = spec.from.kind === 'context' && spec.context ? spec.context : { sources: local, excludes: spec.excludes, parents: spec.parents };
         const selected = await selector.select(sel);
+        matched = selected.length;
         for (const f of selected) {
           if (spec.kind === 'add' && spec.unpack !== false && f.type === 'file' && (await isArchive(f.absPath))) {
             await extractArchiveInto(f.absPath, active.rootfs, spec.dest, owner);
@@ -70,10 +74,11 @@ export async function runCopyStep(d: CopyStepDeps, step: Step, spec: CopySpec, p
         const got = await fetchUrlSource(url, scratch, { checksum: spec.checksum, signal: ctx.signal });
         files.push({ absPath: got.path, destRel: got.name, type: 'file', mode: 0o600 });
       }
-      if (!files.length && !local.length) return;
+      // Wildcards that matched nothing copy nothing, not even the destination directory (BuildKit).
+      if (!files.length && (!local.length || matched === 0)) return;
       const destMustBeDir = spec.sources.length > 1 || spec.sources.some((s) => WILDCARD.test(s));
       try {
-        await copyFiles({ rootfs: active.rootfs, dest: spec.dest, files, destMustBeDir, uid: owner.uid, gid: owner.gid, chmod });
+        await copyFiles({ rootfs: active.rootfs, dest: spec.dest, files, destMustBeDir, ...(keepOwners ? {} : owner), chmod });
       } catch (e) {
         if (e instanceof BuildError && at && !e.location) throw new BuildError({ ...e.diagnostics[0]!, location: at }, { cause: e });
         throw e;
