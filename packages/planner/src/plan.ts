@@ -144,7 +144,8 @@ function resolveTarget(input: PlanInput, decls: StageDecl[], diags: Diagnostics)
 
 function scratchConfig(p: PreparedStage, ctx: LowerContext): ImageConfig {
   const pl = p.platformFlag ?? ctx.input.platform;
-  const cfg: ImageConfig = { architecture: pl.architecture, os: pl.os, config: {}, rootfs: { type: 'layers', diff_ids: [] }, history: [] };
+  // BuildKit's emptyImage: WorkingDir "/" is written into a scratch-based image's config.
+  const cfg: ImageConfig = { architecture: pl.architecture, os: pl.os, config: { WorkingDir: '/' }, rootfs: { type: 'layers', diff_ids: [] }, history: [] };
   if (pl.variant) cfg.variant = pl.variant;
   return cfg;
 }
