@@ -1,0 +1,82 @@
+import type { DiffCase } from '../support/case.ts';
+
+/** Instructions that only change the image config, and variable expansion in them. */
+export const CONFIG_CASES: DiffCase[] = [
+  {
+    name: 'cmd-entrypoint-forms',
+    dockerfile: 'FROM {{BASE}}\nCMD echo shell form\nENTRYPOINT ["/bin/echo", "x"]\nCMD ["json", "form"]\n',
+  },
+  {
+    name: 'entrypoint-clears-inherited-cmd',
+    dockerfile: 'FROM {{BASE}}\nENTRYPOINT /bin/true --flag\n',
+  },
+  {
+    name: 'shell-affects-cmd',
+    dockerfile: 'FROM {{BASE}}\nSHELL ["/bin/ash", "-eo", "pipefail", "-c"]\nCMD run me\nENTRYPOINT exec it\n',
+  },
+  {
+    name: 'env-forms',
+    dockerfile: [
+      'FROM {{BASE}}',
+      'ENV PATH=/opt/bin:$PATH',
+      'ENV LEGACY value with spaces',
+      'ENV A=1 B="quoted $A" C=\'single $A\' D=${A}x E=\\$escaped',
+      'ENV A=2 F=$A',
+      'ENV EMPTY=',
+    ].join('\n'),
+  },
+  {
+    name: 'label-maintainer',
+    dockerfile: [
+      'FROM {{BASE}}',
+      'MAINTAINER Someone <someone@example.com>',
+      'ARG VERSION=1.2.3',
+      'LABEL version=$VERSION "with space"="a b" multi.line="one \\',
+      '  two"',
+      'LABEL legacy this is legacy',
+      'LABEL version=override',
+    ].join('\n'),
+  },
+  {
+    name: 'expose-volume',
+    dockerfile: 'FROM {{BASE}}\nARG PORT=8080\nEXPOSE 80 $PORT/tcp 53/udp 443/TCP\nVOLUME /data\nVOLUME ["/v1", "/v2"]\nVOLUME /a /b\n',
+  },
+  {
+    name: 'user-workdir-stopsignal',
+    dockerfile: 'FROM {{BASE}}\nENV DIR=/srv\nWORKDIR $DIR\nWORKDIR app\nUSER app:app\nSTOPSIGNAL SIGTERM\nSTOPSIGNAL 9\n',
+  },
+  {
+    name: 'healthcheck-forms',
+    dockerfile: 'FROM {{BASE}}\nHEALTHCHECK --interval=5s --timeout=3s --start-period=1m30s --retries=4 CMD wget -q localhost || exit 1\n',
+  },
+  {
+    name: 'healthcheck-exec-and-none',
+    dockerfile: 'FROM {{BASE}} AS a\nHEALTHCHECK CMD ["/bin/true"]\nFROM a\nHEALTHCHECK NONE\n',
+  },
+  {
+    name: 'onbuild-recorded',
+    dockerfile: 'FROM {{BASE}}\nONBUILD RUN echo triggered > /onbuild\nONBUILD COPY . /app/\nonbuild env X=1\n',
+  },
+  {
+    name: 'arg-scoping-and-defaults',
+    dockerfile: [
+      'ARG GLOBAL=g1',
+      'ARG IMG_TAG=1',
+      'FROM {{BASE}}',
+      'ARG GLOBAL',
+      'ARG LOCAL=${GLOBAL}-local',
+      'ENV FROM_ARG=$LOCAL UNSET=${NOPE:-fallback} SET=${GLOBAL:+was-set} NOT=${NOPE:+x}',
+      'LABEL global=$GLOBAL',
+    ].join('\n'),
+    buildArgs: { GLOBAL: 'cli' },
+  },
+  {
+    name: 'predefined-args-not-in-config',
+    dockerfile: 'FROM {{BASE}}\nARG HTTP_PROXY\nARG no_proxy\nRUN echo "$HTTP_PROXY|$no_proxy" > /proxy\nENV KEEP=yes\n',
+    buildArgs: { HTTP_PROXY: 'http://proxy.invalid:3128', no_proxy: 'localhost' },
+  },
+  {
+    name: 'escape-directive',
+    dockerfile: '# escape=`\nFROM {{BASE}}\nRUN echo one `\n  two > /joined\nENV P=C:\\path\\x\n',
+  },
+];

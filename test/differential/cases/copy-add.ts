@@ -1,0 +1,98 @@
+import type { DiffCase } from '../support/case.ts';
+
+/** COPY and ADD: sources, destinations, wildcards, owners, modes, symlinks, archives. */
+export const COPY_ADD_CASES: DiffCase[] = [
+  {
+    name: 'copy-file-to-dir',
+    dockerfile: 'FROM {{BASE}}\nCOPY a.txt /dst/\nCOPY a.txt /dst/renamed\nCOPY a.txt relative\n',
+    files: { 'a.txt': 'alpha\n' },
+  },
+  {
+    name: 'copy-dir-contents',
+    dockerfile: 'FROM {{BASE}}\nCOPY src /app\nCOPY src/ /app2/\n',
+    files: { 'src/x': 'x', 'src/sub/y': 'y', 'src/sub/deeper/z': 'z', 'src/empty': { dir: true, mode: 0o700 }, src: { dir: true, mode: 0o750 } },
+  },
+  {
+    name: 'context-owners-reset',
+    dockerfile: 'FROM {{BASE}}\nCOPY owned /o/owned\nCOPY . /all/\n',
+    files: { owned: { content: 'mine', uid: 1234, gid: 5678 }, 'd/also': { content: 'x', uid: 42, gid: 42, mode: 0o600 } },
+  },
+  {
+    name: 'copy-modes-preserved',
+    dockerfile: 'FROM {{BASE}}\nCOPY . /ctx/\n',
+    files: { 'exec.sh': { content: '#!/bin/sh\n', mode: 0o755 }, 'private': { content: 's', mode: 0o600 }, 'odd': { content: 'o', mode: 0o4711 }, 'd/f': 'f', 'd': { dir: true, mode: 0o750 } },
+  },
+  {
+    name: 'copy-wildcards',
+    dockerfile: 'FROM {{BASE}}\nCOPY *.txt /w/\nCOPY [ab]?.md /m/\nCOPY nomatch* /none/\nCOPY dir*/ /dirs/\n',
+    files: { '1.txt': '1', '2.txt': '2', 'a1.md': 'a', 'b2.md': 'b', 'c3.md': 'c', 'dir1/f': 'f1', 'dir2/g': 'g2' },
+  },
+  {
+    name: 'copy-multiple-sources',
+    dockerfile: 'FROM {{BASE}}\nWORKDIR /work\nCOPY one two sub/ ./multi/\nCOPY ["one", "two", "/json/"]\n',
+    files: { one: '1', two: '2', 'sub/three': '3' },
+  },
+  {
+    name: 'copy-chown-numeric-and-names',
+    dockerfile: 'FROM {{BASE}}\nCOPY --chown=1000:1000 a /n/a\nCOPY --chown=app a /n/byname\nCOPY --chown=app:root a /n/mixed\nCOPY --chown=42 d /n/d\n',
+    files: { a: 'a', 'd/x': 'x', 'd/y/z': 'z' },
+  },
+  {
+    name: 'copy-chown-expanded-arg',
+    dockerfile: 'FROM {{BASE}}\nARG OWNER=1234:5678\nENV DEST=/e\nCOPY --chown=${OWNER} a $DEST/\n',
+    files: { a: 'a' },
+  },
+  {
+    name: 'copy-chmod',
+    dockerfile: 'FROM {{BASE}}\nCOPY --chmod=0640 a /m/a\nCOPY --chmod=755 d /m/d\n',
+    files: { a: 'a', 'd/x': 'x', 'd/sub/y': 'y' },
+  },
+  {
+    name: 'copy-symlinks-in-context',
+    dockerfile: 'FROM {{BASE}}\nCOPY links /links\nCOPY via-link/file /followed\n',
+    files: { 'links/target': 't', 'links/rel': { symlink: 'target' }, 'links/abs': { symlink: '/etc/passwd' }, 'links/dangling': { symlink: 'missing' }, 'real/file': 'real', 'via-link': { symlink: 'real' } },
+  },
+  {
+    name: 'copy-over-existing',
+    dockerfile: 'FROM {{BASE}}\nRUN mkdir -p /o/dir && echo old > /o/file && ln -s /tmp /o/link && chmod 700 /o/dir\nCOPY over/ /o/\n',
+    files: { 'over/file': 'new', 'over/dir/inner': 'inner', 'over/extra': 'e' },
+  },
+  {
+    name: 'copy-into-symlinked-dir',
+    dockerfile: 'FROM {{BASE}}\nRUN mkdir /real && ln -s /real /alias\nCOPY f /alias/f\nCOPY d/ /alias/\n',
+    files: { f: 'f', 'd/g': 'g' },
+  },
+  {
+    name: 'dockerignore',
+    dockerfile: 'FROM {{BASE}}\nCOPY . /ctx/\n',
+    files: {
+      '.dockerignore': '*.log\n**/secret*\n!keep.log\nbuild/\n# comment\n/tmpdir\n',
+      'keep.log': 'k',
+      'drop.log': 'd',
+      'a/secret.key': 's',
+      'a/public': 'p',
+      'build/out': 'o',
+      'tmpdir/x': 'x',
+      'nested/tmpdir/x': 'x',
+    },
+  },
+  {
+    name: 'add-local-tar',
+    dockerfile: 'FROM {{BASE}}\nADD plain.tar /plain/\nADD packed.tar.gz /packed\nADD notatar.txt /nt/\n',
+    files: {
+      'plain.tar': { tar: [{ name: 'd/', type: 'directory', mode: 0o711, uid: 5, gid: 6 }, { name: 'd/f', content: 'f', mode: 0o640, uid: 7, gid: 8 }, { name: 'l', type: 'symlink', linkname: 'd/f' }, { name: 'h', type: 'link', linkname: 'd/f', mode: 0o640, uid: 7, gid: 8 }] },
+      'packed.tar.gz': { tar: [{ name: 'z/one', content: '1' }, { name: 'z/two', content: '22', mode: 0o755 }], gzip: true },
+      'notatar.txt': 'plain text',
+    },
+  },
+  {
+    name: 'add-chown-and-dir',
+    dockerfile: 'FROM {{BASE}}\nADD --chown=1000:1000 src /add/\nADD one /add/single\n',
+    files: { 'src/a': 'a', 'src/b/c': 'c', one: '1' },
+  },
+  {
+    name: 'copy-dest-workdir-relative',
+    dockerfile: 'FROM {{BASE}}\nWORKDIR /w/x\nCOPY a .\nCOPY a ./sub/\nCOPY a ../up\nWORKDIR rel\nCOPY a ./\n',
+    files: { a: 'a' },
+  },
+];

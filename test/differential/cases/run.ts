@@ -1,0 +1,112 @@
+import type { DiffCase } from '../support/case.ts';
+
+/** RUN: filesystem change shapes the layer differ must get right, shells, users, mounts. */
+export const RUN_CASES: DiffCase[] = [
+  {
+    name: 'run-shapes',
+    dockerfile: [
+      'FROM {{BASE}}',
+      'RUN mkdir -p /a/b/c && echo 1 > /a/b/c/f && ln -s b /a/l && chmod 0700 /a/b && mkfifo /a/fifo',
+      'RUN rm -rf /a/b && echo replaced > /a/new && rm /bin/vi',
+      'RUN rm -rf /a && mkdir /a && echo fresh > /a/only',
+    ].join('\n'),
+  },
+  {
+    name: 'run-hardlinks',
+    dockerfile: [
+      'FROM {{BASE}}',
+      'RUN echo x > /f1 && ln /f1 /f2 && mkdir /d && ln /f1 /d/f3',
+      'RUN ln /etc/passwd /pw && echo appended >> /pw && ln /etc/group /grp',
+      'RUN echo y >> /f2',
+    ].join('\n'),
+  },
+  {
+    name: 'run-metadata-only-changes',
+    dockerfile: [
+      'FROM {{BASE}}',
+      'RUN echo content > /m && ln -s aaaa /s && mkdir /dd',
+      'RUN chmod 600 /m && chown 5:6 /dd && rm /s && ln -s bbbb /s && touch -d @0 /m',
+    ].join('\n'),
+  },
+  {
+    name: 'run-opaque-dir',
+    dockerfile: 'FROM {{BASE}}\nRUN mkdir -p /etc/x/y && echo a > /etc/x/y/a && echo b > /etc/x/b\nRUN rm -rf /etc/x && mkdir -p /etc/x/y && echo c > /etc/x/c\n',
+  },
+  {
+    name: 'run-exec-form-and-shell',
+    dockerfile: [
+      'FROM {{BASE}}',
+      'RUN ["/bin/sh", "-c", "echo exec > /exec"]',
+      'RUN ["echo", "$HOME"]',
+      'SHELL ["/bin/sh", "-xc"]',
+      'RUN echo shell-changed > /shell',
+      'RUN echo "$0" > /zero',
+    ].join('\n'),
+  },
+  {
+    name: 'run-env-and-args',
+    dockerfile: [
+      'FROM {{BASE}}',
+      'ARG A=default',
+      'ARG B',
+      'ENV E1=env1 E2="two words"',
+      'RUN env | grep -E "^(A|B|E1|E2|HOME|PATH|HOSTNAME)=" | sort > /env',
+      'ARG A',
+      'RUN echo "$A-$B" > /args',
+    ].join('\n'),
+    buildArgs: { B: 'from-cli', UNUSED: 'x' },
+  },
+  {
+    name: 'run-as-user',
+    dockerfile: [
+      'FROM {{BASE}}',
+      'RUN mkdir -p /home/app && chown app:app /home/app',
+      'USER app',
+      'RUN id > /tmp/id && touch /home/app/mine',
+      'USER 1234:4321',
+      'RUN touch /tmp/numeric',
+      'USER root',
+      'RUN cat /tmp/id > /id',
+    ].join('\n'),
+  },
+  {
+    name: 'run-workdir-created',
+    dockerfile: 'FROM {{BASE}}\nUSER app\nWORKDIR /made/by/app\nRUN pwd > /tmp/pwd\nUSER root\nWORKDIR /\nWORKDIR /made\nRUN pwd > /pwd\n',
+  },
+  {
+    name: 'run-mount-bind-context',
+    dockerfile: 'FROM {{BASE}}\nRUN --mount=type=bind,target=/src cat /src/data > /copied && ls /src > /listing\nRUN --mount=type=bind,source=sub,target=/s,rw echo scribble > /s/new && ls /s > /sub-listing\n',
+    files: { data: 'payload\n', 'sub/one': '1' },
+    mountStubs: ['/src', '/s'],
+  },
+  {
+    name: 'run-mount-bind-from-stage',
+    dockerfile: 'FROM {{BASE}} AS tools\nRUN mkdir /out && echo tool > /out/tool\nFROM {{BASE}}\nRUN --mount=type=bind,from=tools,source=/out,target=/t cp /t/tool /tool\n',
+    mountStubs: ['/t'],
+  },
+  {
+    name: 'run-mount-cache-tmpfs',
+    mountStubs: ['/var', '/var/cache', '/var/cache/x', '/c2', '/scratch'],
+    dockerfile: [
+      'FROM {{BASE}}',
+      'RUN --mount=type=cache,target=/var/cache/x echo cached > /var/cache/x/f && ls -ld /var/cache/x | cut -c1-10 > /cache-mode',
+      'RUN --mount=type=cache,target=/c2,uid=1000,gid=1000,mode=0700 stat -c "%u:%g %a" /c2 > /c2-stat',
+      'RUN --mount=type=tmpfs,target=/scratch echo t > /scratch/t && ls /scratch > /tmpfs-listing',
+    ].join('\n'),
+  },
+  {
+    name: 'run-mount-secret',
+    dockerfile: [
+      'FROM {{BASE}}',
+      'RUN --mount=type=secret,id=tok cat /run/secrets/tok | wc -c > /secret-len',
+      'RUN --mount=type=secret,id=tok,target=/etc/tok,mode=0440,uid=1000 stat -c "%a %u" /etc/tok > /secret-stat',
+      'RUN --mount=type=secret,id=absent ls /run/secrets > /absent-listing || true',
+    ].join('\n'),
+    secrets: { tok: 'super-secret-value' },
+    mountStubs: ['/run', '/run/secrets'],
+  },
+  {
+    name: 'run-deletes-base-dir',
+    dockerfile: 'FROM {{BASE}}\nRUN rm -rf /root /tmp/* && mkdir /root && touch /root/.profile\n',
+  },
+];

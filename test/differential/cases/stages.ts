@@ -1,0 +1,58 @@
+import type { DiffCase } from '../support/case.ts';
+
+/** Multi-stage builds: stage references, --target, FROM expansion, inheritance, ONBUILD. */
+export const STAGE_CASES: DiffCase[] = [
+  {
+    name: 'copy-from-stage-name-and-index',
+    dockerfile: [
+      'FROM {{BASE}} AS Builder',
+      'RUN mkdir -p /out/sub && echo built > /out/sub/artifact && ln -s artifact /out/sub/link && chmod 751 /out/sub && chmod 700 /out && chown -R 3:4 /out && chown -h 5:6 /out/sub/link',
+      'FROM {{BASE}}',
+      'COPY --from=builder /out /from-name',
+      'COPY --from=0 /out/sub/artifact /from-index',
+      'COPY --from=builder --chown=9:9 /out/sub/ /chowned/',
+    ].join('\n'),
+  },
+  {
+    name: 'copy-from-image',
+    dockerfile: 'FROM {{BASE}}\nCOPY --from={{BASE}} /etc/passwd /passwd-from-image\nCOPY --from={{BASE}} /bin/sh /bin/ls /two/\n',
+  },
+  {
+    name: 'target-stage',
+    dockerfile: 'FROM {{BASE}} AS first\nRUN echo first > /first\nENV STAGE=first\nFROM first AS second\nRUN echo second > /second\nFROM {{BASE}} AS third\nRUN echo third > /third\n',
+    target: 'second',
+  },
+  {
+    name: 'stage-inherits-config',
+    dockerfile: 'FROM {{BASE}} AS base\nENV A=1\nWORKDIR /w\nUSER app\nCMD ["base"]\nFROM base\nENV B=2\nRUN pwd > /tmp/where\n',
+  },
+  {
+    name: 'from-with-args',
+    dockerfile: 'ARG IMAGE={{BASE}}\nARG STAGE=named\nFROM $IMAGE AS named\nRUN echo named > /n\nFROM ${STAGE}\nARG IMAGE\nRUN echo "image=$IMAGE" > /img\n',
+  },
+  {
+    name: 'unused-stage-skipped',
+    dockerfile: 'FROM {{BASE}} AS broken\nRUN exit 1\nFROM {{BASE}}\nRUN echo ok > /ok\n',
+  },
+  {
+    name: 'onbuild-triggers-from-stage',
+    dockerfile: 'FROM {{BASE}} AS parent\nONBUILD RUN echo fired > /fired\nONBUILD ENV TRIGGERED=1\nFROM parent\nRUN ls / > /listing\n',
+  },
+  {
+    name: 'scratch-stage',
+    dockerfile: 'FROM {{BASE}} AS b\nRUN mkdir /bundle && echo s > /bundle/s\nFROM scratch\nCOPY --from=b /bundle /\nCOPY --from=b /bin/busybox /bin/\nENV X=1\nCMD ["/bin/busybox"]\n',
+  },
+  {
+    name: 'parallel-stages-merge',
+    dockerfile: [
+      'FROM {{BASE}} AS a',
+      'RUN echo a > /a',
+      'FROM {{BASE}} AS b',
+      'RUN echo b > /b',
+      'FROM {{BASE}}',
+      'COPY --from=a /a /merged/',
+      'COPY --from=b /b /merged/',
+      'RUN cat /merged/a /merged/b > /merged/ab',
+    ].join('\n'),
+  },
+];
