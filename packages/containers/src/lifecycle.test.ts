@@ -147,7 +147,9 @@ describe.skipIf(!isRoot)(`container lifecycle with real runc (${NEEDS_ROOT})`, (
   it('--rm removes the container after it exits', async () => {
     const rec = await createContainer(cs, sh('echo bye', { autoRemove: true }));
     await startContainer(cs, rec.id, launch);
-    while (fs.existsSync(cs.paths(rec.id).record)) await new Promise((r) => setTimeout(r, 25));
+    // The supervisor removes the record first and then the rest: wait for the whole dir (bounded).
+    const deadline = Date.now() + 20_000;
+    while (fs.existsSync(cs.paths(rec.id).dir) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
     expect(fs.existsSync(cs.paths(rec.id).dir)).toBe(false);
   });
 });

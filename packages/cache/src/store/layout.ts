@@ -20,6 +20,8 @@ export const DIRS = {
   tmp: 'tmp',
   mounts: 'mounts',
   run: 'run',
+  containers: 'containers',
+  volumes: 'volumes',
 } as const;
 
 /**

@@ -21,6 +21,14 @@ export interface CommandSpec {
   examples: string[];
   /** Positional argument bounds; `max` undefined means unbounded. */
   args?: { min: number; max?: number };
+  /**
+   * `false` for commands that take a command line after their first positional (`run IMAGE
+   * CMD...`, `exec CONTAINER CMD...`): flags end at the first positional, as in docker, so the
+   * rest belongs to the command (`tbuild run img sh -c 'x'`).
+   */
+  interspersed?: false;
+  /** Not listed in help (internal plumbing such as the container supervisor). */
+  hidden?: true;
 }
 
 export type FlagValues = Record<string, string | boolean | string[] | undefined>;
@@ -91,6 +99,10 @@ export function parseArgs(spec: CommandSpec, argv: string[]): ParsedArgs {
       if (!f) throw usageError(`unknown shorthand flag: '${a[1]}' in ${a}`, `see '${spec.name} --help'`);
       if (a.length > 2) inline = a.slice(2);
     } else {
+      if (spec.interspersed === false) {
+        positionals.push(...argv.slice(i));
+        break;
+      }
       positionals.push(a);
       continue;
     }

@@ -12,6 +12,7 @@ tbuild builds OCI images from Dockerfiles, with a cache you can see into.
 
 Commands:
 ${Object.values(commands)
+  .filter((c) => !c.spec.hidden)
   .map((c) => `  ${c.spec.name.padEnd(10)}${c.spec.summary}`)
   .join('\n')}
 

@@ -12,7 +12,8 @@ import { compareStep, firstLine, type CompareContext, type WhyDifference } from 
  * - `no-cache`: --no-cache / --no-cache-filter forces a run;
  * - `parent-missed` / `source-missed`: the step before it (or a stage it copies from) will run, so its key is new by construction;
  * - `changed`: the first input that differs from the closest earlier build of the step (`closest` is that record's key);
- * - `new`: no earlier build of this step is in the cache.
+ * - `new`: no earlier build of this step is in the cache;
+ * - `broken`: its entry exists but its layer blob is missing or corrupt, so it is not served.
  */
 export interface WhyStep {
   id: string;
@@ -21,7 +22,7 @@ export interface WhyStep {
   /** The instruction, first line. */
   text: string;
   key: string;
-  status: 'cached' | 'no-cache' | 'parent-missed' | 'source-missed' | 'changed' | 'new';
+  status: 'cached' | 'no-cache' | 'parent-missed' | 'source-missed' | 'changed' | 'new' | 'broken';
   /** The reason in user terms, e.g. "src/app.ts changed (content), 2 files added". */
   message: string;
   closest?: string;
@@ -74,6 +75,8 @@ export async function explainPlan(prepared: PreparedBuild, opts: { stdin?: boole
   async function explainOne(step: Step): Promise<Pick<WhyStep, 'status' | 'message' | 'closest' | 'differences'>> {
     if (step.noCache) return { status: 'no-cache', message: 'cache disabled for this step (--no-cache or --no-cache-filter)' };
     if (await store.getStep(step.cacheKey)) return { status: 'cached', message: 'cached' };
+    // The entry exists but getStep refused it: its layer blob is gone or no longer hashes right.
+    if (index.byKey.has(step.cacheKey)) return { status: 'broken', message: 'its cache entry is unusable (layer blob missing or corrupt); it will run again', closest: step.cacheKey };
     const { prev } = previousWorking(plan, step);
     const prevOutcome = prev && outcome.get(prev.id);
     if (prevOutcome && prevOutcome.status !== 'cached') return { status: 'parent-missed', message: `parent step missed (line ${prevOutcome.line} \`${prevOutcome.text}\`)` };

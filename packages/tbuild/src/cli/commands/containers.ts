@@ -41,12 +41,8 @@ import type { CliContext, Command } from '../command.ts';
 import { write } from '../command.ts';
 import { storeRoot } from '../root.ts';
 
-/**
- * Commands that take a command line after their positional (run, exec) must stop parsing flags
- * at the first positional, as docker does (`tbuild run img sh -c 'x'`: `-c` belongs to sh).
- * args.ts honours `interspersed: false`; until it does, `--` before the image works.
- */
-type Spec = CommandSpec & { interspersed?: false; hidden?: true };
+/** `run` and `exec` stop parsing flags at their first positional (see CommandSpec.interspersed). */
+type Spec = CommandSpec;
 
 async function containers(ctx: CliContext, flags: FlagValues): Promise<ContainerStore> {
   return ContainerStore.open(await openStore(storeRoot(ctx, flags)));

@@ -5,6 +5,7 @@ import type { Command } from '../command.ts';
 import { write } from '../command.ts';
 import { storeRoot } from '../root.ts';
 import { formatBytes } from '../progress/format.ts';
+import { assertImageUnused, inspectContainersJson } from './containers.ts';
 import path from 'node:path';
 
 const FORMAT: FlagSpec = { name: 'format', type: 'string', choices: ['table', 'json'], help: 'output format' };
@@ -62,20 +63,48 @@ export const tagCommand: Command = {
 };
 
 export const rmiCommand: Command = {
-  spec: { name: 'rmi', summary: 'Remove image names (and images no name uses)', usage: 'tbuild rmi IMAGE...', args: { min: 1 }, flags: [], examples: ['tbuild rmi my-app:old'] },
+  spec: {
+    name: 'rmi',
+    summary: 'Remove image names (and images no name uses)',
+    usage: 'tbuild rmi [-f] IMAGE...',
+    args: { min: 1 },
+    flags: [{ name: 'force', short: 'f', type: 'bool', help: 'remove even when a container uses the image' }],
+    examples: ['tbuild rmi my-app:old'],
+  },
   async run(ctx, { flags, positionals }) {
     const store = await openStore(storeRoot(ctx, flags));
-    for (const p of positionals) for (const line of await removeImage(store, p)) write(ctx.stdout, line);
+    for (const p of positionals) {
+      // An image a container runs from stays unless forced, as with docker.
+      if (flags.force !== true) await assertImageUnused(ctx, flags, p);
+      for (const line of await removeImage(store, p)) write(ctx.stdout, line);
+    }
     return 0;
   },
 };
 
 export const inspectCommand: Command = {
-  spec: { name: 'inspect', summary: 'Show an image as JSON (like docker image inspect)', usage: 'tbuild inspect IMAGE...', args: { min: 1 }, flags: [], examples: ['tbuild inspect my-app'] },
+  spec: {
+    name: 'inspect',
+    summary: 'Show images or containers as JSON (like docker inspect)',
+    usage: 'tbuild inspect NAME...',
+    args: { min: 1 },
+    flags: [],
+    examples: ['tbuild inspect my-app', 'tbuild inspect my-container'],
+  },
   async run(ctx, { flags, positionals }) {
     const store = await openStore(storeRoot(ctx, flags));
     const out = [];
-    for (const p of positionals) out.push(await inspectImage(store, p));
+    for (const p of positionals) {
+      try {
+        out.push(await inspectImage(store, p));
+      } catch (e) {
+        // Not an image: docker inspect falls back to containers by name or ID.
+        if ((e as { code?: string }).code !== 'TB_REGISTRY_IMAGE_NOT_FOUND') throw e;
+        const found = await inspectContainersJson(ctx, flags, [p]).catch(() => undefined);
+        if (!found?.length) throw e;
+        out.push(...found);
+      }
+    }
     write(ctx.stdout, JSON.stringify(out, null, 4));
     return 0;
   },

@@ -2,6 +2,21 @@ import type { Command } from '../command.ts';
 import { bakeCommand } from './bake.ts';
 import { buildCommand } from './build.ts';
 import { cacheCommand } from './cache.ts';
+import {
+  commitCommand,
+  containerCommand,
+  execCommand,
+  killCommand,
+  logsCommand,
+  psCommand,
+  restartCommand,
+  rmCommand,
+  runCommand,
+  startCommand,
+  stopCommand,
+  superviseCommand,
+  waitCommand,
+} from './containers.ts';
 import { doctorCommand } from './doctor.ts';
 import { historyCommand, imagesCommand, inspectCommand, loadCommand, pullCommand, pushCommand, rmiCommand, saveCommand, tagCommand } from './images.ts';
 import { parseCommand } from './parse.ts';
@@ -24,6 +39,19 @@ export const commands: Record<string, Command> & { build: Command } = {
   push: pushCommand,
   save: saveCommand,
   load: loadCommand,
+  run: runCommand,
+  ps: psCommand,
+  start: startCommand,
+  stop: stopCommand,
+  restart: restartCommand,
+  kill: killCommand,
+  rm: rmCommand,
+  logs: logsCommand,
+  exec: execCommand,
+  commit: commitCommand,
+  wait: waitCommand,
+  container: containerCommand,
+  __supervise: superviseCommand,
   doctor: doctorCommand,
   version,
 };
