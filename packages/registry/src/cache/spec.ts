@@ -33,7 +33,11 @@ function fields(value: string, flag: string): Map<string, string> {
 
 function checkRef(ref: string | undefined, flag: string): string {
   if (!ref) throw usage(`${flag} type=registry needs ref=REGISTRY/REPO:TAG`, `e.g. ${flag} type=registry,ref=registry.local:5000/app:cache`);
-  parseRef(ref); // throws TB_REGISTRY_INVALID_REF with the reason
+  // parseRef throws TB_REGISTRY_INVALID_REF with the reason.
+  if (flag === '--cache-to' && parseRef(ref).digest) {
+    throw usage(`${flag} ${ref}: a cache is published under a tag, not a digest`, `e.g. ${flag} type=registry,ref=${ref.slice(0, ref.indexOf('@'))}:cache`);
+  }
+  parseRef(ref);
   return ref;
 }
 
