@@ -6,7 +6,7 @@ import { canonicalJson, digestHex, isDigest } from './digest.ts';
 import { getImage, type StoredImage } from './image-store.ts';
 import { OCI_INDEX } from './media-types.ts';
 import { familiarName, familiarRef, formatRef, parseRef } from './reference.ts';
-import type { BlobStore } from './store-port.ts';
+import { assertBlobIntact, type BlobStore } from './store-port.ts';
 import type { Descriptor } from './types.ts';
 
 const EPOCH = new Date(0);
@@ -59,6 +59,7 @@ export async function saveArchive(store: BlobStore, refs: string[], out: Writabl
     await addDir(pack, 'blobs/');
     await addDir(pack, 'blobs/sha256/');
     for (const [digest, size] of [...blobs].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      await assertBlobIntact(store, digest);
       await addFile(pack, blobName(digest), store.blobPath(digest), size);
     }
     await addBuffer(pack, 'index.json', Buffer.from(canonicalJson({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: index })));

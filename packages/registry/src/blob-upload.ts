@@ -3,7 +3,7 @@ import { registryError, where } from './errors.ts';
 import { discard, type HttpResponse } from './http.ts';
 import type { RegistryClient } from './registry-client.ts';
 import { pullScope, pushScope, type RepoContext } from './scopes.ts';
-import type { BlobStore } from './store-port.ts';
+import { assertBlobIntact, type BlobStore } from './store-port.ts';
 import type { Descriptor } from './types.ts';
 
 /** How a blob reached the registry: already there, mounted from another repository, or sent. */
@@ -46,6 +46,7 @@ export async function uploadBlob(client: RegistryClient, ctx: RepoContext, desc:
     await discard(res);
     location = nextLocation(ctx, res, url);
   }
+  await assertBlobIntact(store, desc.digest);
   const path = store.blobPath(desc.digest);
   if (desc.size > client.chunkSize) location = await sendChunks(client, ctx, desc, path, location);
   const put = withDigest(location, desc.digest);

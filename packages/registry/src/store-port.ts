@@ -1,3 +1,5 @@
+import { BuildError } from '@tbuild/errors';
+
 /**
  * The part of @tbuild/cache's `Store` this package uses. Declared here (structurally) so the
  * registry depends on the store's behaviour, not on its class: `Store` satisfies it as is.
@@ -24,4 +26,16 @@ export interface BlobStore {
   deleteRef(name: string): Promise<void>;
   listRefs(): Promise<{ name: string; digest: string; updated?: unknown }[]>;
   lease?(digests: string[]): Promise<() => Promise<void> | void>;
+  /** Whether the stored blob still hashes to its digest (Store re-hashes once per file identity). */
+  blobIntact?(digest: string): Promise<boolean>;
+}
+
+/**
+ * Refuses to serve a blob whose bytes no longer match its digest (disk corruption, tampering):
+ * exports and pushes stream blobs by path, so without this a flipped byte would leave the host.
+ */
+export async function assertBlobIntact(store: BlobStore, digest: string): Promise<void> {
+  if (store.blobIntact && !(await store.blobIntact(digest))) {
+    throw new BuildError({ code: 'TB_CACHE_CORRUPT', message: `stored blob ${digest} is corrupt`, hint: 'run `tbuild cache verify --repair`, then rebuild or pull the image again' });
+  }
 }
