@@ -149,6 +149,21 @@ describe.skipIf(!isRoot || !haveRegistry())(`shared cache through a registry on 
     for (let i = 1; i < min.records.length; i++) expect(min.records[i]!.parent).toBe(min.records[i - 1]!.key);
   });
 
+  it('`cache ls --from` lists what a shared cache holds', async () => {
+    const json = await tbuild(['cache', 'ls', '--from', ref('max'), '--format', 'json', '--filter', 'stage=build']);
+    expect(json.code, json.stderr).toBe(0);
+    const entries = JSON.parse(json.stdout) as Array<{ file: string; text: string; size: number; layer?: { digest: string } }>;
+    expect(entries.map((e) => e.text).sort()).toEqual(['RUN echo second > /out/second.txt', 'RUN mkdir -p /out && echo built > /out/built.txt']);
+    for (const e of entries) expect(e.file).toBe(ref('max'));
+    const table = await tbuild(['cache', 'ls', '--from', ref('min')]);
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout.trim().split('\n')).toHaveLength(1 + 6);
+    expect(table.stdout).toContain(`${ref('min')}:11 [1] RUN cat /app/late.txt >> /app/combined`);
+    const missing = await tbuild(['cache', 'ls', '--from', `${reg.host}/cache/none:x`]);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain('TB_CACHE_REMOTE_NOT_FOUND');
+  });
+
   it('a shared directory (type=local) works like a registry', async () => {
     const dir = path.join(work.dir, 'shared-cache');
     const exp = await build(runnerA, ['-t', 'app:a', '--cache-to', `type=local,dest=${dir},mode=max`]);
@@ -178,7 +193,7 @@ describe.skipIf(!isRoot || !haveRegistry())(`shared cache through a registry on 
     const hex = last.slice('sha256:'.length);
     const file = path.join(reg.root, 'docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data');
     const bytes = fs.readFileSync(file);
-    bytes[bytes.length - 5] ^= 0xff;
+    bytes[bytes.length - 5] = bytes[bytes.length - 5]! ^ 0xff;
     fs.writeFileSync(file, bytes);
 
     const e = await freshRunner();

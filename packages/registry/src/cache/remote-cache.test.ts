@@ -101,7 +101,7 @@ describe('a cache in a shared directory (type=local)', () => {
     await exportCache({ type: 'local', dest: dir, tag: 'latest', mode: 'max' }, a.entries, { client, store: a.store });
     const file = path.join(dir, 'blobs/sha256', a.layer.digest.slice(7));
     const bytes = fs.readFileSync(file);
-    bytes[bytes.length - 1] ^= 0xff;
+    bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0xff;
     fs.chmodSync(file, 0o644);
     fs.writeFileSync(file, bytes);
     const remote = await RemoteCache.open([{ type: 'local', src: dir, tag: 'latest' }], { client, strict: true });

@@ -1,6 +1,7 @@
 import type { Store } from '@tbuild/cache';
 import type { BuildEvent, StepOutcome, StepRecordLike, StorePort } from '@tbuild/executor';
 import type { Plan, Step } from '@tbuild/planner';
+import { redactText } from './cache/redact.ts';
 import {
   exportCache,
   parseCacheExport,
@@ -172,7 +173,8 @@ export async function cacheEntries(
       ...(rec?.created ? { created: rec.created } : {}),
       stage: stage?.name ?? String(step.stage),
       line: step.location.start.line,
-      text: step.text.split('\n')[0]!.trim(),
+      // The cache may be read by anyone who can pull it: no secret-looking values in it.
+      text: redactText(step.text.split('\n')[0]!.trim()),
     });
   }
   return entries;

@@ -1,8 +1,10 @@
+import path from 'node:path';
 import { suggest } from '@tbuild/errors';
 import { cacheDu } from '../../api/cache/du.ts';
 import type { CacheEntry } from '../../api/cache/entries.ts';
 import { cacheInspect } from '../../api/cache/inspect.ts';
 import { cacheLs } from '../../api/cache/ls.ts';
+import { remoteCacheLs } from '../../api/remote-cache-ls.ts';
 import { cachePrune } from '../../api/cache/prune.ts';
 import { formatSize, parseSize } from '../../api/cache/units.ts';
 import { cacheVerify } from '../../api/cache/verify.ts';
@@ -19,7 +21,12 @@ const FILTER: FlagSpec = { name: 'filter', type: 'list', placeholder: 'NAME=VALU
 // `main` parses one flag list per command, so `cache` declares the union and each subcommand
 // checks that it was given only its own flags.
 const SUBCOMMANDS: Record<string, { summary: string; usage: string; flags: string[]; args: [number, number] }> = {
-  ls: { summary: 'List cache entries, most recently used first', usage: 'tbuild cache ls [--format table|json] [--filter NAME=VALUE]', flags: ['format', 'filter'], args: [0, 0] },
+  ls: {
+    summary: 'List cache entries, most recently used first (--from: what a shared cache holds)',
+    usage: 'tbuild cache ls [--format table|json] [--filter NAME=VALUE] [--from REF|type=local,src=DIR]',
+    flags: ['format', 'filter', 'from', 'insecure-registry'],
+    args: [0, 0],
+  },
   du: { summary: 'Show disk usage by kind and what prune would free', usage: 'tbuild cache du [--verbose] [--format table|json]', flags: ['verbose', 'format'], args: [0, 0] },
   inspect: { summary: 'Show everything about one cache entry (JSON)', usage: 'tbuild cache inspect KEY', flags: [], args: [1, 1] },
   why: { summary: 'Explain, for each step, why it will or will not hit the cache', usage: 'tbuild cache why [BUILD FLAGS] CONTEXT', flags: ['format', ...PLAN_FLAGS.map((f) => f.name)], args: [1, 1] },
@@ -48,10 +55,12 @@ const spec: CommandSpec = {
     { name: 'mounts', type: 'bool', help: 'prune: remove RUN --mount=type=cache directories instead of entries' },
     { name: 'dry-run', type: 'bool', help: 'prune: only report what would be removed' },
     { name: 'repair', type: 'bool', help: 'verify: remove what is broken so the next build recomputes it' },
+    { name: 'from', type: 'list', placeholder: 'REF', help: 'ls: list a shared cache (registry REF, or type=local,src=DIR) instead of the store' },
     ...PLAN_FLAGS,
   ],
   examples: [
     'tbuild cache ls --filter stage=build',
+    'tbuild cache ls --from registry.local:5000/app:cache',
     'tbuild cache du --verbose',
     'tbuild cache inspect 3f2a9c1b7d2e',
     'tbuild cache why --build-arg VERSION=1.3 .',
@@ -81,8 +90,13 @@ export const cacheCommand: Command = {
     }
     const root = storeRoot(ctx, flags);
     switch (sub) {
-      case 'ls':
-        return ls(ctx, await cacheLs({ root, filters: list(flags.filter) }), str(flags.format));
+      case 'ls': {
+        const from = list(flags.from).map((f) => f.replace(/src=([^,]+)/, (_m, d: string) => `src=${path.resolve(ctx.cwd, d)}`));
+        const entries = from.length
+          ? await remoteCacheLs({ from, filters: list(flags.filter), insecureRegistries: list(flags['insecure-registry']) })
+          : await cacheLs({ root, filters: list(flags.filter) });
+        return ls(ctx, entries, str(flags.format));
+      }
       case 'du':
         return du(ctx, root, flags.verbose === true, str(flags.format));
       case 'inspect':
