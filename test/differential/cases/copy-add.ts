@@ -86,6 +86,19 @@ export const COPY_ADD_CASES: DiffCase[] = [
     },
   },
   {
+    name: 'add-url',
+    dockerfile: 'FROM {{BASE}}\nADD {{HTTP}}/file.txt /dl/\nADD {{HTTP}}/file.txt /dl/renamed\nADD {{HTTP}}/dir/archive.tar /dl/\nADD --chown=1000:1000 {{HTTP}}/file.txt /dl/owned\n',
+  },
+  {
+    name: 'copy-from-stage-wildcards',
+    dockerfile: 'FROM {{BASE}} AS s\nRUN mkdir -p /o/x1 /o/x2 && echo 1 > /o/x1/f && echo 2 > /o/f2 && chown -R 7:7 /o/x1\nFROM {{BASE}}\nCOPY --from=s /o/x* /w/\nCOPY --from=s /o/*.none /nothing/\n',
+  },
+  {
+    name: 'add-tar-with-chown',
+    dockerfile: 'FROM {{BASE}}\nADD --chown=1000:1000 t.tar /t/\n',
+    files: { 't.tar': { tar: [{ name: 'in/', type: 'directory', mode: 0o755, uid: 3, gid: 3 }, { name: 'in/f', content: 'f', uid: 3, gid: 3 }] } },
+  },
+  {
     name: 'add-chown-and-dir',
     dockerfile: 'FROM {{BASE}}\nADD --chown=1000:1000 src /add/\nADD one /add/single\n',
     files: { 'src/a': 'a', 'src/b/c': 'c', one: '1' },

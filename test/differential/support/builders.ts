@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { tbuild } from '../../support/cli.ts';
 import { tempDir } from '../../support/root.ts';
@@ -20,6 +21,12 @@ export interface DiffEnv {
   buildTbuild(c: DiffCase): Promise<BuildOutcome>;
   stop(): Promise<void>;
 }
+
+/** What the test HTTP server serves to `ADD {{HTTP}}/path` (path → body). */
+export const HTTP_FILES: Record<string, string> = {
+  '/file.txt': 'downloaded\n',
+  '/dir/archive.tar': 'not extracted: remote archives stay files\n',
+};
 
 /** A builder's result: the image when it succeeded, its log either way. */
 export interface BuildOutcome {
@@ -44,6 +51,14 @@ export async function startDiffEnv(): Promise<DiffEnv | undefined> {
     const r = await tbuild(args);
     if (r.code !== 0) throw new Error(`tbuild ${args[0]} failed: ${r.stderr}`);
   }
+  // ADD <url> sources for both builders: dockerd fetches from the host's network namespace.
+  const server = http.createServer((req, res) => {
+    const body = HTTP_FILES[req.url ?? ''];
+    if (body === undefined) return void res.writeHead(404).end();
+    res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Last-Modified': 'Wed, 21 Oct 2015 07:28:00 GMT' }).end(body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const httpBase = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   let n = 0;
 
   const flags = (c: DiffCase, dir: string): string[] => {
@@ -80,7 +95,7 @@ export async function startDiffEnv(): Promise<DiffEnv | undefined> {
 
   const prepare = async (c: DiffCase): Promise<string> => {
     const dir = path.join(work.dir, `${++n}-${c.name}`);
-    await writeContext(path.join(dir, 'ctx'), c, base);
+    await writeContext(path.join(dir, 'ctx'), { ...c, dockerfile: c.dockerfile.replaceAll('{{HTTP}}', httpBase) }, base);
     return dir;
   };
 
@@ -97,6 +112,7 @@ export async function startDiffEnv(): Promise<DiffEnv | undefined> {
       return runTbuild(c, await prepare(c));
     },
     async stop() {
+      server.close();
       await dockerd.stop();
       await registry.stop();
       store.cleanup();
