@@ -12,7 +12,8 @@ import { BuildError } from '@tbuild/errors';
  * - TB_CACHE_LAYOUT_TOO_NEW / TB_CACHE_LAYOUT_INVALID: the store root was written by a newer or foreign tool
  * - TB_CACHE_NEEDS_ROOT: the operation needs privileges this process lacks (mknod for whiteouts)
  * - TB_CACHE_CROSS_DEVICE: a directory to adopt is on another filesystem than the store
- * - TB_CACHE_IO: the filesystem refused an operation (disk full, permissions, missing helper)
+ * - TB_CACHE_IO: the filesystem refused an operation (permissions, missing helper)
+ * - TB_CACHE_NO_SPACE: the store's filesystem is full (ENOSPC) or over quota (EDQUOT)
  */
 export type CacheErrorCode =
   | 'TB_CACHE_LAYER_INVALID'
@@ -26,7 +27,8 @@ export type CacheErrorCode =
   | 'TB_CACHE_LAYOUT_INVALID'
   | 'TB_CACHE_NEEDS_ROOT'
   | 'TB_CACHE_CROSS_DEVICE'
-  | 'TB_CACHE_IO';
+  | 'TB_CACHE_IO'
+  | 'TB_CACHE_NO_SPACE';
 
 export function cacheError(code: CacheErrorCode, message: string, opts: { hint?: string; cause?: unknown; details?: string[] } = {}): BuildError {
   return new BuildError(
@@ -38,4 +40,14 @@ export function cacheError(code: CacheErrorCode, message: string, opts: { hint?:
 /** A user-visible complaint about one archive entry; `entry` is quoted so odd names stay readable. */
 export function layerInvalid(entry: string, why: string, hint?: string): BuildError {
   return cacheError('TB_CACHE_LAYER_INVALID', `unsafe layer entry ${JSON.stringify(entry)}: ${why}`, hint ? { hint } : {});
+}
+
+/**
+ * A full disk is the user's to fix, not a tbuild bug: ENOSPC/EDQUOT become one line naming the
+ * store (`no space left on /var/lib/tbuild`); any other error is returned unchanged.
+ */
+export function noSpaceError(e: unknown, root: string): unknown {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (code !== 'ENOSPC' && code !== 'EDQUOT') return e;
+  return cacheError('TB_CACHE_NO_SPACE', `no space left on ${root}`, { cause: e });
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { cacheError } from './errors.ts';
+import { cacheError, noSpaceError } from './errors.ts';
 import { digestHex, isSha256Digest, nameHash } from './digest.ts';
 import { compressionOfMediaType } from './extract/decompress.ts';
 import { extractTar } from './extract/extract-tar.ts';
@@ -166,7 +166,7 @@ export class Store {
       return await this.adoptSnapshot(layer.diffId, dir);
     } catch (e) {
       await fs.rm(dir, { recursive: true, force: true });
-      throw e;
+      throw noSpaceError(e, this.root);
     }
   }
 

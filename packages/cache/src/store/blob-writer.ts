@@ -1,7 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { cacheError } from '../errors.ts';
+import { cacheError, noSpaceError } from '../errors.ts';
 import { fsyncDir } from './fs-util.ts';
 
 /**
@@ -31,11 +31,20 @@ export class FsBlobWriter implements BlobWriter {
   async write(chunk: Uint8Array | string): Promise<void> {
     if (this.done) throw new Error('BlobWriter used after commit/abort');
     const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    this.fh ??= await fs.open(this.tmp, 'wx', 0o600);
-    this.hash.update(buf);
-    this.size += buf.length;
-    let off = 0;
-    while (off < buf.length) off += (await this.fh.write(buf, off)).bytesWritten;
+    try {
+      this.fh ??= await fs.open(this.tmp, 'wx', 0o600);
+      this.hash.update(buf);
+      this.size += buf.length;
+      let off = 0;
+      while (off < buf.length) off += (await this.fh.write(buf, off)).bytesWritten;
+    } catch (e) {
+      throw noSpaceError(e, this.root());
+    }
+  }
+
+  // blobs/sha256 sits two levels below the store root.
+  private root(): string {
+    return path.resolve(this.blobDir, '..', '..');
   }
 
   async commit(expected: { digest?: string; size?: number } = {}): Promise<{ digest: string; size: number }> {
@@ -60,7 +69,7 @@ export class FsBlobWriter implements BlobWriter {
       return { digest, size: this.size };
     } catch (e) {
       await this.cleanup();
-      throw e;
+      throw noSpaceError(e, this.root());
     }
   }
 

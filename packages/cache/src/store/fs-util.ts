@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { noSpaceError } from '../errors.ts';
 
 export function isErrno(e: unknown, ...codes: string[]): e is NodeJS.ErrnoException {
   return typeof e === 'object' && e !== null && codes.includes((e as NodeJS.ErrnoException).code ?? '');
@@ -17,12 +18,17 @@ export async function fsyncDir(dir: string): Promise<void> {
 
 /** Writes `data` to `tmp` and fsyncs it; the caller renames or links it into place. */
 export async function writeDurable(tmp: string, data: Buffer | string, mode = 0o644): Promise<void> {
-  const fh = await fs.open(tmp, 'wx', mode);
   try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
+    const fh = await fs.open(tmp, 'wx', mode);
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  } catch (e) {
+    // Temp files live in <root>/tmp.
+    throw noSpaceError(e, path.dirname(path.dirname(tmp)));
   }
 }
 

@@ -180,7 +180,7 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps, runStep: StepR
         outcomes.push({ id, cached: false, durationMs, layer });
         return { layers: layer ? [...parentLayers, layer] : parentLayers, layer, created };
       } catch (e) {
-        const err = isBuildError(e) ? e : abort.signal.aborted ? abortError(abort.signal.reason) : e;
+        const err = isBuildError(e) ? e : abort.signal.aborted ? abortError(abort.signal.reason) : noSpace(e, deps.store.root);
         const be = isBuildError(err) ? err : undefined;
         emit({
           type: 'step-failed',
@@ -244,6 +244,14 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps, runStep: StepR
     const { config, layers } = assembleImageConfig({ stage, chain, baseHistory, baseLayers: await rootLayers(stage), stepStates, rootCreated: rootCreated(stage) });
     return { stage: stage.index, config, layers };
   }
+}
+
+// Upper dirs, bundles and layers all live on the store's filesystem: a full disk there is the
+// user's to fix (one line), not a tbuild bug with a stack.
+function noSpace(e: unknown, root: string): unknown {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (code !== 'ENOSPC' && code !== 'EDQUOT') return e;
+  return new BuildError({ code: 'TB_EXEC_NO_SPACE', message: `no space left on ${root}` }, { cause: e });
 }
 
 function abortError(reason: unknown): BuildError {
