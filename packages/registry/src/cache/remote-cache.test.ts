@@ -116,6 +116,8 @@ describe('a cache in a shared directory (type=local)', () => {
     await exportCache({ type: 'local', dest: dir, tag: 'latest', mode: 'max' }, a.entries, { client, store: a.store });
     const remote = await RemoteCache.open([{ type: 'local', src: dir, tag: 'latest' }], { client, strict: true });
     expect(await errorCode(remote.fetchLayer(a.layer, await store()))).toBe('TB_CACHE_DIFFID_MISMATCH');
+    // Also when the blob is already local: the claim would end up in an image config.
+    expect(await errorCode(remote.fetchLayer(a.layer, a.store))).toBe('TB_CACHE_DIFFID_MISMATCH');
   });
 
   it('a missing cache is a warning when building and an error when listing', async () => {

@@ -49,6 +49,7 @@ interface Source {
  */
 export class RemoteCache {
   private readonly inflight = new Map<string, Promise<void>>();
+  private readonly verified = new Set<string>();
 
   private constructor(private readonly sources: Source[]) {}
 
@@ -104,10 +105,12 @@ export class RemoteCache {
   }
 
   /**
-   * Downloads a layer into the store unless it is there, once however many steps ask. Throws a
-   * BuildError when the blob or its uncompressed content does not match what the cache says.
+   * Downloads a layer into the store unless it is there, once however many steps ask, and
+   * checks its uncompressed content against the diffID the cache claims even when the blob was
+   * already local (the claim ends up in image configs). Throws a BuildError on any mismatch.
    */
   fetchLayer(layer: CacheLayer, store: BlobStore): Promise<void> {
+    if (this.verified.has(`${layer.digest} ${layer.diffId}`)) return Promise.resolve();
     let p = this.inflight.get(layer.digest);
     if (!p) {
       p = this.download(layer, store).finally(() => this.inflight.delete(layer.digest));
@@ -117,11 +120,10 @@ export class RemoteCache {
   }
 
   private async download(layer: CacheLayer, store: BlobStore): Promise<void> {
-    if (await store.hasBlob(layer.digest)) return;
     const s = this.sources.find((x) => x.config.layers.some((l) => l.digest === layer.digest && l.diffId === layer.diffId));
     if (!s) throw new Error(`RemoteCache.fetchLayer: no loaded cache holds ${layer.digest}`);
     try {
-      await s.location.fetchBlob({ mediaType: layer.mediaType, digest: layer.digest, size: layer.size }, store);
+      if (!(await store.hasBlob(layer.digest))) await s.location.fetchBlob({ mediaType: layer.mediaType, digest: layer.digest, size: layer.size }, store);
     } catch (e) {
       if (!isBuildError(e)) throw e;
       throw new BuildError(
@@ -137,6 +139,7 @@ export class RemoteCache {
         hint: 'the cache was altered after it was exported; rebuild without --cache-from or export it again',
       });
     }
+    this.verified.add(`${layer.digest} ${layer.diffId}`);
   }
 }
 

@@ -60,8 +60,14 @@ export class RemoteBackedStore implements StorePort {
     return this.local.ensureSnapshot(layer);
   }
 
-  /** Makes a layer blob local, downloading it from the remote cache that holds it (verified) when it is not. */
+  /**
+   * Makes a layer blob local, downloading it from the remote cache that holds it when it is not.
+   * A layer this build took from a remote record is verified against that record's diffID even
+   * when the blob was already local; layers built here are never judged by a remote claim.
+   */
   async ensureBlob(digest: string): Promise<void> {
+    const taken = [...this.hits.values()].find((h) => h.layer?.digest === digest)?.layer;
+    if (taken) return this.remote.fetchLayer(taken, this.local);
     if (await this.local.hasBlob(digest)) return;
     const layer = this.remote.layerOf(digest);
     if (layer) await this.remote.fetchLayer(layer, this.local);
