@@ -104,6 +104,9 @@ describe.skipIf(!isRoot || !haveRegistry())(`shared cache through a registry on 
       .map((e) => e.layer!.digest);
     expect(buildStageLayers).toHaveLength(2);
     for (const d of buildStageLayers) expect(await b.store.hasBlob(d)).toBe(false);
+    // The final image's six layers were downloaded (blobs only: nothing ran on top of them), once each.
+    const pulls = events(r).filter((e) => e.type === 'pull' && (e as { ref?: string }).ref?.startsWith('cache layer'));
+    expect(pulls).toHaveLength(6);
 
     // What was downloaded became local cache: the next build on B needs no remote at all.
     const again = await build(b.root, ['-t', 'app:b2']);

@@ -51,14 +51,20 @@ export class RemoteCache {
   private readonly inflight = new Map<string, Promise<void>>();
   private readonly verified = new Set<string>();
 
-  private constructor(private readonly sources: Source[]) {}
+  private constructor(
+    private readonly sources: Source[],
+    private readonly onDownload?: (layer: CacheLayer, source: string) => void,
+  ) {}
 
   /**
    * Loads every cache in order (earlier ones win a key). A cache that does not exist yet or
    * cannot be read is skipped with a warning (a CI run without a cache is still a build);
    * `strict` turns those into errors (for `cache ls --from`).
    */
-  static async open(specs: CacheImportSpec[], opts: { client: RegistryClient; onWarning?: (message: string) => void; strict?: boolean }): Promise<RemoteCache> {
+  static async open(
+    specs: CacheImportSpec[],
+    opts: { client: RegistryClient; onWarning?: (message: string) => void; onDownload?: (layer: CacheLayer, source: string) => void; strict?: boolean },
+  ): Promise<RemoteCache> {
     const sources: Source[] = [];
     for (const spec of specs) {
       const location = cacheLocation(spec, opts.client);
@@ -77,7 +83,7 @@ export class RemoteCache {
       }
       sources.push({ location, config, byKey: new Map(config.records.map((r) => [r.key, r])) });
     }
-    return new RemoteCache(sources);
+    return new RemoteCache(sources, opts.onDownload);
   }
 
   /** Caches that loaded, in `--cache-from` order. */
@@ -122,8 +128,12 @@ export class RemoteCache {
   private async download(layer: CacheLayer, store: BlobStore): Promise<void> {
     const s = this.sources.find((x) => x.config.layers.some((l) => l.digest === layer.digest && l.diffId === layer.diffId));
     if (!s) throw new Error(`RemoteCache.fetchLayer: no loaded cache holds ${layer.digest}`);
+    let downloaded = false;
     try {
-      if (!(await store.hasBlob(layer.digest))) await s.location.fetchBlob({ mediaType: layer.mediaType, digest: layer.digest, size: layer.size }, store);
+      if (!(await store.hasBlob(layer.digest))) {
+        await s.location.fetchBlob({ mediaType: layer.mediaType, digest: layer.digest, size: layer.size }, store);
+        downloaded = true;
+      }
     } catch (e) {
       if (!isBuildError(e)) throw e;
       throw new BuildError(
@@ -140,6 +150,7 @@ export class RemoteCache {
       });
     }
     this.verified.add(`${layer.digest} ${layer.diffId}`);
+    if (downloaded) this.onDownload?.(layer, s.location.name);
   }
 }
 

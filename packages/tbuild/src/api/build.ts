@@ -97,7 +97,9 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   for (const w of plan.warnings) emit({ type: 'warning', time: Date.now(), code: w.code, message: w.message, line: w.location?.range.start.line });
 
   const warn = (message: string): void => emit({ type: 'warning', time: Date.now(), code: 'TB_CACHE_REMOTE_UNUSED', message });
-  const remote = cacheFrom.length ? new RemoteBackedStore(store, await RemoteCache.open(cacheFrom, { client, onWarning: warn })) : undefined;
+  const onDownload = (layer: { digest: string }, source: string): void =>
+    emit({ type: 'pull', time: Date.now(), ref: `cache layer ${layer.digest.slice(0, 19)} from ${source}`, status: 'done' });
+  const remote = cacheFrom.length ? new RemoteBackedStore(store, await RemoteCache.open(cacheFrom, { client, onWarning: warn, onDownload })) : undefined;
   const state = await executorState(store, opts.runtime);
   try {
     const result = await runPlan(
