@@ -33,6 +33,15 @@ export async function mkdirAllInRoot(
   return host;
 }
 
+/** Whether `containerPath` resolves (symlinks followed inside `root`) to a directory. */
+export async function isDirectoryIn(root: string, containerPath: string): Promise<boolean> {
+  try {
+    return (await fs.stat(resolveInRoot(root, containerPath).hostPath)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 /** resolveInRoot, with its loop and not-a-directory failures turned into user errors. */
 export function resolveIn(root: string, p: string, shown = p): { hostPath: string; containerPath: string } {
   try {

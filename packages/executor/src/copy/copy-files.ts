@@ -23,6 +23,11 @@ export interface CopyRequest {
   /** True when the sources can only be a directory target: several sources, or a wildcard. */
   destMustBeDir: boolean;
   /**
+   * The one source is a directory: its contents go *into* dest even when it holds a single
+   * file (`COPY d /d` with only `d/f` gives `/d/f`, never a file `/d`).
+   */
+  sourceIsDir?: boolean;
+  /**
    * Owner of everything written. Undefined keeps each source's own owner, which is what
    * BuildKit does for `COPY --from` a stage or image without --chown (context files arrive as
    * 0:0 because BuildKit's file sync resets them, so callers pass 0:0 for the context).
@@ -42,7 +47,7 @@ export interface CopyRequest {
 export async function copyFiles(req: CopyRequest): Promise<{ files: number; bytes: number }> {
   const destDirSyntax = req.dest.endsWith('/');
   const dest = path.posix.normalize(req.dest);
-  const single = req.files.length === 1 && req.files[0]!.type !== 'dir' && req.files[0]!.destRel !== '' ? req.files[0]! : undefined;
+  const single = !req.sourceIsDir && req.files.length === 1 && req.files[0]!.type !== 'dir' && req.files[0]!.destRel !== '' ? req.files[0]! : undefined;
   let asFile: string | undefined;
   if (single && !destDirSyntax) {
     const host = resolveIn(req.rootfs, dest).hostPath;

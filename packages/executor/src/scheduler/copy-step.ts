@@ -4,6 +4,7 @@ import { BuildError, type SourceFile } from '@tbuild/errors';
 import type { CopySpec, Step } from '@tbuild/planner';
 import { parseChmod } from '../copy/chmod.ts';
 import { resolveCopyOwner } from '../copy/chown.ts';
+import { isDirectoryIn } from '../copy/confined-path.ts';
 import { copyFiles, type CopySource } from '../copy/copy-files.ts';
 import type { ActiveSnapshot } from '../snapshot/snapshotter.ts';
 import type { StepRunContext } from './execute-plan.ts';
@@ -42,6 +43,7 @@ export async function runCopyStep(d: CopyStepDeps, step: Step, spec: CopySpec, p
       // BuildKit keeps a stage's or an image's owners when there is no --chown; context files arrive as 0:0.
       const keepOwners = !spec.chown && spec.from.kind !== 'context';
       let matched = 0;
+      let sourceIsDir = false;
       const chmod = spec.chmod ? parseChmod(spec.chmod) : undefined;
       const files: CopySource[] = [];
       let selector: FileSelector | undefined;
@@ -57,6 +59,8 @@ export async function runCopyStep(d: CopyStepDeps, step: Step, spec: CopySpec, p
         const sel = spec.from.kind === 'context' && spec.context ? spec.context : { sources: local, excludes: spec.excludes, parents: spec.parents };
         const selected = await selector.select(sel);
         matched = selected.length;
+        const root = spec.from.kind === 'context' ? d.deps.context.root : view!.rootfs;
+        if (local.length === 1 && !spec.parents && !WILDCARD.test(local[0]!)) sourceIsDir = await isDirectoryIn(root, '/' + local[0]!);
         for (const f of selected) {
           if (spec.kind === 'add' && spec.unpack !== false && f.type === 'file' && (await isArchive(f.absPath))) {
             await extractArchiveInto(f.absPath, active.rootfs, spec.dest, owner);
@@ -78,7 +82,7 @@ export async function runCopyStep(d: CopyStepDeps, step: Step, spec: CopySpec, p
       if (!files.length && (!local.length || matched === 0)) return;
       const destMustBeDir = spec.sources.length > 1 || spec.sources.some((s) => WILDCARD.test(s));
       try {
-        await copyFiles({ rootfs: active.rootfs, dest: spec.dest, files, destMustBeDir, ...(keepOwners ? {} : owner), chmod });
+        await copyFiles({ rootfs: active.rootfs, dest: spec.dest, files, destMustBeDir, sourceIsDir, ...(keepOwners ? {} : owner), chmod });
       } catch (e) {
         if (e instanceof BuildError && at && !e.location) throw new BuildError({ ...e.diagnostics[0]!, location: at }, { cause: e });
         throw e;
