@@ -24,7 +24,10 @@ function boolFlag(ctx: LowerContext, cmd: Command, f: Flag | undefined): boolean
 }
 
 /** Context-relative form of a COPY source: `..` and leading `/` never leave the context. */
-export function contextRelative(src: string): string {
+export function contextRelative(src: string, parents = false): string {
+  // With --parents a `/./` marks the pivot (rsync --relative): cleaning must not erase it.
+  const cut = parents ? src.indexOf('/./') : -1;
+  if (cut >= 0) return `${contextRelative(src.slice(0, cut))}/./${cleanPath(`/${src.slice(cut + 3)}`).slice(1)}`;
   return cleanPath(`/${src}`).slice(1) || '.';
 }
 
@@ -63,6 +66,7 @@ export async function lowerCopy(ctx: LowerContext, st: StageState, cmd: Command,
     }
   }
 
+  const parents = boolFlag(ctx, cmd, f.parents) ?? false;
   const sources: string[] = [];
   const urls: string[] = [];
   const inline: InlineFile[] = [];
@@ -86,7 +90,7 @@ export async function lowerCopy(ctx: LowerContext, st: StageState, cmd: Command,
       sources.push(src);
       continue;
     }
-    sources.push(from.kind === 'context' ? contextRelative(src) : src);
+    sources.push(from.kind === 'context' ? contextRelative(src, parents) : src);
     sourceWords.push({ rel: contextRelative(src), range: cmd.at(w.range) });
   }
 
@@ -111,7 +115,6 @@ export async function lowerCopy(ctx: LowerContext, st: StageState, cmd: Command,
     throw planError('TB_PLAN_CHECKSUM', '--checksum can only be used with a single HTTP or Git source', file, cmd.at(f.checksum!.range));
   }
   const link = boolFlag(ctx, cmd, f.link) ?? false;
-  const parents = boolFlag(ctx, cmd, f.parents) ?? false;
   const keepGitDir = boolFlag(ctx, cmd, f.keepGitDir);
   const unpack = boolFlag(ctx, cmd, f.unpack);
   // --exclude patterns are never expanded (BuildKit).
