@@ -94,7 +94,7 @@ async function measure(b, w, o, editCounter) {
   const sc = o.scenarios;
   if (sc.includes('cold')) await timed('cold', o.coldRuns, () => b.reset().then(() => 0));
   else await b.reset();
-  // Warm and edit need a cache that holds the unedited build.
+  // Warm and edit need a cache that holds the unedited build (tbuild runs RUN without network; so do the peers).
   if (!sc.includes('cold')) await b.build(w);
   if (sc.includes('warm')) await timed('warm', o.runs);
   if (sc.includes('edit')) {

@@ -77,7 +77,7 @@ export function buildkitBuilder(work, base, registryHost) {
       await d.docker(['builder', 'prune', '-af']);
     },
     async build(w) {
-      const r = await d.docker(['build', '-q', '-t', tag(w), w.dir]);
+      const r = await d.docker(['build', '--network', 'none', '-q', '-t', tag(w), w.dir]);
       return { ms: r.ms };
     },
     save: (w, archive) => d.docker(['save', '-o', archive, tag(w)]),
@@ -107,7 +107,7 @@ export function buildahBuilder(work, base) {
       const probe = path.join(work, 'buildah-probe');
       fs.mkdirSync(probe, { recursive: true });
       fs.writeFileSync(path.join(probe, 'Dockerfile'), `FROM ${base}\nRUN true\n`);
-      const r = await ba(['bud', '--runtime', 'runc', '--isolation', 'oci', '-q', probe], { check: false });
+      const r = await ba(['bud', '--network', 'none', '--runtime', 'runc', '--isolation', 'oci', '-q', probe], { check: false });
       if (r.code !== 0) isolation = 'chroot';
       this.note = `isolation ${isolation}`;
       await ba(['rmi', '--all', '-f'], { check: false });
@@ -118,7 +118,7 @@ export function buildahBuilder(work, base) {
       await ba(['pull', '-q', '--tls-verify=false', base]);
     },
     async build(w) {
-      const r = await ba(['bud', '--layers', '--runtime', 'runc', '--isolation', isolation, '--tls-verify=false', '-q', '-t', tag(w), w.dir]);
+      const r = await ba(['bud', '--layers', '--network', 'none', '--runtime', 'runc', '--isolation', isolation, '--tls-verify=false', '-q', '-t', tag(w), w.dir]);
       return { ms: r.ms };
     },
     save: (w, archive) => ba(['push', '-q', tag(w), `docker-archive:${archive}:${tag(w)}`]),
