@@ -51,6 +51,7 @@ describe.skipIf(!isRoot)(`README quick start, run as written (${NEEDS_ROOT})`, (
       for (const cmd of cmds.slice(2)) {
         const r = sh(cmd);
         expect(r.code, `${cmd}\n${r.out}`).toBe(0);
+        if (cmd.startsWith('tbuild run')) expect(r.out).toBe('hello from tbuild: 5 words.txt\n');
       }
       expect(fs.statSync(path.join(REPO, 'hello.tar')).size).toBeGreaterThan(1000);
     } finally {
