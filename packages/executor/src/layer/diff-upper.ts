@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { encodeHeader, END_OF_ARCHIVE, paddingFor } from './tar-header.ts';
-import { walkUpper } from './upper-walk.ts';
+import { walkUpper, type LayerMember } from './upper-walk.ts';
 
 /** Where the compressed layer goes: a store blob writer (`write` returns a promise) or a Node Writable. */
 export type LayerSink = { write(chunk: Uint8Array): Promise<void> } | NodeJS.WritableStream;
@@ -58,12 +58,20 @@ export async function diffUpperToLayer(upperDir: string, sink: LayerSink, opts: 
   let empty = true;
 
   async function* tar(): AsyncGenerator<Buffer> {
-    for (const member of walkUpper(upperDir, { sourceDateEpoch: opts.sourceDateEpoch, userXattr: opts.userXattr, lowers: opts.lowers })) {
+    for await (const { member, data } of withSmallFilesRead(walkUpper(upperDir, { sourceDateEpoch: opts.sourceDateEpoch, userXattr: opts.userXattr, lowers: opts.lowers }))) {
       empty = false;
       const header = encodeHeader(member.entry);
       tarHash.update(header);
       yield header;
       if (member.source === undefined || member.entry.size === 0) continue;
+      if (data) {
+        tarHash.update(data);
+        yield data;
+        const pad = paddingFor(data.length);
+        tarHash.update(pad);
+        yield pad;
+        continue;
+      }
       let read = 0;
       // O_NOFOLLOW: the walk saw a regular file; never follow a symlink swapped in since.
       const handle = await fs.promises.open(member.source, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
@@ -100,6 +108,63 @@ export async function diffUpperToLayer(upperDir: string, sink: LayerSink, opts: 
   }
   const diffId = `sha256:${tarHash.digest('hex')}`;
   return { digest: `sha256:${outHash.digest('hex')}`, diffId, size, empty };
+}
+
+// A layer of many small files spent most of its time on one open/stream/close round trip per
+// file (20,000 4 KB files: ~25 s of an 85 s COPY on this machine). Small files are read whole,
+// several at once, ahead of the member being written; large ones still stream.
+const SMALL_FILE = 256 << 10;
+const READ_AHEAD = 16;
+
+async function* withSmallFilesRead(members: Iterable<LayerMember>): AsyncGenerator<{ member: LayerMember; data?: Buffer }> {
+  const it = members[Symbol.iterator]();
+  const queue: Array<{ member: LayerMember; data?: Promise<Buffer> }> = [];
+  let done = false;
+  const fill = (): void => {
+    while (!done && queue.length < READ_AHEAD) {
+      const n = it.next();
+      if (n.done) {
+        done = true;
+        break;
+      }
+      const m = n.value;
+      const small = m.source !== undefined && m.entry.size > 0 && m.entry.size <= SMALL_FILE;
+      const data = small ? readWhole(m.source!, m.entry.size) : undefined;
+      // Awaited in order below; until then a failure must not count as unhandled.
+      data?.catch(() => undefined);
+      queue.push({ member: m, data });
+    }
+  };
+  try {
+    fill();
+    while (queue.length) {
+      const next = queue.shift()!;
+      const data = next.data ? await next.data : undefined;
+      fill();
+      yield { member: next.member, data };
+    }
+  } finally {
+    it.return?.();
+  }
+}
+
+async function readWhole(file: string, size: number): Promise<Buffer> {
+  // O_NOFOLLOW: the walk saw a regular file; never follow a symlink swapped in since.
+  const handle = await fs.promises.open(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  try {
+    // One byte more than expected shows a file that grew since the walk.
+    const buf = Buffer.allocUnsafe(size + 1);
+    let got = 0;
+    while (got < buf.length) {
+      const { bytesRead } = await handle.read(buf, got, buf.length - got, got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    if (got !== size) throw new Error(`${file} changed size while being archived`);
+    return buf.subarray(0, size);
+  } finally {
+    await handle.close();
+  }
 }
 
 async function writeToSink(sink: LayerSink, chunk: Buffer): Promise<void> {
