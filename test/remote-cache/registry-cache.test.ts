@@ -121,6 +121,18 @@ describe.skipIf(!isRoot || !haveRegistry())(`shared cache through a registry on 
     expect(exportDetail(r)).toBe('8 records, 8 layers: 0 uploaded, 8 already there');
   });
 
+  it('a fresh runner that imports and re-exports the same cache downloads only what its image needs', async () => {
+    const g = await freshRunner();
+    const r = await build(g.root, ['-t', 'app:g', '--cache-from', ref('max'), '--cache-to', `type=registry,ref=${ref('max')},mode=max`]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(started(r)).toEqual([]);
+    expect(exportDetail(r)).toBe('8 records, 8 layers: 0 uploaded, 8 already there');
+    const buildStageLayers = events(first)
+      .filter((e) => e.type === 'step-done' && e.step?.stage === 'build')
+      .map((e) => e.layer!.digest);
+    for (const d of buildStageLayers) expect(await g.store.hasBlob(d)).toBe(false);
+  });
+
   it('a changed file misses exactly the steps after it', async () => {
     const changed = path.join(work.dir, 'app-changed');
     writeContext(changed, 'late v2\n');
@@ -165,6 +177,30 @@ describe.skipIf(!isRoot || !haveRegistry())(`shared cache through a registry on 
     const missing = await tbuild(['cache', 'ls', '--from', `${reg.host}/cache/none:x`]);
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toContain('TB_CACHE_REMOTE_NOT_FOUND');
+  });
+
+  it('image-manifest=true stores the cache as an image manifest, which imports the same way', async () => {
+    const exp = await build(runnerA, ['-t', 'app:a', '--cache-to', `type=registry,ref=${ref('manifest')},mode=max,image-manifest=true`]);
+    expect(exp.code, exp.stderr).toBe(0);
+    const res = await fetch(`http://${reg.host}/v2/cache/app/manifests/manifest`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } });
+    const doc = (await res.json()) as { mediaType: string; config: { mediaType: string }; layers: unknown[] };
+    expect(doc.mediaType).toBe('application/vnd.oci.image.manifest.v1+json');
+    expect(doc.config.mediaType).toBe('application/vnd.tbuild.cache.config.v1+json');
+    expect(doc.layers).toHaveLength(8);
+    const h = await freshRunner();
+    const r = await build(h.root, ['-t', 'app:h', '--cache-from', ref('manifest')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(started(r)).toEqual([]);
+  });
+
+  it('a failed export fails the build unless ignore-error=true', async () => {
+    const unreachable = 'type=registry,ref=127.0.0.1:1/cache/app:x';
+    const strict = await build(runnerA, ['-t', 'app:a', '--cache-to', unreachable]);
+    expect(strict.code).not.toBe(0);
+    expect(strict.stderr).toContain('TB_REGISTRY_UNREACHABLE');
+    const lenient = await build(runnerA, ['-t', 'app:a', '--cache-to', `${unreachable},ignore-error=true`]);
+    expect(lenient.code, lenient.stderr).toBe(0);
+    expect(events(lenient).filter((e) => e.type === 'warning').map((e) => (e as { code?: string }).code)).toEqual(['TB_CACHE_REMOTE_EXPORT']);
   });
 
   it('a shared directory (type=local) works like a registry', async () => {

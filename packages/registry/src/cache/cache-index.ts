@@ -1,7 +1,7 @@
 import { BuildError } from '@tbuild/errors';
 import { canonicalJson, sha256 } from '../digest.ts';
 import type { ParsedDocument } from '../documents.ts';
-import { OCI_INDEX } from '../media-types.ts';
+import { OCI_INDEX, OCI_MANIFEST } from '../media-types.ts';
 import type { Descriptor, ImageConfig } from '../types.ts';
 import { CACHE_CONFIG_MEDIA_TYPE, INLINE_CACHE_FIELD, parseCacheConfig, type CacheConfig } from './cache-config.ts';
 
@@ -20,6 +20,23 @@ export function encodeCacheIndex(config: CacheConfig): { configBytes: Buffer; co
   };
   const indexBytes = Buffer.from(canonicalJson(index));
   return { configBytes, configDesc, indexBytes, indexDigest: sha256(indexBytes) };
+}
+
+/**
+ * The same cache as an image manifest whose config is the cache config (BuildKit's
+ * `image-manifest=true`), for registries that accept only manifests of known shapes.
+ */
+export function encodeCacheManifest(config: CacheConfig): { configBytes: Buffer; configDesc: Descriptor; manifestBytes: Buffer } {
+  const { configBytes, configDesc } = encodeCacheIndex(config);
+  const manifest = {
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    artifactType: CACHE_CONFIG_MEDIA_TYPE,
+    config: configDesc,
+    layers: config.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
+    annotations: { [MODE_ANNOTATION]: config.mode },
+  };
+  return { configBytes, configDesc, manifestBytes: Buffer.from(canonicalJson(manifest)) };
 }
 
 /** Where a fetched document keeps its cache: a cache index's config blob, a manifest whose config is one, or an image config (inline). */

@@ -3,7 +3,7 @@ import { sha256 } from '../digest.ts';
 import { parseConfig } from '../documents.ts';
 import { registryError, where } from '../errors.ts';
 import { readBody } from '../http.ts';
-import { OCI_INDEX } from '../media-types.ts';
+import { OCI_INDEX, OCI_MANIFEST } from '../media-types.ts';
 import { hostPlatform, selectManifest } from '../platform.ts';
 import { parseRef } from '../reference.ts';
 import type { RegistryClient } from '../registry-client.ts';
@@ -12,7 +12,7 @@ import type { BlobStore } from '../store-port.ts';
 import type { Descriptor } from '../types.ts';
 import { uploadBlob, type UploadOutcome } from '../blob-upload.ts';
 import { MAX_CACHE_CONFIG_BYTES, parseCacheConfig, type CacheConfig } from './cache-config.ts';
-import { cacheHolder, encodeCacheIndex, inlineCacheOf } from './cache-index.ts';
+import { cacheHolder, encodeCacheIndex, encodeCacheManifest, inlineCacheOf } from './cache-index.ts';
 import type { CacheLocation } from './location.ts';
 
 /**
@@ -28,6 +28,7 @@ export class RegistryCacheLocation implements CacheLocation {
   constructor(
     private readonly client: RegistryClient,
     ref: string,
+    private readonly opts: { imageManifest?: boolean } = {},
   ) {
     const r = parseRef(ref);
     this.name = ref;
@@ -90,11 +91,12 @@ export class RegistryCacheLocation implements CacheLocation {
   }
 
   async save(config: CacheConfig, store: BlobStore): Promise<{ digest: string }> {
-    const enc = encodeCacheIndex(config);
+    const enc = this.opts.imageManifest ? { ...encodeCacheManifest(config), mediaType: OCI_MANIFEST } : { ...encodeCacheIndex(config), mediaType: OCI_INDEX };
     // uploadBlob streams from the store: the small config goes there first (gc drops it later).
     await store.writeBlob(enc.configBytes, { digest: enc.configDesc.digest, size: enc.configDesc.size });
     await uploadBlob(this.client, this.ctx, enc.configDesc, store);
-    const digest = await this.client.putManifest(this.ctx, this.reference, enc.indexBytes, OCI_INDEX);
+    const bytes = 'manifestBytes' in enc ? enc.manifestBytes : enc.indexBytes;
+    const digest = await this.client.putManifest(this.ctx, this.reference, bytes, enc.mediaType);
     return { digest };
   }
 }

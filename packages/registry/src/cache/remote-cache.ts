@@ -14,7 +14,7 @@ import type { CacheExportSpec, CacheImportSpec } from './spec.ts';
 
 /** Opens the location a `--cache-from`/`--cache-to` value names (inline export has none). */
 export function cacheLocation(spec: CacheImportSpec | Exclude<CacheExportSpec, { type: 'inline' }>, client: RegistryClient): CacheLocation {
-  if (spec.type === 'registry') return new RegistryCacheLocation(client, spec.ref);
+  if (spec.type === 'registry') return new RegistryCacheLocation(client, spec.ref, { imageManifest: 'imageManifest' in spec && spec.imageManifest === true });
   return new LocalCacheLocation('src' in spec ? spec.src : spec.dest, spec.tag);
 }
 

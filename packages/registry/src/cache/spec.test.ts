@@ -17,6 +17,13 @@ describe('--cache-to / --cache-from values', () => {
     expect(parseCacheExport('reg:5000/app:cache')).toEqual({ type: 'registry', ref: 'reg:5000/app:cache', mode: 'min' });
     expect(parseCacheExport('type=local,dest=/mnt/cache')).toEqual({ type: 'local', dest: '/mnt/cache', tag: 'latest', mode: 'min' });
     expect(parseCacheExport('type=inline')).toEqual({ type: 'inline' });
+    expect(parseCacheExport('type=registry,ref=reg:5000/app:c,image-manifest=true,ignore-error=true')).toEqual({
+      type: 'registry',
+      ref: 'reg:5000/app:c',
+      mode: 'min',
+      imageManifest: true,
+      ignoreError: true,
+    });
   });
 
   it('parses registry and local imports', () => {
@@ -32,6 +39,8 @@ describe('--cache-to / --cache-from values', () => {
     expect(code(() => parseCacheExport('type=gha'))).toBe('TB_CLI_USAGE');
     expect(code(() => parseCacheExport('type=local'))).toBe('TB_CLI_USAGE');
     expect(code(() => parseCacheExport('type=registry,ref=reg:5000/app:c,compression=zstd'))).toBe('TB_CLI_USAGE');
+    expect(code(() => parseCacheExport('type=registry,ref=reg:5000/app:c,ignore-error=yes'))).toBe('TB_CLI_USAGE');
+    expect(code(() => parseCacheExport('type=local,dest=/x,image-manifest=true'))).toBe('TB_CLI_USAGE');
     expect(code(() => parseCacheImport('type=inline'))).toBe('TB_CLI_USAGE');
     expect(code(() => parseCacheImport('type=local,dest=/x'))).toBe('TB_CLI_USAGE');
     expect(code(() => parseCacheImport('type=registry,ref=UPPER/Case'))).toBe('TB_REGISTRY_INVALID_REF');

@@ -5,13 +5,14 @@ import { parseRef } from '../reference.ts';
 export type CacheMode = 'min' | 'max';
 
 /**
- * A parsed `--cache-to` value (buildx syntax). `registry` pushes a cache index to `ref`, `local`
- * writes an OCI layout under `dest` (tagged `tag`), `inline` embeds the records in the image's
- * own config (always min mode).
+ * A parsed `--cache-to` value (buildx syntax). `registry` pushes a cache index to `ref` (an
+ * image manifest instead with `imageManifest`, for registries that refuse indexes of blobs),
+ * `local` writes an OCI layout under `dest` (tagged `tag`), `inline` embeds the records in the
+ * image's own config (always min mode). `ignoreError` turns a failed export into a warning.
  */
 export type CacheExportSpec =
-  | { type: 'registry'; ref: string; mode: CacheMode }
-  | { type: 'local'; dest: string; tag: string; mode: CacheMode }
+  | { type: 'registry'; ref: string; mode: CacheMode; imageManifest?: boolean; ignoreError?: boolean }
+  | { type: 'local'; dest: string; tag: string; mode: CacheMode; ignoreError?: boolean }
   | { type: 'inline' };
 
 /** A parsed `--cache-from` value: a cache index or an image with inline cache at `ref`, or an OCI layout at `src`. */
@@ -47,6 +48,23 @@ function checkKeys(f: Map<string, string>, allowed: string[], flag: string, type
   }
 }
 
+function bool(f: Map<string, string>, key: string): boolean | undefined {
+  const v = f.get(key);
+  if (v === undefined) return undefined;
+  if (v !== 'true' && v !== 'false') throw usage(`invalid ${key}=${v}`, `${key}=true or ${key}=false`);
+  return v === 'true';
+}
+
+/** Optional boolean fields, present only when set (so specs compare equal to their defaults). */
+function flags(f: Map<string, string>, names: Record<string, string>): Record<string, boolean> {
+  const out: Record<string, boolean> = {};
+  for (const [key, prop] of Object.entries(names)) {
+    const v = bool(f, key);
+    if (v !== undefined) out[prop] = v;
+  }
+  return out;
+}
+
 function mode(f: Map<string, string>): CacheMode {
   const m = f.get('mode') ?? 'min';
   if (m !== 'min' && m !== 'max') throw usage(`invalid cache mode "${m}"`, 'mode=min (the final image\'s steps) or mode=max (every stage\'s)');
@@ -61,13 +79,13 @@ export function parseCacheExport(value: string): CacheExportSpec {
   const type = f.get('type') ?? 'registry';
   switch (type) {
     case 'registry':
-      checkKeys(f, ['type', 'ref', 'mode'], flag, type);
-      return { type, ref: checkRef(f.get('ref'), flag), mode: mode(f) };
+      checkKeys(f, ['type', 'ref', 'mode', 'image-manifest', 'ignore-error'], flag, type);
+      return { type, ref: checkRef(f.get('ref'), flag), mode: mode(f), ...flags(f, { 'image-manifest': 'imageManifest', 'ignore-error': 'ignoreError' }) };
     case 'local': {
-      checkKeys(f, ['type', 'dest', 'mode', 'tag'], flag, type);
+      checkKeys(f, ['type', 'dest', 'mode', 'tag', 'ignore-error'], flag, type);
       const dest = f.get('dest');
       if (!dest) throw usage(`${flag} type=local needs dest=DIR`, `e.g. ${flag} type=local,dest=/mnt/shared/cache`);
-      return { type, dest, tag: f.get('tag') ?? 'latest', mode: mode(f) };
+      return { type, dest, tag: f.get('tag') ?? 'latest', mode: mode(f), ...flags(f, { 'ignore-error': 'ignoreError' }) };
     }
     case 'inline':
       checkKeys(f, ['type', 'mode'], flag, type);

@@ -1,4 +1,5 @@
 import type { Store } from '@tbuild/cache';
+import { isBuildError } from '@tbuild/errors';
 import type { BuildEvent, StepOutcome, StepRecordLike, StorePort } from '@tbuild/executor';
 import type { Plan, Step } from '@tbuild/planner';
 import { redactText } from './cache/redact.ts';
@@ -210,13 +211,21 @@ export async function exportCaches(
     const what = `cache to ${spec.type === 'registry' ? spec.ref : spec.dest} (mode=${spec.mode})`;
     ctx.emit({ type: 'export', time: Date.now(), status: 'start', what });
     const entries = await cacheEntries(ctx.plan, ctx.outcomes, spec.mode, lookup);
-    const r = await exportCache(spec, entries, {
-      client: ctx.client,
-      store: ctx.store,
-      ensureLocal: async (layer) => {
-        await ctx.remote?.ensureBlob(layer.digest);
-      },
-    });
+    let r: CacheExportResult;
+    try {
+      r = await exportCache(spec, entries, {
+        client: ctx.client,
+        store: ctx.store,
+        ensureLocal: async (layer) => {
+          await ctx.remote?.ensureBlob(layer.digest);
+        },
+      });
+    } catch (e) {
+      // ignore-error=true: a CI job whose cache could not be saved still delivered its image.
+      if (!spec.ignoreError || !isBuildError(e)) throw e;
+      ctx.emit({ type: 'warning', time: Date.now(), code: 'TB_CACHE_REMOTE_EXPORT', message: `${what} failed: ${e.message}` });
+      continue;
+    }
     results.push(r);
     ctx.emit({ type: 'export', time: Date.now(), status: 'done', what, detail: `${r.records} records, ${r.layers} layers: ${r.uploaded} uploaded, ${r.existing} already there` });
   }
