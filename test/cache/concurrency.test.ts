@@ -60,4 +60,24 @@ describe.skipIf(!isRoot)(`eight concurrent builds on one store (${NEEDS_ROOT})`,
     expect(await mountsUnder(shared.root)).toEqual([]);
     expect(fs.readdirSync(path.join(shared.root, 'tmp'))).toEqual([]);
   });
+
+  it('prune --all running alongside builds never removes what they use', async () => {
+    const s = await seededStore();
+    stores.push(s);
+    const names = Object.keys(DOCKERFILES);
+    let building = true;
+    const builds = Promise.all(names.map((n) => buildIn(s.root, n, `${n}:1`))).finally(() => (building = false));
+    const prunes: Array<{ code: number; stderr: string }> = [];
+    while (building) prunes.push(await tbuild(['cache', 'prune', '--all', '--root', s.root]));
+    for (const r of await builds) expect(r.code, r.stderr).toBe(0);
+    for (const p of prunes) expect(p.code, p.stderr).toBe(0);
+    expect(prunes.length).toBeGreaterThan(0);
+    // Every image the builds tagged is complete, and the store is sound.
+    const v = await tbuild(['cache', 'verify', '--root', s.root]);
+    expect(v.stdout.trim(), v.stderr).toBe('cache verify: no problems found');
+    for (const n of names) {
+      const save = await tbuild(['save', '--root', s.root, '-o', path.join(work.dir, `${n}.tar`), `${n}:1`]);
+      expect(save.code, save.stderr).toBe(0);
+    }
+  });
 });
