@@ -4,7 +4,7 @@ import { BuildError, type SourceFile } from '@tbuild/errors';
 import type { RunSpec, Step } from '@tbuild/planner';
 import type { ContainerRuntime, RunMount } from '../runtime/container-runtime.ts';
 import { resolveUser } from '../runtime/resolve-user.ts';
-import { resolveInRoot } from '../runtime/confined-path.ts';
+import { resolveIn } from '../copy/confined-path.ts';
 import type { ActiveSnapshot } from '../snapshot/snapshotter.ts';
 import type { StepRunContext } from './execute-plan.ts';
 import { buildLayer, mountLayers, type LayerBuilderDeps } from './layer-builder.ts';
@@ -38,7 +38,17 @@ export async function runRunStep(d: RunStepDeps, step: Step, spec: RunSpec, pare
         switch (m.type) {
           case 'bind': {
             const root = m.from.kind === 'context' ? d.deps.context.root : await viewOf(m.from);
-            mounts.push({ type: 'bind', source: resolveInRoot(root, m.source || '/').hostPath, target, readonly: m.readonly });
+            const source = resolveIn(root, m.source || '/').hostPath;
+            // A source missing from the stage (e.g. a symlink to a host path, re-rooted) is the
+            // user's error, as BuildKit's "not found", not a crash when the runtime stats it.
+            if (!(await fs.lstat(source).catch(() => undefined))) {
+              throw new BuildError({
+                code: 'TB_EXEC_MOUNT_SOURCE_NOT_FOUND',
+                message: `--mount source "${m.source || '/'}" not found in ${m.from.kind === 'context' ? 'the build context' : 'the stage or image it is mounted from'}`,
+                hint: 'symlinks in the source resolve inside that filesystem, never on the host',
+              });
+            }
+            mounts.push({ type: 'bind', source, target, readonly: m.readonly });
             break;
           }
           case 'cache': {
