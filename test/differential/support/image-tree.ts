@@ -164,3 +164,13 @@ export async function readSavedImage(archive: string): Promise<SavedImage> {
   }
   return { config, tree, layerEntries };
 }
+
+/**
+ * Every byte an image archive carries that a consumer can read: the config JSON, the manifest
+ * and each layer uncompressed (for "this secret is nowhere in the image" checks).
+ */
+export async function archiveBytes(archive: string): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for (const e of await readTarEntries(fs.readFileSync(archive))) parts.push(maybeGunzip(e.body));
+  return Buffer.concat(parts);
+}
