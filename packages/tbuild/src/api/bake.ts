@@ -1,5 +1,4 @@
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { BuildError } from '@tbuild/errors';
@@ -8,6 +7,7 @@ import type { BuildEvent } from '@tbuild/executor';
 import { build, type BuildOptions, type BuildResult } from './build.ts';
 import { resolveBakeFile, type BakeTarget } from './bake-file.ts';
 import { openStore } from './store.ts';
+import { defaultJobs } from './jobs.ts';
 
 export interface BakeOptions {
   /** Bake file path (default `docker-bake.json` in `cwd`). */
@@ -60,7 +60,7 @@ export async function bake(opts: BakeOptions): Promise<BakeResult> {
     }
     return c;
   };
-  const jobs = opts.jobs ?? os.availableParallelism();
+  const jobs = opts.jobs ?? defaultJobs();
   const limiter = pLimit(Math.max(1, jobs));
   const shared = { limit: <T>(fn: () => Promise<T>): Promise<T> => limiter(fn), inflight: new Map<string, Promise<unknown>>() };
   try {

@@ -1,4 +1,3 @@
-import os from 'node:os';
 import type { Diagnostic } from '@tbuild/errors';
 import type { Plan } from '@tbuild/planner';
 import { BuildContext, IgnoreMatcher } from '@tbuild/context';
@@ -11,6 +10,7 @@ import { prepareBuild } from './prepare.ts';
 import { buildCacheHooks } from './cache/build-hooks.ts';
 import type { WhyReport } from './cache/why.ts';
 import { exportCaches, exportSpecs, importSpecs, inlineCacheConfig, recordLookup, RemoteBackedStore } from './remote-cache.ts';
+import { defaultJobs } from './jobs.ts';
 
 export interface SecretSource {
   id: string;
@@ -116,7 +116,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
           return img.manifest.layers.map((l, i) => ({ digest: l.digest, size: l.size, mediaType: l.mediaType, diffId: img.config.rootfs.diff_ids[i]! }));
         },
         stateDir: state.stateDir,
-        jobs: opts.jobs ?? os.availableParallelism(),
+        jobs: opts.jobs ?? defaultJobs(),
         onEvent: emit,
         signal: opts.signal,
         secrets: new Map((opts.secrets ?? []).map((s) => [s.id, { file: s.src, env: s.env }])),

@@ -16,7 +16,7 @@ export const bakeCommand: Command = {
       { name: 'no-cache', type: 'bool', help: 'do not use the cache' },
       { name: 'push', type: 'bool', help: 'push every tagged image' },
       { name: 'progress', type: 'string', choices: PROGRESS_MODES, help: 'progress output (default auto)' },
-      { name: 'jobs', short: 'j', type: 'string', placeholder: 'N', help: 'steps run at once across all targets (default: number of CPUs)' },
+      { name: 'jobs', short: 'j', type: 'string', placeholder: 'N', help: 'steps run at once across all targets (default: 2 per CPU, at least 8)' },
     ],
     examples: ['tbuild bake', 'tbuild bake -f ci/docker-bake.json api web', 'tbuild bake --progress=plain all'],
   },

@@ -42,7 +42,7 @@ export const buildSpec: CommandSpec = {
     { name: 'metadata-file', type: 'string', placeholder: 'FILE', help: 'write build result metadata (JSON) to FILE' },
     { name: 'progress', type: 'string', choices: PROGRESS_MODES, help: 'progress output (default auto: tty on a terminal, plain in CI)' },
     { name: 'quiet', short: 'q', type: 'bool', help: 'print only the image ID' },
-    { name: 'jobs', short: 'j', type: 'string', placeholder: 'N', help: 'steps run at once (default: number of CPUs)' },
+    { name: 'jobs', short: 'j', type: 'string', placeholder: 'N', help: 'steps run at once (default: 2 per CPU, at least 8)' },
     { name: 'trace', type: 'string', placeholder: 'FILE', help: 'write the build timeline in Chrome trace format (open in Perfetto)' },
     { name: 'runtime', type: 'string', placeholder: 'PATH', help: 'OCI runtime binary (default runc)' },
     { name: 'explain', type: 'bool', help: 'before building, print why each step will miss the cache (as `tbuild cache why`)' },
