@@ -1,37 +1,6 @@
-/**
- * What one COPY/ADD reads from the build context. The planner builds it from the instruction;
- * the same value is given to `BuildContext.hash` (cache key) and `BuildContext.select`
- * (executor), so what is hashed is exactly what is copied.
- */
-export interface ContextSelection {
-  /**
-   * Sources relative to the context root after variable expansion; may contain Go
-   * filepath.Match wildcards. Leading `/` and `..` never leave the root. With `parents`, a
-   * `/./` pivot marks where the kept path starts, so do not clean sources before passing them.
-   */
-  sources: string[];
-  /** `COPY --exclude` patterns, matched against paths relative to each copied source. */
-  excludes: string[];
-  /** `COPY --parents`: keep each match's path (below an optional `/./` pivot). */
-  parents: boolean;
-  /**
-   * Dereference a source that is itself a symlink (inside the context). Default true, as
-   * BuildKit's Dockerfile frontend does; symlinks found inside copied directories are always
-   * copied as symlinks.
-   */
-  followSymlinks?: boolean;
-}
-
-/** The cache-key input for one selection. */
-export interface ContextDigest {
-  /** `sha256:<hex>` over the canonical listing (path, type, mode, owner, link target, content). */
-  digest: string;
-  /**
-   * One record per selected entry, sorted by `path` (the context-relative path, code-unit
-   * order); `digest` (`xxh64:`) covers the entry's type, mode, owner, link target and content.
-   */
-  files: Array<{ path: string; digest: string }>;
-}
+// The planner owns these two shapes (its injected ContextHasher's contract); this package implements them.
+import type { ContextDigest, ContextSelection } from '@tbuild/planner';
+export type { ContextDigest, ContextSelection };
 
 /** One entry COPY writes, in copy order (each directory before its contents). */
 export interface SelectedFile {

@@ -80,22 +80,39 @@ export interface ImageResolver {
   resolve(ref: string, platform: Platform): Promise<ResolvedImage>;
 }
 
-/** What a COPY/ADD (or a context bind mount) reads from the build context. */
+/**
+ * What one COPY/ADD reads from the build context. The planner builds it from the instruction
+ * (and for context bind mounts);
+ * the same value is given to `BuildContext.hash` (cache key) and `BuildContext.select`
+ * (executor), so what is hashed is exactly what is copied.
+ */
 export interface ContextSelection {
-  /** Expanded source paths relative to the context root; may contain wildcards. */
+  /**
+   * Sources relative to the context root after variable expansion; may contain Go
+   * filepath.Match wildcards. Leading `/` and `..` never leave the root. With `parents`, a
+   * `/./` pivot marks where the kept path starts, so do not clean sources before passing them.
+   */
   sources: string[];
-  /** `--exclude` patterns, unexpanded, as written. */
+  /** `COPY --exclude` patterns, matched against paths relative to each copied source. */
   excludes: string[];
-  /** `COPY --parents`. */
+  /** `COPY --parents`: keep each match's path (below an optional `/./` pivot). */
   parents: boolean;
+  /**
+   * Dereference a source that is itself a symlink (inside the context). Default true, as
+   * BuildKit's Dockerfile frontend does; symlinks found inside copied directories are always
+   * copied as symlinks.
+   */
   followSymlinks?: boolean;
 }
 
-/** Content digest of a context selection. */
+/** The cache-key input for one selection. */
 export interface ContextDigest {
-  /** `sha256:...` over the selected files' type, mode bits, uid/gid, symlink target and bytes; never mtime. */
+  /** `sha256:<hex>` over the canonical listing (path, type, mode, owner, link target, content). */
   digest: string;
-  /** Per selected file, sorted by path; used by `cache why`. */
+  /**
+   * One record per selected entry, sorted by `path` (the context-relative path, code-unit
+   * order); `digest` (`xxh64:`) covers the entry's type, mode, owner, link target and content.
+   */
   files: Array<{ path: string; digest: string }>;
 }
 

@@ -1,3 +1,4 @@
+import type { StepRecord } from '@tbuild/cache';
 import type { ContextSelection, Step } from '@tbuild/planner';
 import type { ProgressSink } from '../events.ts';
 
@@ -24,18 +25,8 @@ export interface StorePort {
   cacheMount(id: string): Promise<{ dir: string; created: boolean }>;
 }
 
-export interface StepRecordLike {
-  key: string;
-  layer?: LayerRef;
-  config?: unknown;
-  keyInputs?: unknown;
-  source?: { file: string; line: number; text: string; stage?: string };
-  explain?: unknown;
-  created: string;
-  lastUsed: string;
-  hits: number;
-  size: number;
-}
+/** The store's step record (the scheduler writes `explain` and `keyInputs` for `cache why`). */
+export type StepRecordLike = StepRecord;
 
 /** A file a selection yields, from the build context or a stage/image root. */
 export interface SelectedFileLike {
