@@ -78,8 +78,9 @@ export async function runCopyStep(d: CopyStepDeps, step: Step, spec: CopySpec, p
         const got = await fetchUrlSource(url, scratch, { checksum: spec.checksum, signal: ctx.signal });
         files.push({ absPath: got.path, destRel: got.name, type: 'file', mode: 0o600 });
       }
-      // Wildcards that matched nothing copy nothing, not even the destination directory (BuildKit).
-      if (!files.length && (!local.length || matched === 0)) return;
+      // Wildcards that matched nothing copy nothing, not even the destination directory
+      // (BuildKit); an empty directory named literally still creates it.
+      if (!files.length && (!local.length || (matched === 0 && local.every((s) => WILDCARD.test(s))))) return;
       const destMustBeDir = spec.sources.length > 1 || spec.sources.some((s) => WILDCARD.test(s));
       try {
         await copyFiles({ rootfs: active.rootfs, dest: spec.dest, files, destMustBeDir, sourceIsDir, ...(keepOwners ? {} : owner), chmod });
