@@ -104,6 +104,22 @@ export const COPY_ADD_CASES: DiffCase[] = [
     files: { 'src/a': 'a', 'src/b/c': 'c', one: '1' },
   },
   {
+    name: 'copy-dir-with-one-file',
+    dockerfile: 'FROM {{BASE}}\nCOPY d /d\nCOPY d/ /d2\nCOPY --from={{BASE}} /root /r\nCOPY e /e\n',
+    files: { 'd/only': 'o', 'e/sub/deep': 'x' },
+  },
+  {
+    name: 'names-and-sizes',
+    dockerfile: 'FROM {{BASE}}\nCOPY . /n/\nRUN mkdir -p "/run-made/ünï cödé" && head -c 3000000 /bin/busybox > "/run-made/ünï cödé/big" && : > /run-made/empty\n',
+    files: {
+      [`${'long-directory-name-'.repeat(4)}/${'x'.repeat(120)}.txt`]: 'long path',
+      'ünïcödé ñame.txt': 'unicode',
+      'with space/and\ttab': 'ws',
+      empty: '',
+      big: { content: Buffer.alloc(2_500_000, 7) },
+    },
+  },
+  {
     name: 'copy-dest-workdir-relative',
     dockerfile: 'FROM {{BASE}}\nWORKDIR /w/x\nCOPY a .\nCOPY a ./sub/\nCOPY a ../up\nWORKDIR rel\nCOPY a ./\n',
     files: { a: 'a' },

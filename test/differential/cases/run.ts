@@ -106,6 +106,19 @@ export const RUN_CASES: DiffCase[] = [
     mountStubs: ['/run', '/run/secrets'],
   },
   {
+    name: 'run-type-changes',
+    dockerfile: [
+      'FROM {{BASE}}',
+      'RUN mkdir -p /t/dir2file/x /t/file2dir /t/link2dir && echo f > /t/f2d && ln -s /etc /t/l2d && echo keep > /t/dir2file/x/k',
+      'RUN rm -rf /t/dir2file && echo now-a-file > /t/dir2file && rm /t/f2d && mkdir /t/f2d && touch /t/f2d/in && rm /t/l2d && mkdir /t/l2d',
+      'RUN chmod 4755 /t/dir2file && chmod 1777 /t/f2d && chown -h 7:7 /t/l2d',
+    ].join('\n'),
+  },
+  {
+    name: 'run-hardlink-across-layers',
+    dockerfile: 'FROM {{BASE}}\nRUN echo shared > /a\nRUN ln /a /b && ln /a /c\nRUN rm /a\n',
+  },
+  {
     name: 'run-deletes-base-dir',
     dockerfile: 'FROM {{BASE}}\nRUN rm -rf /root /tmp/* && mkdir /root && touch /root/.profile\n',
   },
