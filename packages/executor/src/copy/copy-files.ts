@@ -75,10 +75,29 @@ export async function copyFiles(req: CopyRequest): Promise<{ files: number; byte
   // Parents before children, so a directory's mode is set after its entries exist.
   const sorted = [...req.files].sort((a, b) => (a.destRel < b.destRel ? -1 : a.destRel > b.destRel ? 1 : 0));
   const dirs: Array<{ host: string; mode: number }> = [];
+  // Directories this copy already resolved or made: resolving every parent of every file again
+  // cost a confined walk per file. Dropped for a path once a symlink is written over it.
+  const made = new Map<string, string>();
+  const ensureDir = async (containerDir: string): Promise<string> => {
+    let host = made.get(containerDir);
+    if (host === undefined) made.set(containerDir, (host = await mkdirAllInRoot(req.rootfs, containerDir, owner)));
+    return host;
+  };
+  // Regular files are leaves: several are written at once (one at a time, a 20,000-file COPY
+  // spent most of a minute waiting on single syscalls). Directories, symlinks and a second write
+  // to the same path wait for the writes in flight, so the order Docker defines still holds.
+  const inFlight = new Map<string, Promise<void>>();
+  // Waits for every write in flight (even after one failed: nothing may still be writing when
+  // the caller discards the snapshot), then throws the first failure.
+  const drain = async (): Promise<void> => {
+    const failed = (await Promise.allSettled(inFlight.values())).find((r) => r.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+  };
   for (const f of sorted) {
     const target = path.posix.join(dest, f.destRel);
     if (f.type === 'dir') {
-      const host = await mkdirAllInRoot(req.rootfs, target, owner);
+      await drain();
+      const host = await ensureDir(target);
       // The destination directory itself is made by the copy, like its parents: not the source's owner.
       const o = f.destRel === '' ? owner : await ownerOf(req, f);
       await fs.lchown(host, o.uid, o.gid);
@@ -86,13 +105,29 @@ export async function copyFiles(req: CopyRequest): Promise<{ files: number; byte
       count++;
       continue;
     }
-    await mkdirAllInRoot(req.rootfs, path.posix.dirname(target), owner);
-    bytes += await writeOne(req, f, target);
-    count++;
+    if (f.type !== 'file' || inFlight.has(target)) {
+      await drain();
+      for (const k of made.keys()) if (k === target || k.startsWith(target + '/')) made.delete(k);
+    }
+    if (inFlight.size >= COPY_CONCURRENCY) await Promise.race(inFlight.values()).catch(drain);
+    const write = ensureDir(path.posix.dirname(target))
+      .then(() => writeOne(req, f, target))
+      .then((n) => {
+        bytes += n;
+        count++;
+      })
+      .finally(() => inFlight.delete(target));
+    // A failure surfaces from the next drain(); until then it must not count as unhandled.
+    write.catch(() => undefined);
+    inFlight.set(target, write);
+    if (f.type !== 'file') await drain();
   }
+  await drain();
   for (const d of dirs.reverse()) await fs.chmod(d.host, d.mode);
   return { files: count, bytes };
 }
+
+const COPY_CONCURRENCY = 16;
 
 async function writeOne(req: CopyRequest, f: CopySource, containerPath: string): Promise<number> {
   // The parent is resolved confined; the last component is replaced, never written through.
