@@ -20,7 +20,7 @@ export interface CopyRequest {
   /** Absolute container path, already resolved against WORKDIR; a trailing `/` means "a directory". */
   dest: string;
   files: CopySource[];
-  /** True when the sources can only be a directory target: several sources, or a wildcard. */
+  /** True when the sources can only be a directory target (several named sources). */
   destMustBeDir: boolean;
   /**
    * The one source is a directory: its contents go *into* dest even when it holds a single

@@ -81,7 +81,9 @@ export async function runCopyStep(d: CopyStepDeps, step: Step, spec: CopySpec, p
       // Wildcards that matched nothing copy nothing, not even the destination directory
       // (BuildKit); an empty directory named literally still creates it.
       if (!files.length && (!local.length || (matched === 0 && local.every((s) => WILDCARD.test(s))))) return;
-      const destMustBeDir = spec.sources.length > 1 || spec.sources.some((s) => WILDCARD.test(s));
+      // A wildcard with a single match writes that file as dest, like BuildKit; several named
+      // sources need a directory (the planner already rejects them without a trailing `/`).
+      const destMustBeDir = spec.sources.length > 1;
       try {
         await copyFiles({ rootfs: active.rootfs, dest: spec.dest, files, destMustBeDir, sourceIsDir, ...(keepOwners ? {} : owner), chmod });
       } catch (e) {
