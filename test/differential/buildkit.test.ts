@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerdUnavailable } from '../support/services.ts';
 import { COPY_ADD_CASES } from './cases/copy-add.ts';
+import { ERROR_CASES, MULTI_SOURCE_CASES } from './cases/errors.ts';
 import { CONFIG_CASES } from './cases/config.ts';
 import { RUN_CASES } from './cases/run.ts';
 import { STAGE_CASES } from './cases/stages.ts';
@@ -16,7 +17,7 @@ import { startDiffEnv, type DiffEnv } from './support/builders.ts';
  * Deliberate differences are listed in docs/differences.md.
  */
 
-const CASES: DiffCase[] = [...COPY_ADD_CASES, ...RUN_CASES, ...CONFIG_CASES, ...STAGE_CASES];
+const CASES: DiffCase[] = [...COPY_ADD_CASES, ...RUN_CASES, ...CONFIG_CASES, ...STAGE_CASES, ...ERROR_CASES, ...MULTI_SOURCE_CASES];
 const unavailable = dockerdUnavailable();
 
 describe.skipIf(unavailable !== undefined)(`tbuild vs BuildKit 20.10 (${unavailable ?? 'dockerd available'})`, () => {
@@ -38,6 +39,13 @@ describe.skipIf(unavailable !== undefined)(`tbuild vs BuildKit 20.10 (${unavaila
   it.each(CASES.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
     if (!env) return expect.fail('dockerd did not start (see the warning above)');
     const { tbuild, buildkit } = await env.build(c);
+    if (c.expectError) {
+      expect(buildkit.code, 'BuildKit accepted it').not.toBe(0);
+      expect(tbuild.code, 'tbuild accepted it').not.toBe(0);
+      expect(tbuild.log).toMatch(c.expectError);
+      expect(tbuild.log).not.toMatch(/\n\s+at .*\.(ts|js|mjs):\d+/);
+      return;
+    }
     expect(buildkit.code, `BuildKit failed:\n${buildkit.log.slice(-3000)}`).toBe(0);
     expect(tbuild.code, `tbuild failed:\n${tbuild.log.slice(-3000)}`).toBe(0);
     const tb = tbuild.image!;

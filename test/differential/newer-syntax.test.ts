@@ -13,7 +13,7 @@ import { writeContext, type FileSpec } from './support/case.ts';
  * alone with expectations taken from the Dockerfile reference
  * (/work/shared/reference/dockerfile-semantics.md §3–§6): heredocs, --link, --parents,
  * --exclude, substitution pattern operators, RUN --network, HEALTHCHECK --start-interval,
- * ADD --checksum, symbolic --chmod.
+ * ADD --checksum, symbolic --chmod; and the deliberate differences docs/differences.md lists.
  */
 
 interface Built {
@@ -179,6 +179,16 @@ describe.skipIf(!isRoot)(`newer Dockerfile syntax, tbuild alone (${NEEDS_ROOT})`
     expect(mode(b, 'a')).toBe(0o755);
     expect(mode(b, 'b')).toBe(0o755);
     expect(mode(b, 'd/f')).toBe(0o600);
+  });
+
+  it('several named sources into a destination without a slash is an error (BuildKit keeps the last file)', async () => {
+    const b = await build('FROM busybox\nCOPY a b /dest\n', { a: 'a', b: 'b' });
+    expect(b.code).not.toBe(0);
+    expect(b.stderr).toContain('TB_PLAN_COPY_DEST');
+    expect(b.stderr).toContain('Dockerfile:2');
+    const w = await build('FROM busybox\nCOPY f* /dest\n', { f1: '1', f2: '2' });
+    ok(w);
+    expect(tree(w, 'dest')).toEqual(['f1', 'f2']);
   });
 
   it('COPY --chown with an unknown name is an error, not a silent root owner', async () => {

@@ -26,6 +26,8 @@ export interface DiffCase {
   secrets?: Record<string, string>;
   /** Mount targets BuildKit 20.10 leaves as empty directories (docs/differences.md, "mount stubs"). */
   mountStubs?: string[];
+  /** Both builders must reject this Dockerfile (tbuild with a TB_ code and no stack trace). */
+  expectError?: RegExp;
   /** Whether to compare history too (default true). */
   history?: boolean;
 }

@@ -1,0 +1,23 @@
+import type { DiffCase } from '../support/case.ts';
+
+/** Dockerfiles both builders must reject; tbuild must say why with a TB_ code, not a stack. */
+export const ERROR_CASES: DiffCase[] = [
+  { name: 'err-copy-missing-source', dockerfile: 'FROM {{BASE}}\nCOPY missing.txt /x\n', expectError: /TB_\w+.*missing\.txt|missing\.txt[\s\S]*TB_\w+/ },
+  { name: 'err-run-exit-code', dockerfile: 'FROM {{BASE}}\nRUN exit 3\n', expectError: /TB_EXEC_\w+[\s\S]*3|exit code 3/ },
+  { name: 'err-env-without-value', dockerfile: 'FROM {{BASE}}\nENV ONLYKEY\n', expectError: /TB_PARSE_\w+/ },
+  { name: 'err-unknown-instruction', dockerfile: 'FROM {{BASE}}\nRUNN echo\n', expectError: /TB_PARSE_\w+[\s\S]*RUNN/i },
+  { name: 'err-healthcheck-bad-duration', dockerfile: 'FROM {{BASE}}\nHEALTHCHECK --interval=5 CMD true\n', expectError: /TB_\w+[\s\S]*interval|TB_\w+[\s\S]*duration/i },
+  { name: 'err-from-empty-expansion', dockerfile: 'ARG NOPE\nFROM $NOPE\nRUN true\n', expectError: /TB_\w+/ },
+  { name: 'err-copy-from-variable', dockerfile: 'FROM {{BASE}} AS s\nFROM {{BASE}}\nARG S=s\nCOPY --from=$S /etc/passwd /p\n', expectError: /TB_PLAN_FROM_VARIABLE/ },
+  { name: 'err-shell-not-json', dockerfile: 'FROM {{BASE}}\nSHELL /bin/sh -c\n', expectError: /TB_PARSE_\w+|TB_PLAN_\w+/ },
+  { name: 'err-unknown-flag', dockerfile: 'FROM {{BASE}}\nCOPY --bogus a /a\n', files: { a: 'a' }, expectError: /TB_PARSE_UNKNOWN_FLAG/ },
+];
+
+/** Several sources and a destination without a slash, where tbuild and BuildKit agree. */
+export const MULTI_SOURCE_CASES: DiffCase[] = [
+  {
+    name: 'wildcard-one-match-or-dirs-without-slash',
+    dockerfile: 'FROM {{BASE}}\nCOPY on* /single\nCOPY d* /merged\nCOPY d1 d2 /tmp/\n',
+    files: { only: 'o', 'd1/x': 'x', 'd2/y': 'y' },
+  },
+];
