@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -180,6 +181,34 @@ describe.skipIf(!isRoot)(`tbuild cache why, ls and inspect (${NEEDS_ROOT})`, () 
     const missing = await tbuild(['cache', 'inspect', '--root', root, 'ffffffffffff']);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('no cache entry with key ffffffffffff');
+  });
+
+  it('follows COPY --from into the stage it reads, and knows a stage whose readers hit is not built', async () => {
+    const ms = path.join(work.dir, 'ms');
+    fs.mkdirSync(ms, { recursive: true });
+    fs.writeFileSync(path.join(ms, 'Dockerfile'), 'FROM busybox AS gen\nARG V=1\nRUN echo $V > /out\n\nFROM busybox\nCOPY --from=gen /out /out\nRUN cat /out\n');
+    const b = await tbuild(['build', '--root', root, '--progress=quiet', 'ms'], { cwd: work.dir });
+    expect(b.code, b.stderr).toBe(0);
+    const whyMs = async (...flags: string[]): Promise<string> => (await tbuild(['cache', 'why', '--root', root, ...flags, 'ms'], { cwd: work.dir })).stdout.trimEnd();
+    expect(await whyMs('--build-arg', 'V=2')).toBe(
+      [
+        '[gen] line 3 `RUN echo $V > /out`: build arg V changed 1 -> 2',
+        '[1] line 6 `COPY --from=gen /out /out`: stage "gen" it reads from missed (line 3 `RUN echo $V > /out`)',
+        '[1] line 7 `RUN cat /out`: parent step missed (line 6 `COPY --from=gen /out /out`)',
+        '3 of 3 steps will run',
+      ].join('\n'),
+    );
+    // Without the gen stage's entry, the COPY still hits: gen is not rebuilt at all.
+    const gen = JSON.parse((await tbuild(['cache', 'ls', '--root', root, '--format', 'json', '--filter', 'text=RUN echo $V'])).stdout) as Array<{ key: string }>;
+    fs.rmSync(path.join(root, 'steps', `${createHash('sha256').update(gen[0]!.key).digest('hex')}.json`));
+    expect(await whyMs()).toBe(
+      [
+        '[gen] line 3 `RUN echo $V > /out`: will not run: every step that reads this stage is cached',
+        '[1] line 6 `COPY --from=gen /out /out`: cached',
+        '[1] line 7 `RUN cat /out`: cached',
+        'no step will run: 2 served from the cache, 1 not needed',
+      ].join('\n'),
+    );
   });
 
   it('names a changed base image by its digests', async () => {

@@ -13,7 +13,8 @@ import { compareStep, firstLine, type CompareContext, type WhyDifference } from 
  * - `parent-missed` / `source-missed`: the step before it (or a stage it copies from) will run, so its key is new by construction;
  * - `changed`: the first input that differs from the closest earlier build of the step (`closest` is that record's key);
  * - `new`: no earlier build of this step is in the cache;
- * - `broken`: its entry exists but its layer blob is missing or corrupt, so it is not served.
+ * - `broken`: its entry exists but its layer blob is missing or corrupt, so it is not served;
+ * - `unused`: it would miss, but nothing that will run reads its stage, so it is not built.
  */
 export interface WhyStep {
   id: string;
@@ -22,7 +23,7 @@ export interface WhyStep {
   /** The instruction, first line. */
   text: string;
   key: string;
-  status: 'cached' | 'no-cache' | 'parent-missed' | 'source-missed' | 'changed' | 'new' | 'broken';
+  status: 'cached' | 'no-cache' | 'parent-missed' | 'source-missed' | 'changed' | 'new' | 'broken' | 'unused';
   /** The reason in user terms, e.g. "src/app.ts changed (content), 2 files added". */
   message: string;
   closest?: string;
@@ -70,7 +71,17 @@ export async function explainPlan(prepared: PreparedBuild, opts: { stdin?: boole
     outcome.set(step.id, entry);
     steps.push(entry);
   }
-  return { steps, misses: steps.filter((s) => s.status !== 'cached').length };
+  // The executor starts another stage only for a step that misses and reads it; a stage whose
+  // readers all hit is never built, whatever its own steps would do.
+  const needed = neededSteps(plan, byId, (id) => outcome.get(id)?.status === 'cached');
+  for (const s of steps) {
+    if (s.status === 'cached' || needed.has(s.id)) continue;
+    s.status = 'unused';
+    s.message = 'will not run: every step that reads this stage is cached';
+    delete s.closest;
+    delete s.differences;
+  }
+  return { steps, misses: steps.filter((s) => s.status !== 'cached' && s.status !== 'unused').length };
 
   async function explainOne(step: Step): Promise<Pick<WhyStep, 'status' | 'message' | 'closest' | 'differences'>> {
     if (step.noCache) return { status: 'no-cache', message: 'cache disabled for this step (--no-cache or --no-cache-filter)' };
@@ -183,6 +194,26 @@ function lastWorkingMiss(plan: Plan, dep: { stage: number; step?: string }, byId
   return o && o.status !== 'cached' ? o : undefined;
 }
 
+/**
+ * Steps the build will reach: the target's chain (through base stages), plus, for every step
+ * there that misses, the chains of the stages it reads, transitively.
+ */
+function neededSteps(plan: Plan, byId: Map<string, Step>, cached: (id: string) => boolean): Set<string> {
+  const needed = new Set<string>();
+  const lastOf = (stage: number): string | undefined => {
+    const st = plan.stages.find((s) => s.index === stage);
+    return st?.steps.length ? st.steps[st.steps.length - 1] : st?.parentStep;
+  };
+  const queue: Array<string | undefined> = [lastOf(plan.target)];
+  while (queue.length) {
+    for (let cur = byId.get(queue.pop() ?? ''); cur && !needed.has(cur.id); cur = cur.parent ? byId.get(cur.parent) : undefined) {
+      needed.add(cur.id);
+      if (cur.kind === 'config' || !cached(cur.id)) for (const d of cur.deps) queue.push(d.step ?? lastOf(d.stage));
+    }
+  }
+  return needed;
+}
+
 /** `line 12 \`COPY . /app\`: src/app.ts changed (content)`: one line per step, as users see it. */
 export function formatWhyLine(s: WhyStep): string {
   return `line ${s.line} \`${s.text}\`: ${s.message}`;
@@ -198,6 +229,9 @@ export function formatWhyReport(r: WhyReport, opts: { missesOnly?: boolean } = {
   const lines = r.steps
     .filter((s) => !opts.missesOnly || s.status !== 'cached')
     .map((s) => (stages.size > 1 ? `[${s.stage}] ${formatWhyLine(s)}` : formatWhyLine(s)));
-  lines.push(r.misses === 0 ? `all ${r.steps.length} steps will be served from the cache` : `${r.misses} of ${r.steps.length} steps will run`);
+  const unused = r.steps.filter((s) => s.status === 'unused').length;
+  if (r.misses > 0) lines.push(`${r.misses} of ${r.steps.length} steps will run`);
+  else if (unused > 0) lines.push(`no step will run: ${r.steps.length - unused} served from the cache, ${unused} not needed`);
+  else lines.push(`all ${r.steps.length} steps will be served from the cache`);
   return lines.join('\n');
 }
