@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tbuild, type CliRun } from '../support/cli.ts';
@@ -196,6 +197,30 @@ describe.skipIf(!isRoot)(`hostile builds are confined (${NEEDS_ROOT})`, () => {
     for (const cmd of ['mkdir -p /app && touch /app/.wh.important', 'mkdir -p /x/.wh..wh..opq', 'touch /.wh.bin']) {
       const r = await build(`FROM busybox\nRUN ${cmd}\n`);
       expectUserError(r.run, /TB_EXEC_WHITEOUT_NAME/);
+    }
+  });
+
+  it('33: ADD <url> redirected to file:// is refused and never reads the host file', async () => {
+    const server = http.createServer((req, res) => {
+      if (req.url === '/to-file') res.writeHead(302, { Location: `file://${path.join(canary.dir, 'canary')}` }).end();
+      else if (req.url === '/to-passwd') res.writeHead(301, { Location: 'file:///etc/passwd' }).end();
+      else if (req.url === '/hop') res.writeHead(302, { Location: '/ok' }).end();
+      else res.end('fine\n');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      for (const p of ['/to-file', '/to-passwd']) {
+        const r = await build(`FROM busybox\nADD ${base}${p} /got\n`);
+        expectUserError(r.run);
+        confined(r);
+      }
+      // A same-origin redirect is followed: the refusal above is about the scheme.
+      const ok = await build(`FROM busybox\nADD ${base}/hop /got\n`);
+      expect(ok.run.code, ok.run.stderr).toBe(0);
+      expect(ok.bytes!.includes('fine\n')).toBe(true);
+    } finally {
+      server.close();
     }
   });
 
