@@ -87,11 +87,12 @@ export async function copyFiles(req: CopyRequest): Promise<{ files: number; byte
   // spent most of a minute waiting on single syscalls). Directories, symlinks and a second write
   // to the same path wait for the writes in flight, so the order Docker defines still holds.
   const inFlight = new Map<string, Promise<void>>();
+  const failures: unknown[] = [];
   // Waits for every write in flight (even after one failed: nothing may still be writing when
   // the caller discards the snapshot), then throws the first failure.
   const drain = async (): Promise<void> => {
-    const failed = (await Promise.allSettled(inFlight.values())).find((r) => r.status === 'rejected');
-    if (failed) throw (failed as PromiseRejectedResult).reason;
+    await Promise.allSettled(inFlight.values());
+    if (failures.length) throw failures[0];
   };
   for (const f of sorted) {
     const target = path.posix.join(dest, f.destRel);
@@ -109,16 +110,19 @@ export async function copyFiles(req: CopyRequest): Promise<{ files: number; byte
       await drain();
       for (const k of made.keys()) if (k === target || k.startsWith(target + '/')) made.delete(k);
     }
-    if (inFlight.size >= COPY_CONCURRENCY) await Promise.race(inFlight.values()).catch(drain);
+    if (inFlight.size >= COPY_CONCURRENCY) await Promise.race(inFlight.values());
+    if (failures.length) await drain();
     const write = ensureDir(path.posix.dirname(target))
       .then(() => writeOne(req, f, target))
-      .then((n) => {
-        bytes += n;
-        count++;
-      })
+      .then(
+        (n) => {
+          bytes += n;
+          count++;
+        },
+        // Kept for drain() to throw; the promise itself never rejects.
+        (e: unknown) => void failures.push(e),
+      )
       .finally(() => inFlight.delete(target));
-    // A failure surfaces from the next drain(); until then it must not count as unhandled.
-    write.catch(() => undefined);
     inFlight.set(target, write);
     if (f.type !== 'file') await drain();
   }
