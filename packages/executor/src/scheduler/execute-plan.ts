@@ -68,6 +68,14 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps, runStep: StepR
   const outcomes: StepOutcome[] = [];
   const summary: BuildSummary = { steps: 0, cached: 0, executed: 0, layersWritten: 0, bytesWritten: 0 };
   let firstError: unknown;
+  // Hits are recorded (hits, lastUsed) off the critical path: awaiting each record rewrite in
+  // chain order cost a warm build one file replace per step, one after another.
+  const touches: Promise<void>[] = [];
+  const touch = (key: string): void => {
+    const t = deps.store.touchStep(key);
+    t.catch(() => undefined);
+    touches.push(t);
+  };
 
   // SOURCE_DATE_EPOCH pins every timestamp, for reproducible image IDs.
   const stamp = (): string => new Date(deps.sourceDateEpoch !== undefined ? deps.sourceDateEpoch * 1000 : now()).toISOString();
@@ -143,7 +151,7 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps, runStep: StepR
     if (!step.noCache) {
       const hit = await deps.store.getStep(step.cacheKey);
       if (hit) {
-        await deps.store.touchStep(step.cacheKey);
+        touch(step.cacheKey);
         summary.cached++;
         emit({ type: 'step-cached', time: now(), step: ref });
         outcomes.push({ id, cached: true, durationMs: 0, layer: hit.layer });
@@ -211,6 +219,7 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps, runStep: StepR
     if (failed) throw firstError ?? (failed as PromiseRejectedResult).reason;
     await reportUnneeded();
     const output = await stageOutput(target);
+    await Promise.all(touches);
     emit({ type: 'build-done', time: now(), durationMs: now() - start, ok: true, summary });
     return { target: output, steps: outcomes, summary };
   } catch (e) {
@@ -227,7 +236,7 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps, runStep: StepR
       if (states.has(s.id) || s.kind === 'config' || s.noCache) continue;
       const hit = await deps.store.getStep(s.cacheKey);
       if (!hit) continue;
-      await deps.store.touchStep(s.cacheKey);
+      touch(s.cacheKey);
       summary.steps++;
       summary.cached++;
       emit({ type: 'step-cached', time: now(), step: refs.get(s.id)! });
