@@ -14,6 +14,7 @@ import type { CliContext, Command } from '../command.ts';
 import { write } from '../command.ts';
 import { storeRoot } from '../root.ts';
 import { buildOptionsFromFlags, PLAN_FLAGS } from './build.ts';
+import { ago, plural, table } from '../table.ts';
 
 const FORMAT: FlagSpec = { name: 'format', type: 'string', choices: ['table', 'json'], help: 'output format (default table)' };
 const FILTER: FlagSpec = { name: 'filter', type: 'list', placeholder: 'NAME=VALUE', help: 'ls: until=24h, since=1h, stage=, file=, text=, key=, inuse=true|false; prune: until=DURATION' };
@@ -188,20 +189,3 @@ async function verify(ctx: CliContext, root: string, repair: boolean): Promise<n
   return 1;
 }
 
-function plural(n: number, one: string, many = `${one}s`): string {
-  return `${n} ${n === 1 ? one : many}`;
-}
-
-function ago(iso: string, now: number): string {
-  const s = Math.max(0, (now - Date.parse(iso)) / 1000);
-  if (!Number.isFinite(s)) return '';
-  if (s < 60) return `${Math.floor(s)} seconds ago`;
-  if (s < 3600) return `${Math.floor(s / 60)} minutes ago`;
-  if (s < 86400) return `${Math.floor(s / 3600)} hours ago`;
-  return `${Math.floor(s / 86400)} days ago`;
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 3))).join('').trimEnd()).join('\n');
-}

@@ -40,6 +40,7 @@ import { list, str, usageError, type CommandSpec, type FlagSpec, type FlagValues
 import type { CliContext, Command } from '../command.ts';
 import { write } from '../command.ts';
 import { storeRoot } from '../root.ts';
+import { ago, table } from '../table.ts';
 
 /** `run` and `exec` stop parsing flags at their first positional (see CommandSpec.interspersed). */
 type Spec = CommandSpec;
@@ -215,19 +216,6 @@ export const superviseCommand: Command = {
 };
 
 const FORMAT: FlagSpec = { name: 'format', type: 'string', choices: ['table', 'json'], help: 'output format' };
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 3))).join('').trimEnd()).join('\n');
-}
-
-function ago(iso: string): string {
-  const s = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
-  if (s < 60) return `${Math.floor(s)} seconds ago`;
-  if (s < 3600) return `${Math.floor(s / 60)} minutes ago`;
-  if (s < 86400) return `${Math.floor(s / 3600)} hours ago`;
-  return `${Math.floor(s / 86400)} days ago`;
-}
 
 async function psRun(ctx: CliContext, flags: FlagValues): Promise<number> {
   const cs = await containers(ctx, flags);

@@ -7,26 +7,9 @@ import { storeRoot } from '../root.ts';
 import { formatBytes } from '../progress/format.ts';
 import { assertImageUnused, inspectContainersJson } from './containers.ts';
 import path from 'node:path';
+import { ago, shortId, table } from '../table.ts';
 
 const FORMAT: FlagSpec = { name: 'format', type: 'string', choices: ['table', 'json'], help: 'output format' };
-
-function shortId(digest: string): string {
-  return digest.replace(/^sha256:/, '').slice(0, 12);
-}
-
-function ago(iso: string | undefined): string {
-  if (!iso) return '';
-  const s = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
-  if (s < 60) return `${Math.floor(s)} seconds ago`;
-  if (s < 3600) return `${Math.floor(s / 60)} minutes ago`;
-  if (s < 86400) return `${Math.floor(s / 3600)} hours ago`;
-  return `${Math.floor(s / 86400)} days ago`;
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 3))).join('').trimEnd()).join('\n');
-}
 
 export const imagesCommand: Command = {
   spec: { name: 'images', summary: 'List images in the store', usage: 'tbuild images [--format table|json]', flags: [FORMAT], examples: ['tbuild images', 'tbuild images --format json'] },
