@@ -164,6 +164,17 @@ describe.skipIf(!isRoot || !haveRegistry())(`shared cache through a registry on 
     for (let i = 1; i < min.records.length; i++) expect(min.records[i]!.parent).toBe(min.records[i - 1]!.key);
   });
 
+  it('`plan --cache-from` counts remote hits without downloading a layer', async () => {
+    const p = await freshRunner();
+    const r = await tbuild(['plan', '--root', p.root, '--cache-from', ref('max'), ctx]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('cache: 8 of 8 steps would be served from the cache');
+    const layers = events(first).filter((e) => e.type === 'step-done').map((e) => e.layer!.digest);
+    for (const d of layers) expect(await p.store.hasBlob(d)).toBe(false);
+    const none = await tbuild(['plan', '--root', p.root, ctx]);
+    expect(none.stdout).toContain('cache: 0 of 8 steps');
+  });
+
   it('`cache ls --from` lists what a shared cache holds', async () => {
     const json = await tbuild(['cache', 'ls', '--from', ref('max'), '--format', 'json', '--filter', 'stage=build']);
     expect(json.code, json.stderr).toBe(0);
