@@ -116,10 +116,9 @@ async function main() {
   if (!o.microOnly) {
     if (!fs.existsSync('/usr/bin/docker-registry')) throw new Error('the benchmark needs docker-registry (Debian package docker-registry) for the shared base image');
     fs.mkdirSync(o.work, { recursive: true });
-    if (!fs.existsSync(path.join(repo, 'packages/tbuild/dist/tbuild.mjs'))) {
-      log('bundling the CLI (pnpm build)...');
-      await run(process.execPath, [path.join(repo, 'packages/tbuild/scripts/bundle.mjs')]);
-    }
+    // Always from the current sources: a stale bundle would measure old code.
+    log('bundling the CLI (pnpm build)...');
+    await run(process.execPath, [path.join(repo, 'packages/tbuild/scripts/bundle.mjs')]);
     const registry = await startRegistry(path.join(o.work, 'registry'));
     try {
       const base = await pushBaseImage(registry.host, o.work);

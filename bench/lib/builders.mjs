@@ -34,7 +34,7 @@ export function tbuildBuilder(work, base) {
   const cli = (args, opts) => run(process.execPath, [TBUILD_BIN, ...args], opts);
   return {
     name: 'tbuild',
-    unavailable: () => (fs.existsSync(path.join(repo, 'packages/tbuild/dist/tbuild.mjs')) ? undefined : 'not built (pnpm build)'),
+    unavailable: () => (fs.existsSync(path.join(repo, 'packages/tbuild/dist/tbuild.cjs')) ? undefined : 'not built (pnpm build)'),
     async setup() {},
     async reset() {
       fs.rmSync(root, { recursive: true, force: true });

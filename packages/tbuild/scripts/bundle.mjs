@@ -1,7 +1,12 @@
 #!/usr/bin/env node
-// Bundles the CLI and every workspace package into one ESM file: one file to load keeps the
-// CLI's cold start small (no module resolution across dozens of files at every invocation).
+// Bundles the CLI and every workspace package into one file: one file to load keeps the CLI's
+// cold start small (no module resolution across dozens of files at every invocation).
+//
+// CommonJS, not ESM: bin/tbuild.js compiles it with node:vm and keeps V8's code cache next to
+// it, which Node 20 offers for scripts but not for ES modules. Compiling the ~1 MB bundle was
+// the largest part of `tbuild version` (0.14 s CPU without the cache, 0.10 s with it).
 import { build } from 'esbuild';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -9,16 +14,16 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const pkg = path.resolve(here, '..');
 await build({
   entryPoints: [path.join(pkg, 'src/cli/main.ts')],
-  outfile: path.join(pkg, 'dist/tbuild.mjs'),
+  outfile: path.join(pkg, 'dist/tbuild.cjs'),
   bundle: true,
   platform: 'node',
-  format: 'esm',
+  format: 'cjs',
   target: 'node20',
   conditions: ['tbuild-source'],
   sourcemap: 'linked',
   // A native addon cannot live inside a bundle: it is loaded from node_modules at run time.
   external: ['@napi-rs/xattr'],
   logLevel: 'warning',
-  // CommonJS dependencies (tar-stream) call require(): give the ESM bundle one.
-  banner: { js: "import { createRequire as __tbuildRequire } from 'node:module'; const require = __tbuildRequire(import.meta.url);" },
 });
+// A code cache for the previous bundle would only be rejected; drop it (and the old ESM bundle).
+for (const f of ['dist/tbuild.cjs.v8cache', 'dist/tbuild.mjs', 'dist/tbuild.mjs.map']) fs.rmSync(path.join(pkg, f), { force: true });
