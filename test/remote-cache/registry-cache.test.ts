@@ -188,6 +188,12 @@ describe.skipIf(!isRoot || !haveRegistry())(`shared cache through a registry on 
     const missing = await tbuild(['cache', 'ls', '--from', `${reg.host}/cache/none:x`]);
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toContain('TB_CACHE_REMOTE_NOT_FOUND');
+    const plain = `${reg.host}/app/plain:1`;
+    const push = await build(runnerA, ['-t', plain, '--push']);
+    expect(push.code, push.stderr).toBe(0);
+    const notCache = await tbuild(['cache', 'ls', '--from', plain]);
+    expect(notCache.code).not.toBe(0);
+    expect(notCache.stderr).toContain('is an image without an inline cache');
   });
 
   it('image-manifest=true stores the cache as an image manifest, which imports the same way', async () => {

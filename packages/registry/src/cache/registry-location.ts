@@ -1,4 +1,4 @@
-import { isBuildError } from '@tbuild/errors';
+import { BuildError, isBuildError } from '@tbuild/errors';
 import { sha256 } from '../digest.ts';
 import { parseConfig } from '../documents.ts';
 import { registryError, where } from '../errors.ts';
@@ -55,7 +55,11 @@ export class RegistryCacheLocation implements CacheLocation {
     const what = `cache ${this.name}`;
     const bytes = await this.readSmallBlob(holder.desc);
     if (holder.kind === 'config') return parseCacheConfig(bytes, what);
-    return inlineCacheOf(parseConfig(bytes, what), what);
+    const inline = inlineCacheOf(parseConfig(bytes, what), what);
+    if (!inline) {
+      throw new BuildError({ code: 'TB_CACHE_REMOTE_NOT_FOUND', message: `${this.name} is an image without an inline cache`, hint: 'build and push it with --cache-to type=inline, or export a cache with --cache-to type=registry' });
+    }
+    return inline;
   }
 
   /** GETs a small blob (a config) into memory, capped and checked against its digest. */

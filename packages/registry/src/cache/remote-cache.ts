@@ -65,25 +65,26 @@ export class RemoteCache {
     specs: CacheImportSpec[],
     opts: { client: RegistryClient; onWarning?: (message: string) => void; onDownload?: (layer: CacheLayer, source: string) => void; strict?: boolean },
   ): Promise<RemoteCache> {
-    const sources: Source[] = [];
-    for (const spec of specs) {
-      const location = cacheLocation(spec, opts.client);
-      let config: CacheConfig | undefined;
-      try {
-        config = await location.load();
-      } catch (e) {
-        if (opts.strict || !isBuildError(e)) throw e;
-        opts.onWarning?.(`cache ${location.name} not used: ${e.message}`);
-        continue;
-      }
-      if (!config) {
-        if (opts.strict) throw new BuildError({ code: 'TB_CACHE_REMOTE_NOT_FOUND', message: `no tbuild cache at ${location.name}`, hint: 'export one with --cache-to' });
-        opts.onWarning?.(`cache ${location.name} not found (nothing exported there yet)`);
-        continue;
-      }
-      sources.push({ location, config, byKey: new Map(config.records.map((r) => [r.key, r])) });
-    }
-    return new RemoteCache(sources, opts.onDownload);
+    // Loaded side by side (each is a round trip or two), used in the order given.
+    const loaded = await Promise.all(
+      specs.map(async (spec): Promise<Source | undefined> => {
+        const location = cacheLocation(spec, opts.client);
+        let config: CacheConfig | undefined;
+        try {
+          config = await location.load();
+          if (!config) throw new BuildError({ code: 'TB_CACHE_REMOTE_NOT_FOUND', message: `no tbuild cache at ${location.name} (nothing exported there yet)`, hint: 'export one with --cache-to' });
+        } catch (e) {
+          if (opts.strict || !isBuildError(e)) throw e;
+          opts.onWarning?.(e.code === 'TB_CACHE_REMOTE_NOT_FOUND' ? `${e.message}; building without it` : `cache ${location.name} not used: ${e.message}`);
+          return undefined;
+        }
+        return { location, config, byKey: new Map(config.records.map((r) => [r.key, r])) };
+      }),
+    );
+    return new RemoteCache(
+      loaded.filter((s): s is Source => s !== undefined),
+      opts.onDownload,
+    );
   }
 
   /** Caches that loaded, in `--cache-from` order. */
