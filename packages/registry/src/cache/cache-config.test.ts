@@ -72,4 +72,12 @@ describe('cache config', () => {
     expect(cacheHolder(doc)).toEqual({ kind: 'config', desc: enc.configDesc });
     expect(encodeCacheIndex(JSON.parse(JSON.stringify(valid)) as CacheConfig).indexDigest).toBe(enc.indexDigest);
   });
+
+  it('tells a BuildKit cache and an index of plain blobs from a tbuild cache', () => {
+    const index = (manifests: Array<{ mediaType: string }>) =>
+      parseDocument(Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: manifests.map((m) => ({ ...m, digest: layer.digest, size: 4 })) })), 'x');
+    expect(() => cacheHolder(index([{ mediaType: OCI_LAYER_GZIP }, { mediaType: 'application/vnd.buildkit.cacheconfig.v0' }]))).toThrow(/BuildKit cache/);
+    expect(cacheHolder(index([{ mediaType: OCI_LAYER_GZIP }]))).toEqual({ kind: 'none' });
+    expect(cacheHolder(index([{ mediaType: 'application/vnd.oci.image.manifest.v1+json' }]))).toEqual({ kind: 'image-index' });
+  });
 });

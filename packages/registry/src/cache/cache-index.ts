@@ -1,9 +1,11 @@
 import { BuildError } from '@tbuild/errors';
 import { canonicalJson, sha256 } from '../digest.ts';
 import type { ParsedDocument } from '../documents.ts';
-import { OCI_INDEX, OCI_MANIFEST } from '../media-types.ts';
+import { isManifestMediaType, OCI_INDEX, OCI_MANIFEST } from '../media-types.ts';
 import type { Descriptor, ImageConfig } from '../types.ts';
 import { CACHE_CONFIG_MEDIA_TYPE, INLINE_CACHE_FIELD, parseCacheConfig, type CacheConfig } from './cache-config.ts';
+
+const BUILDKIT_CACHE_CONFIG = 'application/vnd.buildkit.cacheconfig.v0';
 
 /** Annotation on the cache index naming its export mode (read by humans and `cache ls`). */
 export const MODE_ANNOTATION = 'dev.tbuild.cache.mode';
@@ -48,7 +50,10 @@ export function cacheHolder(doc: ParsedDocument): CacheHolder {
     const configs = doc.index.manifests.filter((m) => m.mediaType === CACHE_CONFIG_MEDIA_TYPE);
     if (configs.length > 1) throw new BuildError({ code: 'TB_CACHE_REMOTE_INVALID', message: 'cache index names more than one cache config' });
     if (configs[0]) return { kind: 'config', desc: configs[0] };
-    return doc.index.manifests.length ? { kind: 'image-index' } : { kind: 'none' };
+    if (doc.index.manifests.some((m) => m.mediaType === BUILDKIT_CACHE_CONFIG)) {
+      throw new BuildError({ code: 'TB_CACHE_REMOTE_INVALID', message: 'this is a BuildKit cache; tbuild reads only caches it exported (its keys are computed differently)', hint: 'export a tbuild cache to another tag' });
+    }
+    return doc.index.manifests.some((m) => isManifestMediaType(m.mediaType)) ? { kind: 'image-index' } : { kind: 'none' };
   }
   // BuildKit's image-manifest=true layout: the cache config is the manifest's config.
   if (doc.manifest.config.mediaType === CACHE_CONFIG_MEDIA_TYPE) return { kind: 'config', desc: doc.manifest.config };
