@@ -46,10 +46,11 @@ interface ChainState {
 }
 
 /**
- * Walks the plan: each step waits for its parent and its cross-stage inputs, a cache hit is
- * taken without starting anything, and misses run through `runStep` with at most `jobs` at a
- * time. Independent stages therefore build in parallel. The first failure aborts the rest, and
- * that failure is what this throws.
+ * Walks the plan from the target's chain: each step waits for its parent, a cache hit is taken
+ * without starting anything (and without building the other stages the step reads), and a
+ * miss waits for its cross-stage inputs, then runs through `runStep` with at most `jobs` at a
+ * time. Independent stages therefore build in parallel, and a stage only a hit reads is never
+ * built. The first failure aborts the rest, and that failure is what this throws.
  */
 export async function executePlan(plan: Plan, deps: ExecutorDeps, runStep: StepRunner): Promise<ExecuteResult> {
   const now = deps.now ?? Date.now;
