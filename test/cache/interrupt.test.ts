@@ -43,6 +43,7 @@ describe.skipIf(!isRoot)(`SIGINT during a RUN (${NEEDS_ROOT})`, () => {
     const child = spawn(process.execPath, [TBUILD_BIN, 'build', '--root', root, '--progress=rawjson', 'ctx'], { cwd: work.dir, env: { ...process.env, CI: '1' } });
     let stderr = '';
     let interrupted = false;
+    let sleepersBefore = -1;
     // Far below the command's own 3737 s: if it fires, SIGINT did not stop the build.
     const guard = setTimeout(() => child.kill('SIGKILL'), 20_000);
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
@@ -51,13 +52,19 @@ describe.skipIf(!isRoot)(`SIGINT during a RUN (${NEEDS_ROOT})`, () => {
       // Interrupt once the command runs inside its container.
       if (!interrupted && stderr.includes('"data":"started\\n"')) {
         interrupted = true;
-        expect(containerSleepers().length).toBe(1);
-        child.kill('SIGINT');
+        // `echo` ran; the shell may still be starting `sleep`: wait (bounded) until it runs.
+        void (async () => {
+          const deadline = Date.now() + 5_000;
+          while (containerSleepers().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+          sleepersBefore = containerSleepers().length;
+          child.kill('SIGINT');
+        })();
       }
     });
     const { code, signal } = await exited;
     clearTimeout(guard);
     expect(interrupted, stderr).toBe(true);
+    expect(sleepersBefore).toBe(1);
     expect(signal).toBeNull();
     expect(code).toBe(1);
     expect(stderr).toContain('TB_EXEC_CANCELLED');
