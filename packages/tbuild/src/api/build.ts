@@ -131,7 +131,10 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     );
 
     // Remote hits nobody had to unpack are downloaded now, as blobs only: the image needs them.
-    if (remote) await Promise.all(result.target.layers.map((l) => remote.ensureBlob(l.digest)));
+    await remote?.ensureBlobs(
+      result.target.layers.map((l) => l.digest),
+      client.concurrency,
+    );
     const inline = cacheTo.some((c) => c.type === 'inline');
     const config = inline ? await inlineCacheConfig(result.target.config, plan, result.steps, recordLookup(store, remote)) : result.target.config;
     const stored = await putImage(store, {

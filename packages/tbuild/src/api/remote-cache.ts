@@ -74,6 +74,15 @@ export class RemoteBackedStore implements StorePort {
     if (layer) await this.remote.fetchLayer(layer, this.local);
   }
 
+  /** ensureBlob for many layers, `concurrency` downloads at a time (registries rate-limit). */
+  async ensureBlobs(digests: string[], concurrency: number): Promise<void> {
+    const queue = [...new Set(digests)];
+    const worker = async (): Promise<void> => {
+      for (let d = queue.shift(); d !== undefined; d = queue.shift()) await this.ensureBlob(d);
+    };
+    await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
+  }
+
   adoptSnapshot(diffId: string, dir: string): Promise<string> {
     return this.local.adoptSnapshot(diffId, dir);
   }
