@@ -225,6 +225,9 @@ describe.skipIf(!isRoot || !haveRegistry())(`shared cache through a registry on 
     const exp = await build(runnerA, ['-t', 'app:a', '--cache-to', `type=local,dest=${dir},mode=max`]);
     expect(exp.code, exp.stderr).toBe(0);
     expect(fs.existsSync(path.join(dir, 'index.json'))).toBe(true);
+    const ls = await tbuild(['cache', 'ls', '--format', 'json', '--from', `type=local,src=${dir}`]);
+    expect(ls.code, ls.stderr).toBe(0);
+    expect(JSON.parse(ls.stdout)).toHaveLength(8);
     const d = await freshRunner();
     // A cache that does not exist yet (a pipeline's first run) is a warning, not a failure.
     const r = await build(d.root, ['-t', 'app:d', '--cache-from', `${reg.host}/cache/none:x`, '--cache-from', `type=local,src=${dir}`]);
