@@ -196,6 +196,19 @@ describe.skipIf(!isRoot || !haveRegistry())(`shared cache through a registry on 
     expect(notCache.stderr).toContain('is an image without an inline cache');
   });
 
+  it('moving a cache from a registry to a shared directory downloads the layers the directory lacks, once', async () => {
+    const k = await freshRunner();
+    const dir = path.join(work.dir, 'moved-cache');
+    const r = await build(k.root, ['-t', 'app:k', '--cache-from', ref('max'), '--cache-to', `type=local,dest=${dir},mode=max`]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(started(r)).toEqual([]);
+    expect(exportDetail(r)).toBe('8 records, 8 layers: 8 uploaded, 0 already there');
+    // Six layers for the image, then the build stage's two for the export.
+    expect(events(r).filter((e) => e.type === 'pull')).toHaveLength(8);
+    const moved = await RemoteCache.open([{ type: 'local', src: dir, tag: 'latest' }], { client: new RegistryClient(), strict: true });
+    for (const l of moved.loaded()[0]!.config.layers) expect(fs.existsSync(path.join(dir, 'blobs/sha256', l.digest.slice(7)))).toBe(true);
+  });
+
   it('image-manifest=true stores the cache as an image manifest, which imports the same way', async () => {
     const exp = await build(runnerA, ['-t', 'app:a', '--cache-to', `type=registry,ref=${ref('manifest')},mode=max,image-manifest=true`]);
     expect(exp.code, exp.stderr).toBe(0);
