@@ -35,6 +35,12 @@ describe('resolveBakeFile', () => {
     }
   });
 
+  it('passes cache-from and cache-to through, inherited like any field', () => {
+    const f = JSON.stringify({ target: { ci: { 'cache-from': ['reg:5000/app:cache'], 'cache-to': ['type=registry,ref=reg:5000/app:cache,mode=max'] }, app: { inherits: ['ci'] } } });
+    expect(resolveBakeFile(f, 'f.json', ['app'])[0]).toMatchObject({ cacheFrom: ['reg:5000/app:cache'], cacheTo: ['type=registry,ref=reg:5000/app:cache,mode=max'] });
+    expect(resolveBakeFile(FILE, 'f.json', ['api'])[0]).toMatchObject({ cacheFrom: [], cacheTo: [] });
+  });
+
   it('rejects inherits cycles and invalid JSON', () => {
     const cyc = JSON.stringify({ target: { a: { inherits: ['b'] }, b: { inherits: ['a'] } } });
     expect(() => resolveBakeFile(cyc, 'f.json', ['a'])).toThrow(/inherits cycle: a -> b -> a/);

@@ -12,6 +12,9 @@ export interface BakeTarget {
   noCache: boolean;
   platforms: string[];
   outputs: string[];
+  /** `cache-from` / `cache-to` values, as `build --cache-from/--cache-to` takes them (docs/remote-cache.md). */
+  cacheFrom: string[];
+  cacheTo: string[];
 }
 
 interface RawTarget {
@@ -25,6 +28,8 @@ interface RawTarget {
   'no-cache'?: boolean;
   platforms?: string[];
   output?: string[];
+  'cache-from'?: string[];
+  'cache-to'?: string[];
 }
 
 interface RawBake {
@@ -99,6 +104,8 @@ export function resolveBakeFile(text: string, file: string, names: string[]): Ba
       noCache: t['no-cache'] ?? false,
       platforms: t.platforms ?? [],
       outputs: t.output ?? [],
+      cacheFrom: t['cache-from'] ?? [],
+      cacheTo: t['cache-to'] ?? [],
     };
   });
 }

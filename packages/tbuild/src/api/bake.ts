@@ -77,6 +77,8 @@ export async function bake(opts: BakeOptions): Promise<BakeResult> {
           labels: t.labels,
           noCache: opts.noCache || t.noCache,
           outputs: t.outputs,
+          cacheFrom: t.cacheFrom,
+          cacheTo: t.cacheTo,
           push: opts.push,
           root: opts.root,
           store,
