@@ -5,18 +5,16 @@ import { cacheCommand } from './cache.ts';
 import {
   commitCommand,
   containerCommand,
-  execCommand,
   killCommand,
   logsCommand,
   psCommand,
   restartCommand,
   rmCommand,
-  runCommand,
   startCommand,
   stopCommand,
-  superviseCommand,
   waitCommand,
 } from './containers.ts';
+import { execCommand, runCommand, superviseCommand } from './container-run.ts';
 import { doctorCommand } from './doctor.ts';
 import { historyCommand, imagesCommand, inspectCommand, loadCommand, pullCommand, pushCommand, rmiCommand, saveCommand, tagCommand } from './images.ts';
 import { parseCommand } from './parse.ts';

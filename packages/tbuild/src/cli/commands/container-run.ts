@@ -1,0 +1,197 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+  attach,
+  createContainer,
+  execInContainer,
+  followLog,
+  normalizeSignal,
+  parseBytes,
+  parseCpus,
+  parseEnvFile,
+  parseMountFlag,
+  parseTmpfsFlag,
+  parseVolumeFlag,
+  startContainer,
+  stopContainer,
+  superviseContainer,
+  waitContainer,
+  type ContainerState,
+  type MountRequest,
+} from '@tbuild/containers';
+import { list, str, usageError, type CommandSpec } from '../args.ts';
+import type { Command } from '../command.ts';
+import { write } from '../command.ts';
+import { storeRoot } from '../root.ts';
+import { containers, launcher, unsupported, intFlag, startFailure, printRecord } from './container-common.ts';
+
+const RUN_FLAGS: CommandSpec['flags'] = [
+  { name: 'detach', short: 'd', type: 'bool', help: 'run in the background and print the container ID' },
+  { name: 'rm', type: 'bool', help: 'remove the container (and its anonymous volumes) when it exits' },
+  { name: 'name', type: 'string', placeholder: 'NAME', help: 'container name' },
+  { name: 'env', short: 'e', type: 'list', placeholder: 'KEY=VALUE', help: 'set an environment variable (KEY alone copies it from here)' },
+  { name: 'env-file', type: 'list', placeholder: 'FILE', help: 'read environment variables from a file' },
+  { name: 'workdir', short: 'w', type: 'string', placeholder: 'DIR', help: 'working directory inside the container' },
+  { name: 'user', short: 'u', type: 'string', placeholder: 'USER[:GROUP]', help: 'user to run as' },
+  { name: 'entrypoint', type: 'string', placeholder: 'CMD', help: "override the image's ENTRYPOINT (\"\" clears it)" },
+  { name: 'volume', short: 'v', type: 'list', placeholder: 'SRC:DST[:ro]', help: 'bind mount a host path or mount a named volume' },
+  { name: 'mount', type: 'list', placeholder: 'type=…,source=…,target=…', help: 'attach a bind, volume or tmpfs mount' },
+  { name: 'tmpfs', type: 'list', placeholder: 'DST[:size=…]', help: 'mount a tmpfs' },
+  { name: 'network', type: 'string', choices: ['none', 'host'], help: "network mode (default none: loopback only)" },
+  { name: 'memory', short: 'm', type: 'string', placeholder: 'SIZE', help: 'memory limit (e.g. 512m); the kernel OOM-kills above it' },
+  { name: 'cpus', type: 'string', placeholder: 'N', help: 'CPU quota in CPUs (e.g. 1.5)' },
+  { name: 'pids-limit', type: 'string', placeholder: 'N', help: 'maximum number of processes' },
+  { name: 'read-only', type: 'bool', help: "mount the container's root filesystem read-only" },
+  { name: 'stop-signal', type: 'string', placeholder: 'SIGNAL', help: "signal `stop` sends (default: the image's STOPSIGNAL, else SIGTERM)" },
+  { name: 'stop-timeout', type: 'string', placeholder: 'SECONDS', help: 'seconds `stop` waits before SIGKILL (default 10)' },
+  { name: 'hostname', type: 'string', placeholder: 'NAME', help: 'container host name (default: the short ID)' },
+  { name: 'publish', short: 'p', type: 'list', placeholder: 'HOST:CTR', help: 'not supported yet (no network mode publishes ports)' },
+  { name: 'interactive', short: 'i', type: 'bool', help: 'not supported for run yet (use exec -i)' },
+  { name: 'tty', short: 't', type: 'bool', help: 'not supported yet' },
+];
+
+const RUN_SPEC: CommandSpec = {
+  name: 'run',
+  summary: 'Run a command in a new container from an image',
+  usage: 'tbuild run [OPTIONS] IMAGE [COMMAND] [ARG...]',
+  args: { min: 1 },
+  interspersed: false,
+  flags: RUN_FLAGS,
+  examples: ['tbuild run --rm my-app:latest', 'tbuild run -d --name web -m 256m my-app', 'tbuild run --rm -v data:/data busybox sh -c "ls /data"'],
+};
+
+export const runCommand: Command = {
+  spec: RUN_SPEC,
+  async run(ctx, { flags, positionals }) {
+    if (list(flags.publish).length > 0) {
+      throw unsupported('publishing ports (-p) is not supported yet: tbuild containers have no bridge network to publish from', 'use --network host; the container then listens on the host\'s ports directly');
+    }
+    if (flags.tty) throw unsupported('a pseudo-terminal (-t) is not supported yet', 'drop -t; output is still streamed, and exit codes are kept');
+    if (flags.interactive) throw unsupported('attaching stdin (-i) to `run` is not supported yet', 'run the container with -d, then `tbuild exec -i CONTAINER ...`');
+    const cs = await containers(ctx, flags);
+    const env: string[] = [];
+    for (const f of list(flags['env-file'])) {
+      const file = path.resolve(ctx.cwd, f);
+      let text: string;
+      try {
+        text = fs.readFileSync(file, 'utf8');
+      } catch (e) {
+        throw usageError(`cannot read --env-file ${f}: ${(e as Error).message}`);
+      }
+      env.push(...parseEnvFile(text, f));
+    }
+    env.push(...list(flags.env));
+    const mounts: MountRequest[] = [
+      ...list(flags.volume).map((v) => parseVolumeFlag(v, ctx.cwd)),
+      ...list(flags.mount).map((m) => parseMountFlag(m, ctx.cwd)),
+      ...list(flags.tmpfs).map((t) => parseTmpfsFlag(t)),
+    ];
+    const [image, ...command] = positionals as [string, ...string[]];
+    const memory = str(flags.memory);
+    const cpus = str(flags.cpus);
+    const stopSignal = str(flags['stop-signal']);
+    const rec = await createContainer(cs, {
+      image,
+      command,
+      env,
+      hostEnv: ctx.env,
+      mounts,
+      ...(str(flags.name) !== undefined ? { name: str(flags.name) } : {}),
+      ...(str(flags.workdir) !== undefined ? { workdir: str(flags.workdir) } : {}),
+      ...(str(flags.user) !== undefined ? { user: str(flags.user) } : {}),
+      ...(str(flags.entrypoint) !== undefined ? { entrypoint: str(flags.entrypoint) } : {}),
+      ...(str(flags.hostname) !== undefined ? { hostname: str(flags.hostname) } : {}),
+      ...(stopSignal !== undefined ? { stopSignal: normalizeSignal(stopSignal) } : {}),
+      network: (str(flags.network) as 'none' | 'host' | undefined) ?? 'none',
+      ...(memory !== undefined ? { memoryBytes: parseBytes(memory) } : {}),
+      ...(cpus !== undefined ? { nanoCpus: parseCpus(cpus) } : {}),
+      ...(intFlag(flags['pids-limit'], 'pids-limit') !== undefined ? { pidsLimit: intFlag(flags['pids-limit'], 'pids-limit') } : {}),
+      ...(intFlag(flags['stop-timeout'], 'stop-timeout') !== undefined ? { stopTimeout: intFlag(flags['stop-timeout'], 'stop-timeout') } : {}),
+      readOnly: flags['read-only'] === true,
+      autoRemove: flags.rm === true,
+    });
+    if (flags.detach) {
+      const s = await startContainer(cs, rec.id, launcher());
+      if (s.error) return startFailure(ctx, s);
+      write(ctx.stdout, rec.id);
+      return 0;
+    }
+    // Attached: the container still runs under its own supervisor; this process only streams
+    // its log and waits, so killing the CLI does not kill the container (as with docker).
+    const detachMarker = attach(cs.paths(rec.id).attach);
+    try {
+      const s = await startContainer(cs, rec.id, launcher());
+      if (s.error) return startFailure(ctx, s);
+      let stopping: Promise<unknown> | undefined;
+      const onAbort = (): void => void (stopping ??= stopContainer(cs, rec.id).catch(() => undefined));
+      ctx.signal.addEventListener('abort', onAbort, { once: true });
+      let end: ContainerState | undefined;
+      const ended = waitContainer(cs, rec.id).then((st) => (end = st));
+      try {
+        await followLog(cs.paths(rec.id).log, 0, { onRecord: (r) => printRecord(ctx, r, false), done: () => end !== undefined });
+        await ended;
+        await stopping;
+      } finally {
+        ctx.signal.removeEventListener('abort', onAbort);
+      }
+      return end!.error ? startFailure(ctx, end!) : end!.exitCode;
+    } finally {
+      detachMarker();
+    }
+  },
+};
+
+
+const SUPERVISE_SPEC: CommandSpec = {
+  name: '__supervise',
+  summary: 'internal: supervise one start of a container (started by run/start/restart)',
+  usage: 'tbuild __supervise --root DIR ID START_ID',
+  args: { min: 2, max: 2 },
+  hidden: true,
+  flags: [],
+  examples: [],
+};
+
+export const superviseCommand: Command = {
+  spec: SUPERVISE_SPEC,
+  async run(ctx, { flags, positionals }) {
+    await superviseContainer({ storeRoot: storeRoot(ctx, flags), id: positionals[0]!, startId: positionals[1]! });
+    return 0;
+  },
+};
+
+const EXEC_SPEC: CommandSpec = {
+  name: 'exec',
+  summary: 'Run a command in a running container',
+  usage: 'tbuild exec [-i] [-e K=V] [-u USER] [-w DIR] CONTAINER COMMAND [ARG...]',
+  args: { min: 2 },
+  interspersed: false,
+  flags: [
+    { name: 'interactive', short: 'i', type: 'bool', help: 'pass stdin to the command' },
+    { name: 'tty', short: 't', type: 'bool', help: 'not supported yet' },
+    { name: 'env', short: 'e', type: 'list', placeholder: 'KEY=VALUE', help: 'set an environment variable' },
+    { name: 'user', short: 'u', type: 'string', placeholder: 'USER[:GROUP]', help: 'user to run as (default: the container\'s)' },
+    { name: 'workdir', short: 'w', type: 'string', placeholder: 'DIR', help: "working directory (default: the container's)" },
+  ],
+  examples: ['tbuild exec web cat /etc/os-release', 'echo hi | tbuild exec -i web cat'],
+};
+
+export const execCommand: Command = {
+  spec: EXEC_SPEC,
+  async run(ctx, { flags, positionals }) {
+    if (flags.tty) throw unsupported('a pseudo-terminal (-t) is not supported yet', 'drop -t; use -i to pass stdin');
+    const cs = await containers(ctx, flags);
+    const [name, ...args] = positionals as [string, ...string[]];
+    return execInContainer(cs, name, {
+      args,
+      env: list(flags.env),
+      hostEnv: ctx.env,
+      ...(str(flags.user) !== undefined ? { user: str(flags.user) } : {}),
+      ...(str(flags.workdir) !== undefined ? { workdir: str(flags.workdir) } : {}),
+      ...(flags.interactive ? { stdin: ctx.stdin } : {}),
+      stdout: ctx.stdout,
+      stderr: ctx.stderr,
+      signal: ctx.signal,
+    });
+  },
+};
