@@ -23,6 +23,10 @@ function checkName(kind: string, name: string): void {
   if (!NAME.test(name)) throw new Error(`invalid ${kind} name ${JSON.stringify(name)}`);
 }
 
+const VERIFIED_META = 'verified-blobs';
+/** Newest entries kept: a bound on the file, far above the blobs one build touches. */
+const MAX_VERIFIED = 20_000;
+
 /**
  * The on-disk store (layout in docs/store.md) and the only code that writes it: content-
  * addressed blobs, unpacked layer snapshots in overlay format, the step cache, image refs and
@@ -119,12 +123,50 @@ export class Store {
     }
     const id = `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
     if (this.verified.get(digest) === id) return true;
+    await this.loadVerified();
+    if (this.verified.get(digest) === id) return true;
     const hash = createHash('sha256');
     for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
     const ok = `sha256:${hash.digest('hex')}` === digest;
-    if (ok) this.verified.set(digest, id);
-    else this.verified.delete(digest);
+    if (ok) {
+      this.verified.set(digest, id);
+      this.saveVerified();
+    } else this.verified.delete(digest);
     return ok;
+  }
+
+  // Verifications are kept across processes: rehashing every hit's layer blob in each new
+  // process was most of a warm build's CPU (48 MB of sha256 for the 24-step `parallel`
+  // benchmark). The identity includes ctime, which any write to the blob changes, so a blob
+  // modified since is hashed again. Losing this file (or a racing writer's entries) only costs
+  // rehashing.
+  private verifiedLoad?: Promise<void>;
+  private verifiedSave?: Promise<void>;
+  private verifiedDirty = false;
+
+  private loadVerified(): Promise<void> {
+    this.verifiedLoad ??= this.readMeta(VERIFIED_META)
+      .then((raw) => {
+        if (!raw) return;
+        const saved = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
+        for (const [digest, id] of Object.entries(saved)) {
+          if (typeof id === 'string' && !this.verified.has(digest)) this.verified.set(digest, id);
+        }
+      })
+      .catch(() => undefined);
+    return this.verifiedLoad;
+  }
+
+  private saveVerified(): void {
+    this.verifiedDirty = true;
+    this.verifiedSave ??= (async () => {
+      while (this.verifiedDirty) {
+        this.verifiedDirty = false;
+        const entries = [...this.verified].slice(-MAX_VERIFIED);
+        await this.writeMeta(VERIFIED_META, JSON.stringify(Object.fromEntries(entries))).catch(() => undefined);
+      }
+      this.verifiedSave = undefined;
+    })();
   }
 
   // ---- snapshots ----
