@@ -114,8 +114,9 @@ describe('blobs', () => {
 });
 
 describe('blob verification across processes', () => {
+  // The save is asynchronous and fsyncs: under a busy suite that can take seconds.
   async function savedVerification(store: Store, digest: string): Promise<void> {
-    for (let i = 0; i < 200; i++) {
+    for (let i = 0; i < 3000; i++) {
       const raw = await store.readMeta('verified-blobs');
       if (raw && digest in JSON.parse(raw.toString())) return;
       await new Promise((r) => setTimeout(r, 10));
