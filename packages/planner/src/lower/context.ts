@@ -8,9 +8,9 @@ import type {
   HistoryEntry,
   ImageConfig,
   PlanInput,
+  PlannedStage,
   Platform,
   ResolvedImage,
-  StageBase,
   Step,
   StepDep,
   StepKind,
@@ -48,22 +48,11 @@ export interface StageState {
   noCache: boolean;
 }
 
-/** What other stages can read of a lowered stage. */
-export interface FinishedStage {
-  index: number;
-  name?: string;
-  platform: Platform;
-  base: StageBase;
-  root: Exclude<StageBase, { kind: 'stage' }>;
-  parentStep?: string;
-  baseKey: string;
-  finalKey: string;
+/** What other stages can read of a lowered stage: the planned stage plus what a child stage inherits. */
+export interface FinishedStage extends PlannedStage {
   lastStep?: string;
-  steps: string[];
-  config: ImageConfig;
   env: EnvList;
   args: Array<{ name: string; value?: string }>;
-  location: SourceRange;
 }
 
 /** Services every lowering function uses; one per plan() call. */
