@@ -20,6 +20,13 @@ export interface ContainerRuntime {
 export interface RunIO {
   onStdout(buf: Buffer): void;
   onStderr(buf: Buffer): void;
+  /**
+   * Piped to the process's stdin (containers' `run -i`; builds never set it); its end is the
+   * process's EOF. Without it the process's stdin is /dev/null (with `terminal`: a tty nobody types on).
+   */
+  stdin?: NodeJS.ReadableStream;
+  /** With `terminal`: called once the terminal exists, with a function that resizes it. */
+  onResizer?(resize: (rows: number, cols: number) => void): void;
 }
 
 export interface RunResult {
@@ -59,6 +66,12 @@ export interface RunRequest {
   hostsFile?: string;
   resolvConf?: string;
   limits?: RunLimits;
+  /**
+   * Give the process a pseudo-terminal of this size (containers' `run -t`; builds never set it):
+   * stdout and stderr both arrive on `onStdout`, with the tty's `\r\n` line endings; an end of
+   * `io.stdin` is sent as ^D (EOF for a reader in canonical mode).
+   */
+  terminal?: { rows: number; cols: number };
 }
 
 export type RunMount =

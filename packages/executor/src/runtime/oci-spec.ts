@@ -140,7 +140,8 @@ export function buildOciSpec(req: RunRequest, etc: EtcFiles): object {
   return {
     ociVersion: '1.0.2',
     process: {
-      terminal: false,
+      terminal: req.terminal !== undefined,
+      ...(req.terminal && req.terminal.rows > 0 && req.terminal.cols > 0 ? { consoleSize: { height: req.terminal.rows, width: req.terminal.cols } } : {}),
       user: { uid: req.user.uid, gid: req.user.gid, additionalGids: req.user.additionalGids ?? [] },
       args: req.args,
       env,

@@ -62,11 +62,20 @@ export class RuncRuntime implements ContainerRuntime {
 
   async #runBundle(id: string, bundle: string, req: RunRequest, io: RunIO, signal?: AbortSignal): Promise<RunResult> {
     const log = path.join(bundle, 'runc.log');
-    const child = spawn(this.#runc, ['--root', this.#runcRoot, '--log', log, '--log-format', 'json', 'run', '--bundle', bundle, id], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout.on('data', (b: Buffer) => io.onStdout(b));
-    child.stderr.on('data', (b: Buffer) => io.onStderr(b));
+    const runcArgv = [this.#runc, '--root', this.#runcRoot, '--log', log, '--log-format', 'json', 'run', '--bundle', bundle, id];
+    const cmd = req.terminal ? ptyRelay(runcArgv, req.terminal, io.stdin !== undefined) : { command: runcArgv[0]!, args: runcArgv.slice(1) };
+    const child = spawn(cmd.command, cmd.args, { stdio: [io.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', req.terminal ? 'pipe' : 'ignore'] });
+    child.stdout!.on('data', (b: Buffer) => io.onStdout(b));
+    child.stderr!.on('data', (b: Buffer) => io.onStderr(b));
+    if (io.stdin && child.stdin) {
+      child.stdin.on('error', () => undefined); // the process may exit without reading it all
+      io.stdin.pipe(child.stdin);
+    }
+    const control = child.stdio[3] as NodeJS.WritableStream | null;
+    if (req.terminal && control) {
+      control.on('error', () => undefined);
+      io.onResizer?.((rows, cols) => void control.write(`${Math.floor(rows)} ${Math.floor(cols)}\n`));
+    }
     const exited = new Promise<{ code: number | null; sig: NodeJS.Signals | null }>((resolve, reject) => {
       child.once('error', reject);
       child.once('close', (code, sig) => resolve({ code, sig }));
@@ -98,6 +107,7 @@ export class RuncRuntime implements ContainerRuntime {
     } finally {
       signal?.removeEventListener('abort', onAbort);
       if (timer) clearTimeout(timer);
+      if (io.stdin && child.stdin) io.stdin.unpipe(child.stdin);
     }
     await stopping;
     if (reason === 'abort') throw cancelled();
@@ -134,6 +144,11 @@ export class RuncRuntime implements ContainerRuntime {
       child.kill('SIGKILL');
       await exited.catch(() => undefined);
     }
+  }
+
+  /** See `ptyRelay`; for `runc exec --tty` by the containers package. */
+  static ptyRelay(argv: string[], size: { rows: number; cols: number }, withStdin: boolean): { command: string; args: string[] } {
+    return ptyRelay(argv, size, withStdin);
   }
 
   async #runc_(args: string[]): Promise<void> {
@@ -214,3 +229,60 @@ function readRuncError(log: string): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * Foreground `runc run`/`runc exec` with `terminal: true` copies between the container's pty and
+ * its own stdio, but only when one of those is a terminal ("open /dev/tty: no such device or
+ * address" otherwise), and a container's supervisor has none. So runc gets a pty of its own from
+ * this small python helper (node cannot open ptys), put in raw mode so bytes pass through to the
+ * container's pty untouched. The helper relays its stdin (when `withStdin`) to that pty, sending
+ * ^D on EOF (^D^D after a partial line), and the pty's output to its stdout; fd 3 takes
+ * "ROWS COLS" lines, applied to runc's pty with a SIGWINCH so runc resizes the container's. It
+ * exits with runc's code (128+n for a signal) once runc and its pty are gone.
+ */
+function ptyRelay(argv: string[], size: { rows: number; cols: number }, withStdin: boolean): { command: string; args: string[] } {
+  const python = ['/usr/bin/python3', '/usr/local/bin/python3'].find((p) => fs.existsSync(p)) ?? 'python3';
+  return { command: python, args: ['-c', PTY_RELAY, String(size.rows), String(size.cols), withStdin ? '1' : '0', '1', ...argv] };
+}
+
+// Non-blocking writes with a bounded queue: a process that writes while we feed it must never deadlock.
+const PTY_RELAY = String.raw`
+import fcntl, os, select, signal, struct, subprocess, sys, termios, tty
+rows, cols, feed, ctl = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] == '1', (3 if sys.argv[4] == '1' else None)
+m, s = os.openpty()
+tty.setraw(s)
+def size(r, c):
+    if r > 0 and c > 0: fcntl.ioctl(m, termios.TIOCSWINSZ, struct.pack('HHHH', r, c, 0, 0))
+size(rows, cols)
+p = subprocess.Popen(sys.argv[5:], stdin=s, stdout=s, stderr=s)
+os.close(s)
+os.set_blocking(m, False)
+inp, pend, last, cbuf = (0 if feed else None), b'', b'\n', b''
+while True:
+    rd = [m] + ([inp] if inp is not None and len(pend) < 65536 else []) + ([ctl] if ctl is not None else [])
+    r, w, _ = select.select(rd, [m] if pend else [], [])
+    if m in w:
+        try: pend = pend[os.write(m, pend):]
+        except BlockingIOError: pass
+    if inp in r:
+        d = os.read(inp, 65536)
+        if d: pend += d; last = d[-1:]
+        else: pend += b'\x04' if last in (b'\n', b'\r') else b'\x04\x04'; inp = None
+    if ctl in r:
+        try: d = os.read(ctl, 4096)
+        except OSError: d = b''
+        if not d: ctl = None
+        cbuf += d
+        while b'\n' in cbuf:
+            line, cbuf = cbuf.split(b'\n', 1)
+            try: size(*map(int, line.split())); p.send_signal(signal.SIGWINCH)
+            except (ValueError, TypeError, OSError): pass
+    if m in r:
+        try: d = os.read(m, 65536)
+        except BlockingIOError: continue
+        except OSError: break
+        if not d: break
+        os.write(1, d)
+code = p.wait()
+sys.exit(code if code >= 0 else 128 - code)
+`;
