@@ -109,7 +109,11 @@ export function parseArgs(spec: CommandSpec, argv: string[]): ParsedArgs {
     if (f.type === 'bool') {
       if (inline === undefined) set(f, true);
       else if (inline === 'true' || inline === 'false') set(f, inline === 'true');
-      else throw usageError(`invalid boolean value "${inline}" for --${f.name}`);
+      else if (!a.startsWith('--')) {
+        // docker's (pflag's) shorthand clusters: `-it` is `-i -t`, `-dit` is `-d -i -t`.
+        set(f, true);
+        argv = [...argv.slice(0, i + 1), `-${inline}`, ...argv.slice(i + 1)];
+      } else throw usageError(`invalid boolean value "${inline}" for --${f.name}`);
       continue;
     }
     if (inline === undefined) {
