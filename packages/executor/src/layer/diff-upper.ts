@@ -102,9 +102,9 @@ export async function diffUpperToLayer(upperDir: string, sink: LayerSink, opts: 
     },
   });
   if (opts.compression === 'gzip') {
-    await pipeline(tar, zlib.createGzip({ level: opts.level ?? DEFAULT_GZIP_LEVEL }), out);
+    await pipeline(coalesce(tar()), zlib.createGzip({ level: opts.level ?? DEFAULT_GZIP_LEVEL }), out);
   } else {
-    await pipeline(tar, out);
+    await pipeline(coalesce(tar()), out);
   }
   const diffId = `sha256:${tarHash.digest('hex')}`;
   return { digest: `sha256:${outHash.digest('hex')}`, diffId, size, empty };
@@ -112,7 +112,11 @@ export async function diffUpperToLayer(upperDir: string, sink: LayerSink, opts: 
 
 // A layer of many small files spent most of its time on one open/stream/close round trip per
 // file (20,000 4 KB files: ~25 s of an 85 s COPY on this machine). Small files are read whole,
-// several at once, ahead of the member being written; large ones still stream.
+// several at once, ahead of the member being written; large ones still stream. Tiny files are
+// read synchronously: three thread-pool hops (open, read, close) cost more than the syscalls on
+// page-cached data (the 20,000-file tar: 1.5-1.8 s with async reads, 0.6 s with sync ones), and
+// a file this small blocks the event loop for microseconds.
+const TINY_FILE = 64 << 10;
 const SMALL_FILE = 256 << 10;
 const READ_AHEAD = 16;
 
@@ -129,7 +133,7 @@ async function* withSmallFilesRead(members: Iterable<LayerMember>): AsyncGenerat
       }
       const m = n.value;
       const small = m.source !== undefined && m.entry.size > 0 && m.entry.size <= SMALL_FILE;
-      const data = small ? readWhole(m.source!, m.entry.size) : undefined;
+      const data = !small ? undefined : m.entry.size <= TINY_FILE ? readTiny(m.source!, m.entry.size) : readWhole(m.source!, m.entry.size);
       // Awaited in order below; until then a failure must not count as unhandled.
       data?.catch(() => undefined);
       queue.push({ member: m, data });
@@ -146,6 +150,56 @@ async function* withSmallFilesRead(members: Iterable<LayerMember>): AsyncGenerat
   } finally {
     it.return?.();
   }
+}
+
+// Every write to a zlib stream or a blob file is one thread-pool job; a tar of small files is
+// three chunks per file (header, data, padding). Batching them cut the gzip of 20,000 4 KB
+// files from ~5.7 s to ~2 s here.
+const BATCH = 512 << 10;
+
+async function* coalesce(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  let parts: Buffer[] = [];
+  let bytes = 0;
+  for await (const c of chunks) {
+    if (c.length >= BATCH && bytes === 0) {
+      yield c;
+      continue;
+    }
+    parts.push(c);
+    bytes += c.length;
+    if (bytes >= BATCH) {
+      yield Buffer.concat(parts, bytes);
+      parts = [];
+      bytes = 0;
+    }
+  }
+  if (bytes > 0) yield Buffer.concat(parts, bytes);
+}
+
+function readTiny(file: string, size: number): Promise<Buffer> {
+  try {
+    const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    try {
+      return Promise.resolve(fillFrom(file, size, (buf, at) => fs.readSync(fd, buf, at, buf.length - at, at)));
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+/** Reads exactly `size` bytes; one byte more than expected shows a file that grew since the walk. */
+function fillFrom(file: string, size: number, read: (buf: Buffer, at: number) => number): Buffer {
+  const buf = Buffer.allocUnsafe(size + 1);
+  let got = 0;
+  while (got < buf.length) {
+    const n = read(buf, got);
+    if (n === 0) break;
+    got += n;
+  }
+  if (got !== size) throw new Error(`${file} changed size while being archived`);
+  return buf.subarray(0, size);
 }
 
 async function readWhole(file: string, size: number): Promise<Buffer> {
