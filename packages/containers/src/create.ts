@@ -24,6 +24,9 @@ export interface CreateOptions extends ConfigOverrides {
   autoRemove?: boolean;
   /** Seconds between the stop signal and SIGKILL; default 10 like docker. */
   stopTimeout?: number;
+  tty?: boolean;
+  openStdin?: boolean;
+  consoleSize?: [number, number];
 }
 
 /**
@@ -59,6 +62,9 @@ export async function createContainer(cs: ContainerStore, o: CreateOptions): Pro
     pidsLimit: o.pidsLimit ?? 0,
     readonlyRootfs: o.readOnly ?? false,
     stopTimeout: o.stopTimeout ?? 10,
+    ...(o.tty ? { tty: true } : {}),
+    ...(o.openStdin ? { openStdin: true } : {}),
+    ...(o.consoleSize ? { consoleSize: o.consoleSize } : {}),
   };
   const rec: ContainerRecord = {
     id,

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { resolveUser } from '@tbuild/executor';
+import { resolveUser, RuncRuntime } from '@tbuild/executor';
 import type { ContainerStore } from './container-store.ts';
 import { containerError } from './errors.ts';
 import { mergeEnv } from './run-config.ts';
@@ -15,6 +15,10 @@ export interface ExecOptions {
   workdir?: string;
   /** Piped to the process (`-i`); without it the process gets no stdin. */
   stdin?: NodeJS.ReadableStream;
+  /** `-t`: a pseudo-terminal of this size; its output (stdout and stderr merged) goes to `stdout`. */
+  tty?: { rows: number; cols: number };
+  /** With `tty`: called with a function that resizes the terminal. */
+  onResizer?(resize: (rows: number, cols: number) => void): void;
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
   signal?: AbortSignal;
@@ -34,6 +38,7 @@ export async function execInContainer(cs: ContainerStore, idOrName: string, o: E
   const u = resolveUser(p.rootfs, o.user ?? rec.config.User ?? '');
   const env = mergeEnv(rec.config.Env ?? [], o.env ?? [], o.hostEnv ?? {});
   if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${u.home}`);
+  if (o.tty && !env.some((e) => e.startsWith('TERM='))) env.push('TERM=xterm');
   const control = new RuncControl(p.runtime);
   const args = control.execArgs(s.runcId, {
     args: o.args,
@@ -43,7 +48,15 @@ export async function execInContainer(cs: ContainerStore, idOrName: string, o: E
     gid: u.gid,
     additionalGids: u.additionalGids,
   });
-  const child = spawn(control.runc, args, { stdio: [o.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+  if (o.tty) args.splice(args.indexOf('exec') + 1, 0, '--tty');
+  // runc's own tty handling needs a terminal on its side: RuncRuntime's pty relay provides one.
+  const cmd = o.tty ? RuncRuntime.ptyRelay([control.runc, ...args], o.tty, o.stdin !== undefined) : { command: control.runc, args };
+  const child = spawn(cmd.command, cmd.args, { stdio: [o.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', o.tty ? 'pipe' : 'ignore'] });
+  const resizes = child.stdio[3] as NodeJS.WritableStream | null;
+  if (o.tty && resizes) {
+    resizes.on('error', () => undefined);
+    o.onResizer?.((rows, cols) => void resizes.write(`${Math.floor(rows)} ${Math.floor(cols)}\n`));
+  }
   child.stdout!.on('data', (b: Buffer) => o.stdout.write(b));
   child.stderr!.on('data', (b: Buffer) => o.stderr.write(b));
   if (o.stdin && child.stdin) {

@@ -20,6 +20,7 @@ export {
 } from './lifecycle.ts';
 export type { SupervisorLauncher, SuperviseTarget } from './lifecycle.ts';
 export { superviseContainer, attach } from './supervisor.ts';
+export { connectAttach } from './attach-socket.ts';
 export type { SuperviseOptions } from './supervisor.ts';
 export { reconcileState } from './state.ts';
 export { execInContainer } from './exec.ts';

@@ -98,6 +98,7 @@ export async function inspectContainer(cs: ContainerStore, idOrName: string): Pr
       PidsLimit: h.pidsLimit > 0 ? h.pidsLimit : null,
       Tmpfs: Object.fromEntries(rec.mounts.filter((m) => m.type === 'tmpfs').map((m) => [m.destination, m.sizeBytes ? `size=${m.sizeBytes}` : ''])),
       StopTimeout: h.stopTimeout,
+      ConsoleSize: h.consoleSize ?? [0, 0],
     },
     GraphDriver: { Name: 'overlay2', Data: { UpperDir: p.upper, WorkDir: p.work, MergedDir: p.rootfs } },
     Mounts: rec.mounts.map((m) => ({
@@ -108,6 +109,6 @@ export async function inspectContainer(cs: ContainerStore, idOrName: string): Pr
       Mode: m.type === 'bind' ? (m.readonly ? 'ro' : '') : '',
       RW: !m.readonly,
     })),
-    Config: { ...rec.config, Image: rec.image.ref },
+    Config: { ...rec.config, Image: rec.image.ref, Tty: h.tty ?? false, OpenStdin: h.openStdin ?? false, StdinOnce: h.openStdin ?? false },
   };
 }

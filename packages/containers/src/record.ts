@@ -41,6 +41,12 @@ export interface HostConfig {
   readonlyRootfs: boolean;
   /** Seconds `stop` waits after the stop signal before SIGKILL. */
   stopTimeout: number;
+  /** `-t`: the process gets a pseudo-terminal (stdout and stderr merged, as docker's Config.Tty). */
+  tty?: boolean;
+  /** `-i`: the process's stdin is a pipe that `run -i` feeds through the attach socket (docker's Config.OpenStdin). */
+  openStdin?: boolean;
+  /** `[rows, cols]` of the terminal at start (docker's HostConfig.ConsoleSize); 24x80 when unknown. */
+  consoleSize?: [number, number];
 }
 
 /** One mount of the container, in docker inspect's vocabulary. */

@@ -3,8 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Store } from '@tbuild/cache';
 import { isBuildError } from '@tbuild/errors';
-import { resolveUser, RuncRuntime, type RunMount, type RunRequest } from '@tbuild/executor';
+import { resolveUser, RuncRuntime, type RunIO, type RunMount, type RunRequest } from '@tbuild/executor';
 import { readImage } from '@tbuild/registry';
+import { serveAttach, type AttachServer } from './attach-socket.ts';
 import { ContainerStore, safeReaddir } from './container-store.ts';
 import { imageLowers } from './image-layers.ts';
 import { DEFAULT_ROTATION, LogWriter, type LogRotation } from './log-file.ts';
@@ -74,12 +75,18 @@ export async function superviseContainer(o: SuperviseOptions): Promise<void> {
   let events: ChildProcess | undefined;
   let oom = false;
   let settled = false;
+  let server: AttachServer | undefined;
   try {
     const image = await readImage(store, rec.image.digest);
     await mountContainerRoot(p, await imageLowers(store, image));
     const req = runRequest(rec, p.rootfs);
     const runtime = new RuncRuntime({ stateDir: p.runtime, runc: o.runc });
-    const running = runtime.run(req, { onStdout: (b) => log.write('stdout', b), onStderr: (b) => log.write('stderr', b) }, abort.signal);
+    // Listening before the process starts, so `run -i` finds the socket as soon as `start` returns.
+    if (rec.hostConfig.openStdin || rec.hostConfig.tty) server = await serveAttach(p.dir);
+    const io: RunIO = { onStdout: (b) => log.write('stdout', b), onStderr: (b) => log.write('stderr', b) };
+    if (rec.hostConfig.openStdin) io.stdin = server!.stdin;
+    if (server) io.onResizer = (fn) => (server!.resize = fn);
+    const running = runtime.run(req, io, abort.signal);
     void running.finally(() => (settled = true)).catch(() => undefined);
     // RuncRuntime reports only the end; learn the start (pid) from runc itself.
     for (;;) {
@@ -116,6 +123,7 @@ export async function superviseContainer(o: SuperviseOptions): Promise<void> {
     // The kernel reports an OOM kill a moment after the process dies; give runc events that moment.
     if (events && state.exitCode === 137 && !oom) await sleep(200);
     events?.kill('SIGKILL');
+    server?.close();
     log.close();
     await unmountContainerRoot(p).catch(() => undefined);
     process.off('SIGTERM', onSignal);
@@ -136,6 +144,7 @@ export function runRequest(rec: ContainerRecord, rootfs: string): RunRequest {
   const has = (k: string): boolean => env.some((e) => e.startsWith(`${k}=`));
   if (!has('HOSTNAME')) env.push(`HOSTNAME=${rec.config.Hostname ?? rec.id.slice(0, 12)}`);
   if (!has('HOME')) env.push(`HOME=${user.home}`);
+  if (rec.hostConfig.tty && !has('TERM')) env.push('TERM=xterm'); // as docker does for -t
   const mounts: RunMount[] = rec.mounts.map((m) =>
     m.type === 'tmpfs'
       ? { type: 'tmpfs', target: m.destination, ...(m.sizeBytes !== undefined ? { sizeBytes: m.sizeBytes } : {}) }
@@ -155,6 +164,7 @@ export function runRequest(rec: ContainerRecord, rootfs: string): RunRequest {
     mounts,
     readonlyRootfs: rec.hostConfig.readonlyRootfs,
     limits,
+    ...(rec.hostConfig.tty ? { terminal: { rows: rec.hostConfig.consoleSize?.[0] || 24, cols: rec.hostConfig.consoleSize?.[1] || 80 } } : {}),
   };
 }
 

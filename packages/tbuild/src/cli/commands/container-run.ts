@@ -23,7 +23,7 @@ import { list, str, usageError, type CommandSpec } from '../args.ts';
 import type { Command } from '../command.ts';
 import { write } from '../command.ts';
 import { storeRoot } from '../root.ts';
-import { containers, launcher, unsupported, intFlag, startFailure, printRecord } from './container-common.ts';
+import { attachStdio, containers, launcher, unsupported, intFlag, startFailure, printRecord, rawStdin, terminalSize, watchResize } from './container-common.ts';
 
 const RUN_FLAGS: CommandSpec['flags'] = [
   { name: 'detach', short: 'd', type: 'bool', help: 'run in the background and print the container ID' },
@@ -46,8 +46,8 @@ const RUN_FLAGS: CommandSpec['flags'] = [
   { name: 'stop-timeout', type: 'string', placeholder: 'SECONDS', help: 'seconds `stop` waits before SIGKILL (default 10)' },
   { name: 'hostname', type: 'string', placeholder: 'NAME', help: 'container host name (default: the short ID)' },
   { name: 'publish', short: 'p', type: 'list', placeholder: 'HOST:CTR', help: 'not supported yet (no network mode publishes ports)' },
-  { name: 'interactive', short: 'i', type: 'bool', help: 'not supported for run yet (use exec -i)' },
-  { name: 'tty', short: 't', type: 'bool', help: 'not supported yet' },
+  { name: 'interactive', short: 'i', type: 'bool', help: 'keep stdin open and pass ours to the process (with -d: open, nothing attached)' },
+  { name: 'tty', short: 't', type: 'bool', help: 'give the process a pseudo-terminal (stdout and stderr merged)' },
 ];
 
 const RUN_SPEC: CommandSpec = {
@@ -57,7 +57,13 @@ const RUN_SPEC: CommandSpec = {
   args: { min: 1 },
   interspersed: false,
   flags: RUN_FLAGS,
-  examples: ['tbuild run --rm my-app:latest', 'tbuild run -d --name web -m 256m my-app', 'tbuild run --rm -v data:/data busybox sh -c "ls /data"'],
+  examples: [
+    'tbuild run --rm my-app:latest',
+    'tbuild run -it --rm busybox sh',
+    'echo hi | tbuild run -i --rm busybox cat',
+    'tbuild run -d --name web -m 256m my-app',
+    'tbuild run --rm -v data:/data busybox sh -c "ls /data"',
+  ],
 };
 
 export const runCommand: Command = {
@@ -66,8 +72,6 @@ export const runCommand: Command = {
     if (list(flags.publish).length > 0) {
       throw unsupported('publishing ports (-p) is not supported yet: tbuild containers have no bridge network to publish from', 'use --network host; the container then listens on the host\'s ports directly');
     }
-    if (flags.tty) throw unsupported('a pseudo-terminal (-t) is not supported yet', 'drop -t; output is still streamed, and exit codes are kept');
-    if (flags.interactive) throw unsupported('attaching stdin (-i) to `run` is not supported yet', 'run the container with -d, then `tbuild exec -i CONTAINER ...`');
     const cs = await containers(ctx, flags);
     const env: string[] = [];
     for (const f of list(flags['env-file'])) {
@@ -90,6 +94,9 @@ export const runCommand: Command = {
     const memory = str(flags.memory);
     const cpus = str(flags.cpus);
     const stopSignal = str(flags['stop-signal']);
+    const tty = flags.tty === true;
+    const interactive = flags.interactive === true;
+    const size = tty ? terminalSize(ctx) : undefined;
     const rec = await createContainer(cs, {
       image,
       command,
@@ -109,6 +116,9 @@ export const runCommand: Command = {
       ...(intFlag(flags['stop-timeout'], 'stop-timeout') !== undefined ? { stopTimeout: intFlag(flags['stop-timeout'], 'stop-timeout') } : {}),
       readOnly: flags['read-only'] === true,
       autoRemove: flags.rm === true,
+      tty,
+      openStdin: interactive,
+      ...(size ? { consoleSize: [size.rows, size.cols] as [number, number] } : {}),
     });
     if (flags.detach) {
       const s = await startContainer(cs, rec.id, launcher());
@@ -127,11 +137,19 @@ export const runCommand: Command = {
       ctx.signal.addEventListener('abort', onAbort, { once: true });
       let end: ContainerState | undefined;
       const ended = waitContainer(cs, rec.id).then((st) => (end = st));
+      const deadline = Date.now() + 10_000;
+      let detachStdio: (() => void) | undefined;
       try {
-        await followLog(cs.paths(rec.id).log, 0, { onRecord: (r) => printRecord(ctx, r, false), done: () => end !== undefined });
+        detachStdio = await attachStdio(ctx, cs.paths(rec.id).dir, { stdin: interactive, tty, waiting: () => end === undefined && Date.now() < deadline });
+        // Polled more often when someone may be typing: the echo comes back through the log.
+        const pollMs = interactive || tty ? 20 : undefined;
+        await followLog(cs.paths(rec.id).log, 0, { onRecord: (r) => printRecord(ctx, r, false), done: () => end !== undefined, ...(pollMs ? { pollMs } : {}) });
         await ended;
+        // Detach before waiting for `stop`: it waits for the supervisor, which with --rm waits for us.
+        detachMarker();
         await stopping;
       } finally {
+        detachStdio?.();
         ctx.signal.removeEventListener('abort', onAbort);
       }
       return end!.error ? startFailure(ctx, end!) : end!.exitCode;
@@ -163,35 +181,43 @@ export const superviseCommand: Command = {
 const EXEC_SPEC: CommandSpec = {
   name: 'exec',
   summary: 'Run a command in a running container',
-  usage: 'tbuild exec [-i] [-e K=V] [-u USER] [-w DIR] CONTAINER COMMAND [ARG...]',
+  usage: 'tbuild exec [-i] [-t] [-e K=V] [-u USER] [-w DIR] CONTAINER COMMAND [ARG...]',
   args: { min: 2 },
   interspersed: false,
   flags: [
     { name: 'interactive', short: 'i', type: 'bool', help: 'pass stdin to the command' },
-    { name: 'tty', short: 't', type: 'bool', help: 'not supported yet' },
+    { name: 'tty', short: 't', type: 'bool', help: 'give the command a pseudo-terminal (stdout and stderr merged)' },
     { name: 'env', short: 'e', type: 'list', placeholder: 'KEY=VALUE', help: 'set an environment variable' },
     { name: 'user', short: 'u', type: 'string', placeholder: 'USER[:GROUP]', help: 'user to run as (default: the container\'s)' },
     { name: 'workdir', short: 'w', type: 'string', placeholder: 'DIR', help: "working directory (default: the container's)" },
   ],
-  examples: ['tbuild exec web cat /etc/os-release', 'echo hi | tbuild exec -i web cat'],
+  examples: ['tbuild exec web cat /etc/os-release', 'echo hi | tbuild exec -i web cat', 'tbuild exec -it web sh'],
 };
 
 export const execCommand: Command = {
   spec: EXEC_SPEC,
   async run(ctx, { flags, positionals }) {
-    if (flags.tty) throw unsupported('a pseudo-terminal (-t) is not supported yet', 'drop -t; use -i to pass stdin');
     const cs = await containers(ctx, flags);
     const [name, ...args] = positionals as [string, ...string[]];
-    return execInContainer(cs, name, {
-      args,
-      env: list(flags.env),
-      hostEnv: ctx.env,
-      ...(str(flags.user) !== undefined ? { user: str(flags.user) } : {}),
-      ...(str(flags.workdir) !== undefined ? { workdir: str(flags.workdir) } : {}),
-      ...(flags.interactive ? { stdin: ctx.stdin } : {}),
-      stdout: ctx.stdout,
-      stderr: ctx.stderr,
-      signal: ctx.signal,
-    });
+    const tty = flags.tty === true;
+    let unwatch = (): void => undefined;
+    const restore = tty && flags.interactive ? rawStdin(ctx) : () => undefined;
+    try {
+      return await execInContainer(cs, name, {
+        args,
+        env: list(flags.env),
+        hostEnv: ctx.env,
+        ...(str(flags.user) !== undefined ? { user: str(flags.user) } : {}),
+        ...(str(flags.workdir) !== undefined ? { workdir: str(flags.workdir) } : {}),
+        ...(flags.interactive ? { stdin: ctx.stdin } : {}),
+        ...(tty ? { tty: terminalSize(ctx) ?? { rows: 24, cols: 80 }, onResizer: (fn) => (unwatch = watchResize(ctx, fn)) } : {}),
+        stdout: ctx.stdout,
+        stderr: ctx.stderr,
+        signal: ctx.signal,
+      });
+    } finally {
+      unwatch();
+      restore();
+    }
   },
 };
