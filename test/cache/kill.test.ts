@@ -27,13 +27,10 @@ interface Record {
   hits: number;
 }
 
-function records(root: string): Map<string, Record> {
-  const out = new Map<string, Record>();
-  for (const f of fs.readdirSync(path.join(root, 'steps'))) {
-    const r = JSON.parse(fs.readFileSync(path.join(root, 'steps', f), 'utf8')) as Record;
-    out.set(r.key, r);
-  }
-  return out;
+/** Step records as the store reports them (journaled hits included). */
+async function records(root: string): Promise<Map<string, Record>> {
+  const steps = await (await openStore(root)).listSteps();
+  return new Map(steps.map((r) => [r.key, r as Record]));
 }
 
 /** Starts a build and SIGKILLs it after `delayMs` unless it finished first. */
@@ -120,7 +117,7 @@ describe.skipIf(!isRoot || !haveRegistry())(`SIGKILL at random moments, seed ${S
       }
       fs.writeFileSync(path.join(ctx, `${i}.txt`), `iteration ${i}\n`);
       fs.writeFileSync(path.join(work.dir, `${i}.Dockerfile`), dockerfile(i));
-      const before = new Set(records(root).keys());
+      const before = new Set((await records(root)).keys());
       const { killed, run } = await buildKilledAfter(buildArgs(i), work.dir, Math.floor(rand() * (i % 6 === 0 ? pullWindow : window)));
       if (!killed) expect(run.code, run.stderr).toBe(0);
       else kills++;
@@ -131,10 +128,10 @@ describe.skipIf(!isRoot || !haveRegistry())(`SIGKILL at random moments, seed ${S
       expect(fs.readdirSync(path.join(root, 'run'))).toEqual([]);
 
       if (killed && kills % 5 === 0) {
-        const finished = [...records(root).keys()].filter((k) => !before.has(k));
+        const finished = [...(await records(root)).keys()].filter((k) => !before.has(k));
         const next = await tbuild(buildArgs(i), { cwd: work.dir });
         expect(next.code, next.stderr).toBe(0);
-        const after = records(root);
+        const after = await records(root);
         for (const k of finished) expect(after.get(k)?.hits, `step ${k} finished before the kill, so the next build reuses it`).toBeGreaterThan(0);
       }
     }

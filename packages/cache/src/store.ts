@@ -15,6 +15,7 @@ import { acquireFileLock } from './store/lock.ts';
 import { ownedName } from './store/process-id.ts';
 import { claimSlot, findSlot, isComplete } from './store/snapshot-slots.ts';
 import { parseStepRecord, type StepRecord } from './store/step-record.ts';
+import { appendUsage, readUsage, withUsage } from './store/step-usage.ts';
 import { runVerify, type VerifyProblem } from './store/verify.ts';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -36,6 +37,9 @@ const MAX_VERIFIED = 20_000;
  * readBlob and getStep re-verify, so corruption is reported (TB_CACHE_CORRUPT) or treated as a
  * miss, never served.
  */
+/** A journal this large (~10,000 hits) is folded into the step records by the next build. */
+const USAGE_FOLD_BYTES = 1 << 20;
+
 export class Store {
   /** Absolute paths of the layout's directories (for gc/verify and tests). */
   readonly dirs: { readonly [K in keyof typeof DIRS]: string };
@@ -96,6 +100,13 @@ export class Store {
   }
 
   async writeBlob(data: Buffer | string | AsyncIterable<Uint8Array>, expected?: { digest?: string; size?: number }): Promise<{ digest: string; size: number }> {
+    if (typeof data === 'string' || Buffer.isBuffer(data)) {
+      // An image rebuilt unchanged writes the same config and manifest again: skip the fsyncs.
+      const bytes = Buffer.from(data);
+      const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+      const fits = (!expected?.digest || expected.digest === digest) && (expected?.size === undefined || expected.size === bytes.length);
+      if (fits && (await this.blobIntact(digest))) return { digest, size: bytes.length };
+    }
     const w = this.blobWriter();
     try {
       if (typeof data === 'string' || Buffer.isBuffer(data)) await w.write(data);
@@ -235,11 +246,24 @@ export class Store {
     return path.join(this.dirs.steps, `${nameHash(key)}.json`);
   }
 
+  // A build looks each record up several times (lease, cache check, layers of a stage); a
+  // record never changes once written except for usage counters, so the parsed form is kept.
+  // The layer blob is still checked on every lookup: a prune elsewhere may have removed it.
+  private readonly stepMemo = new Map<string, StepRecord>();
+
   async getStep(key: string): Promise<StepRecord | undefined> {
-    const raw = await readIfExists(this.stepFile(key));
-    const rec = raw && parseStepRecord(raw);
-    if (!rec || rec.key !== key) return undefined;
-    if (rec.layer && !(await this.blobIntact(rec.layer.digest))) return undefined;
+    let rec = this.stepMemo.get(key);
+    if (!rec) {
+      const raw = await readIfExists(this.stepFile(key));
+      const parsed = raw && parseStepRecord(raw);
+      if (!parsed || parsed.key !== key) return undefined;
+      rec = parsed;
+    }
+    if (rec.layer && !(await this.blobIntact(rec.layer.digest))) {
+      this.stepMemo.delete(key);
+      return undefined;
+    }
+    this.stepMemo.set(key, rec);
     return rec;
   }
 
@@ -247,6 +271,7 @@ export class Store {
     if (rec.layer && !(await this.hasBlob(rec.layer.digest))) {
       throw new Error(`putStep(${rec.key}): layer blob ${rec.layer.digest} is not committed`);
     }
+    this.stepMemo.delete(rec.key);
     const file = this.stepFile(rec.key);
     const data = JSON.stringify(rec);
     if (await atomicCreate(this.tempPath(), file, data)) return;
@@ -254,29 +279,68 @@ export class Store {
     if (!(await this.getStep(rec.key))) await atomicReplace(this.tempPath(), file, data);
   }
 
-  /** Records a hit. Concurrent touches of one key may count one hit instead of two. */
-  async touchStep(key: string): Promise<void> {
-    const file = this.stepFile(key);
-    const raw = await readIfExists(file);
-    const rec = raw && parseStepRecord(raw);
-    if (!rec || rec.key !== key) return;
-    rec.lastUsed = new Date().toISOString();
-    rec.hits += 1;
-    await atomicReplace(this.tempPath(), file, JSON.stringify(rec));
+  private get usageFile(): string {
+    return path.join(this.dirs.meta, 'step-usage.log');
   }
 
+  private pendingTouches: string[] = [];
+  private touchFlush?: Promise<void>;
+
+  /** Records a hit (see step-usage.ts); the touches of one event-loop turn are one append. */
+  touchStep(key: string): Promise<void> {
+    this.pendingTouches.push(key);
+    this.touchFlush ??= new Promise<void>((r) => setImmediate(r)).then(async () => {
+      const keys = this.pendingTouches;
+      this.pendingTouches = [];
+      this.touchFlush = undefined;
+      await appendUsage(this.usageFile, keys, new Date().toISOString());
+      const st = await fs.stat(this.usageFile).catch(() => undefined);
+      if (st && st.size > USAGE_FOLD_BYTES) await this.foldUsage();
+    });
+    return this.touchFlush;
+  }
+
+  /**
+   * Writes the journaled hits into the step records and starts a new journal (gc does this
+   * under its lock; a build when the journal grows large). Hits appended while folding land in
+   * the new journal, or at worst are lost, which only shifts gc's LRU order.
+   */
+  async foldUsage(): Promise<void> {
+    const taken = this.tempPath();
+    try {
+      await fs.rename(this.usageFile, taken);
+    } catch (e) {
+      if (isErrno(e, 'ENOENT')) return; // nothing journaled, or another process is folding
+      throw e;
+    }
+    try {
+      for (const [key, u] of await readUsage(taken)) {
+        const file = this.stepFile(key);
+        const raw = await readIfExists(file);
+        const rec = raw && parseStepRecord(raw);
+        if (!rec || rec.key !== key) continue;
+        await atomicReplace(this.tempPath(), file, JSON.stringify(withUsage(rec, u)));
+      }
+    } finally {
+      await fs.rm(taken, { force: true });
+    }
+  }
+
+  /** Every step record, with the journaled hits applied. */
   async listSteps(): Promise<StepRecord[]> {
+    const usage = await readUsage(this.usageFile);
     const out: StepRecord[] = [];
     for (const name of await fs.readdir(this.dirs.steps)) {
       if (!name.endsWith('.json')) continue;
       const raw = await readIfExists(path.join(this.dirs.steps, name));
       const rec = raw && parseStepRecord(raw);
-      if (rec) out.push(rec);
+      if (rec) out.push(withUsage(rec, usage.get(rec.key)));
     }
     return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
   async deleteStep(key: string): Promise<void> {
+    this.stepMemo.delete(key);
     await fs.rm(this.stepFile(key), { force: true });
   }
 
@@ -295,6 +359,8 @@ export class Store {
 
   async setRef(name: string, digest: string): Promise<void> {
     if (!isSha256Digest(digest)) throw new Error(`setRef(${name}): invalid digest ${JSON.stringify(digest)}`);
+    // Re-tagging the image a ref already names (every unchanged rebuild) changes nothing.
+    if ((await this.getRef(name).catch(() => undefined)) === digest) return;
     await atomicReplace(this.tempPath(), this.refFile(name), JSON.stringify({ name, digest, updated: new Date().toISOString() }));
   }
 

@@ -83,6 +83,7 @@ export async function runGc(store: Store, opts: GcOptions): Promise<GcResult> {
       if (st && st.mtimeMs >= pinnedSince) pinnedSnaps.add(s.diffId);
     }
 
+    if (!opts.dryRun) await store.foldUsage();
     const steps = await store.listSteps();
     const doomed = new Set<StepRecord>(steps.filter((s) => opts.all || (opts.until !== undefined && Date.parse(s.lastUsed) < opts.until)));
     if (opts.keepStorage !== undefined) {

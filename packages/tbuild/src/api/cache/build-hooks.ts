@@ -52,9 +52,8 @@ async function leaseBuildInputs(store: Store, prepared: Pick<PreparedBuild, 'pla
       for (const l of img.manifest.layers) digests.add(l.digest);
       for (const d of img.config.rootfs.diff_ids) digests.add(d);
     }
-    for (const step of prepared.plan.steps) {
-      if (step.kind === 'config' || step.noCache) continue;
-      const rec = await store.getStep(step.cacheKey);
+    const cachable = prepared.plan.steps.filter((s) => s.kind !== 'config' && !s.noCache);
+    for (const rec of await Promise.all(cachable.map((s) => store.getStep(s.cacheKey)))) {
       if (rec?.layer) {
         digests.add(rec.layer.digest);
         digests.add(rec.layer.diffId);
