@@ -75,16 +75,29 @@ export class MountStubs {
     for (const [containerPath, mtimeNs] of this.#parents) {
       try {
         const r = resolveInRoot(this.#rootfs, containerPath);
-        // Node's utimes goes through a double and loses nanoseconds; the differ compares them
-        // exactly (as BuildKit does), so set the time with touch(1) from the host, to the ns.
-        const stamp = `@${mtimeNs / 1_000_000_000n}.${(mtimeNs % 1_000_000_000n).toString().padStart(9, '0')}`;
-        if (r.containerPath === containerPath) execFileSync('touch', ['-h', '-m', '-d', stamp, '--', r.hostPath]);
+        if (r.containerPath === containerPath) restoreMtime(r.hostPath, mtimeNs);
       } catch {
         /* gone or changed by the RUN: its timestamps are the RUN's business */
       }
     }
     this.#parents.clear();
   }
+}
+
+/**
+ * Sets a path's mtime to the nanosecond (the differ compares times exactly, as BuildKit does).
+ * Node's utimes goes through a double, which holds whole seconds (an image's times, from tar)
+ * exactly but not arbitrary nanoseconds; those take touch(1), an exec that cost ~6 ms per
+ * parent on every RUN when it was used for all of them.
+ */
+function restoreMtime(hostPath: string, mtimeNs: bigint): void {
+  if (mtimeNs % 1_000_000_000n === 0n) {
+    const st = fs.lstatSync(hostPath);
+    fs.lutimesSync(hostPath, st.atime, Number(mtimeNs / 1_000_000_000n));
+    if (fs.lstatSync(hostPath, { bigint: true }).mtimeNs === mtimeNs) return;
+  }
+  const stamp = `@${mtimeNs / 1_000_000_000n}.${(mtimeNs % 1_000_000_000n).toString().padStart(9, '0')}`;
+  execFileSync('touch', ['-h', '-m', '-d', stamp, '--', hostPath]);
 }
 
 function isSymlink(p: string): boolean {

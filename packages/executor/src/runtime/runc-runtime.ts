@@ -54,7 +54,9 @@ export class RuncRuntime implements ContainerRuntime {
       fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(buildOciSpec({ ...req, cwd }, etc)));
       return await this.#runBundle(id, bundle, req, io, signal);
     } finally {
-      await this.#runc_(['delete', '--force', id]).catch(() => undefined);
+      // A foreground `runc run` that exits removes its state itself; only one that was killed
+      // leaves a container behind (an exec of runc per RUN saved otherwise).
+      if (fs.existsSync(path.join(this.#runcRoot, id))) await this.#runc_(['delete', '--force', id]).catch(() => undefined);
       stubs.removeAll();
       fs.rmSync(bundle, { recursive: true, force: true });
     }

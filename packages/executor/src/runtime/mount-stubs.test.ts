@@ -1,0 +1,53 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MountStubs } from './mount-stubs.ts';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+function rootfsWithEtc(stamp: string): string {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tbuild-stubs-'));
+  dirs.push(root);
+  fs.mkdirSync(path.join(root, 'etc'));
+  fs.writeFileSync(path.join(root, 'etc/passwd'), 'root:x:0:0::/root:/bin/sh\n');
+  execFileSync('touch', ['-h', '-m', '-d', stamp, '--', path.join(root, 'etc')]);
+  return root;
+}
+
+const mtimeNs = (p: string): bigint => fs.lstatSync(p, { bigint: true }).mtimeNs;
+
+describe('MountStubs', () => {
+  // An image's times come from tar (whole seconds); a RUN's own dirs carry nanoseconds.
+  for (const [what, stamp] of [
+    ['whole seconds', '@1700000000'],
+    ['nanoseconds', '@1700000000.123456789'],
+  ] as const) {
+    it(`removes its stubs and restores the parent's mtime to the nanosecond (${what})`, () => {
+      const root = rootfsWithEtc(stamp);
+      const before = mtimeNs(path.join(root, 'etc'));
+      const stubs = new MountStubs(root);
+      stubs.ensure('/etc/hosts', 'file');
+      stubs.ensure('/proc', 'dir');
+      expect(fs.existsSync(path.join(root, 'etc/hosts'))).toBe(true);
+      expect(mtimeNs(path.join(root, 'etc'))).not.toBe(before);
+      stubs.removeAll();
+      expect(fs.readdirSync(root).sort()).toEqual(['etc']);
+      expect(fs.readdirSync(path.join(root, 'etc'))).toEqual(['passwd']);
+      expect(mtimeNs(path.join(root, 'etc'))).toBe(before);
+    });
+  }
+
+  it('leaves a stub the RUN filled with content', () => {
+    const root = rootfsWithEtc('@1700000000');
+    const stubs = new MountStubs(root);
+    stubs.ensure('/etc/hosts', 'file');
+    fs.writeFileSync(path.join(root, 'etc/hosts'), '127.0.0.1 localhost\n');
+    stubs.removeAll();
+    expect(fs.readFileSync(path.join(root, 'etc/hosts'), 'utf8')).toBe('127.0.0.1 localhost\n');
+  });
+});
