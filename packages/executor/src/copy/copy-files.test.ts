@@ -71,6 +71,29 @@ describe('copyFiles', () => {
     for (let i = 0; i < 30; i++) expect(fs.readFileSync(path.join(root, `real/f${i}`), 'utf8')).toBe(`f${i}`);
   });
 
+  it('follows a symlink copied into a directory it made, and makes nested new directories once', async () => {
+    const src = temp();
+    const root = temp();
+    fs.mkdirSync(path.join(root, 'real'));
+    const files: CopySource[] = [
+      { absPath: path.join(src, 'pkg'), destRel: 'pkg', type: 'dir', mode: 0o755 },
+      { absPath: path.join(src, 'pkg/link'), destRel: 'pkg/link', type: 'symlink', mode: 0o777, linkTarget: '/real' },
+      file(src, 'x/f', 'through the link', 'pkg/link/sub/f'),
+      ...Array.from({ length: 20 }, (_, i) => file(src, `deep/${i}`, `d${i}`, `pkg/a/b/c${i % 3}/f${i}`)),
+    ];
+    await copyFiles({ rootfs: root, dest: '/new/', files, destMustBeDir: true, ...owner });
+    expect(fs.readFileSync(path.join(root, 'real/sub/f'), 'utf8')).toBe('through the link');
+    for (let i = 0; i < 20; i++) expect(fs.readFileSync(path.join(root, `new/pkg/a/b/c${i % 3}/f${i}`), 'utf8')).toBe(`d${i}`);
+    expect(fs.statSync(path.join(root, 'new/pkg/a')).mode & 0o7777).toBe(0o755);
+  });
+
+  it('refuses a directory where it copied a file, with the usual message', async () => {
+    const src = temp();
+    const root = temp();
+    const files = [file(src, 'a', 'file a', 'a'), file(src, 'b', 'below a', 'a/b')];
+    await expect(copyFiles({ rootfs: root, dest: '/d/', files, destMustBeDir: true, ...owner })).rejects.toMatchObject({ code: 'TB_EXEC_NOT_A_DIRECTORY' });
+  });
+
   it('reports a failed write and leaves nothing writing once it returns', async () => {
     const src = temp();
     const root = temp();

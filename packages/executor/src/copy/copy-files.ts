@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { BuildError } from '@tbuild/errors';
-import { mkdirAllInRoot, resolveIn } from './confined-path.ts';
+import { isDirectoryIn, mkdirAllInRoot, resolveIn } from './confined-path.ts';
 
 /** One file a COPY/ADD selected (the shape `@tbuild/context` selects, from the context or a stage root). */
 export interface CopySource {
@@ -71,21 +71,47 @@ export async function copyFiles(req: CopyRequest): Promise<{ files: number; byte
     bytes += await writeOne(req, single!, asFile);
     return { files: 1, bytes };
   }
-  await mkdirAllInRoot(req.rootfs, dest, owner);
   // Parents before children, so a directory's mode is set after its entries exist.
   const sorted = [...req.files].sort((a, b) => (a.destRel < b.destRel ? -1 : a.destRel > b.destRel ? 1 : 0));
   const dirs: Array<{ host: string; mode: number }> = [];
-  // Directories this copy already resolved or made: resolving every parent of every file again
-  // cost a confined walk per file. Dropped for a path once a symlink is written over it.
-  const made = new Map<string, string>();
-  const ensureDir = async (containerDir: string): Promise<string> => {
-    let host = made.get(containerDir);
-    if (host === undefined) made.set(containerDir, (host = await mkdirAllInRoot(req.rootfs, containerDir, owner)));
-    return host;
+  // Directories this copy already resolved or made (host path, and whether this copy created
+  // it): resolving every parent of every file again cost a confined walk per file. Dropped for
+  // a path once a symlink is written over it.
+  const made = new Map<string, Promise<{ host: string; fresh: boolean }>>();
+  // Paths this copy wrote: in a directory it created, nothing else can be in the way.
+  const written = new Set<string>();
+  // Keys are directory paths as dirname() gives them: no trailing slash.
+  const destDir = dest.length > 1 ? dest.replace(/\/+$/, '') : dest;
+  made.set(destDir, mkdirAllInRoot(req.rootfs, dest, owner).then((host) => ({ host, fresh: false })));
+  await made.get(destDir);
+  const ensureDir = (containerDir: string): Promise<{ host: string; fresh: boolean }> => {
+    let d = made.get(containerDir);
+    if (!d) {
+      const parent = path.posix.dirname(containerDir);
+      const under = parent === destDir || parent.startsWith(destDir === '/' ? '/' : `${destDir}/`);
+      d = (async () => {
+        // Parents first, each made once. Inside a directory this copy made, nothing can be in
+        // the way: a new directory is one mkdir there, no confined walk from the root.
+        const p = under && parent !== containerDir ? await ensureDir(parent) : undefined;
+        if (p?.fresh && !written.has(containerDir)) {
+          const host = path.join(p.host, path.posix.basename(containerDir));
+          await fs.mkdir(host, { mode: 0o755 });
+          await fs.chmod(host, 0o755);
+          await fs.lchown(host, owner.uid, owner.gid);
+          return { host, fresh: true };
+        }
+        const existed = await isDirectoryIn(req.rootfs, containerDir);
+        return { host: await mkdirAllInRoot(req.rootfs, containerDir, owner), fresh: !existed };
+      })();
+      d.catch(() => made.delete(containerDir));
+      made.set(containerDir, d);
+    }
+    return d;
   };
   // Regular files are leaves: several are written at once (one at a time, a 20,000-file COPY
-  // spent most of a minute waiting on single syscalls). Directories, symlinks and a second write
-  // to the same path wait for the writes in flight, so the order Docker defines still holds.
+  // spent most of a minute waiting on single syscalls). Symlinks and a second write to the same
+  // path wait for the writes in flight, so the order Docker defines still holds; a directory
+  // waits only for a write to its own path (its children sort after it).
   const inFlight = new Map<string, Promise<void>>();
   const failures: unknown[] = [];
   // Waits for every write in flight (even after one failed: nothing may still be writing when
@@ -94,11 +120,17 @@ export async function copyFiles(req: CopyRequest): Promise<{ files: number; byte
     await Promise.allSettled(inFlight.values());
     if (failures.length) throw failures[0];
   };
+  // A write in flight at the path itself or at a parent (a file where a later entry needs a
+  // directory) must land first: the directory walk then reports it as in the way.
+  const pendingAt = (target: string): boolean => {
+    for (let p = target; p.length > destDir.length; p = path.posix.dirname(p)) if (inFlight.has(p)) return true;
+    return false;
+  };
   for (const f of sorted) {
     const target = path.posix.join(dest, f.destRel);
     if (f.type === 'dir') {
-      await drain();
-      const host = await ensureDir(target);
+      if (pendingAt(target)) await drain();
+      const { host } = await ensureDir(target);
       // The destination directory itself is made by the copy, like its parents: not the source's owner.
       const o = f.destRel === '' ? owner : await ownerOf(req, f);
       await fs.lchown(host, o.uid, o.gid);
@@ -106,14 +138,16 @@ export async function copyFiles(req: CopyRequest): Promise<{ files: number; byte
       count++;
       continue;
     }
-    if (f.type !== 'file' || inFlight.has(target)) {
+    if (f.type !== 'file' || pendingAt(target)) {
       await drain();
       for (const k of made.keys()) if (k === target || k.startsWith(target + '/')) made.delete(k);
     }
     if (inFlight.size >= COPY_CONCURRENCY) await Promise.race(inFlight.values());
     if (failures.length) await drain();
+    const nothingThere = written.has(target) ? false : undefined;
+    written.add(target);
     const write = ensureDir(path.posix.dirname(target))
-      .then(() => writeOne(req, f, target))
+      .then((dir) => writeOne(req, f, target, { hostDir: dir.host, vacant: nothingThere ?? dir.fresh }))
       .then(
         (n) => {
           bytes += n;
@@ -133,10 +167,14 @@ export async function copyFiles(req: CopyRequest): Promise<{ files: number; byte
 
 const COPY_CONCURRENCY = 16;
 
-async function writeOne(req: CopyRequest, f: CopySource, containerPath: string): Promise<number> {
-  // The parent is resolved confined; the last component is replaced, never written through.
-  const host = path.join(resolveIn(req.rootfs, path.posix.dirname(containerPath)).hostPath, path.posix.basename(containerPath));
-  const existing = await fs.lstat(host).catch(() => undefined);
+/**
+ * `at.hostDir`: the parent, already resolved confined (else resolved here); the last component
+ * is replaced, never written through. `at.vacant`: the parent is new and empty of this name.
+ */
+async function writeOne(req: CopyRequest, f: CopySource, containerPath: string, at: { hostDir?: string; vacant?: boolean } = {}): Promise<number> {
+  const hostDir = at.hostDir ?? resolveIn(req.rootfs, path.posix.dirname(containerPath)).hostPath;
+  const host = path.join(hostDir, path.posix.basename(containerPath));
+  const existing = at.vacant ? undefined : await fs.lstat(host).catch(() => undefined);
   if (existing?.isDirectory() && f.type !== 'dir') {
     throw new BuildError({ code: 'TB_EXEC_COPY_DEST', message: `cannot copy to ${containerPath}: a directory is in the way` });
   }
