@@ -59,6 +59,11 @@ describe.skipIf(!isRoot || !haveRegistry())(`image commands against a real regis
       const pull = await tbuild(['pull', '--root', fresh.dir, remote]);
       expect(pull.code, pull.stderr).toBe(0);
       expect(pull.stdout.trim()).toBe(`${remote}@${digest}`);
+      // Unpacked like docker pull: every layer has its snapshot, holding the image's files.
+      const snapshots = fs.readdirSync(path.join(fresh.dir, 's'));
+      const layers = JSON.parse((await tbuild(['inspect', '--root', fresh.dir, remote])).stdout)[0].RootFS.Layers as string[];
+      expect(snapshots.length).toBe(layers.length);
+      expect(snapshots.some((s) => fs.existsSync(path.join(fresh.dir, 's', s, 'fs', 'marker')))).toBe(true);
     } finally {
       fresh.cleanup();
     }

@@ -1,4 +1,5 @@
 import { familiarRef, parseRef, getImage, imageHistory, inspectImage, listImages, loadArchive, removeImage, saveArchive, tagImage, normalizeRef, RegistryClient, hostPlatform, parsePlatform } from '@tbuild/registry';
+import { pullImage } from '../../api/pull.ts';
 import { openStore } from '../../api/store.ts';
 import { list, str, type FlagSpec } from '../args.ts';
 import type { Command } from '../command.ts';
@@ -129,7 +130,7 @@ export const pullCommand: Command = {
     const store = await openStore(storeRoot(ctx, flags));
     const client = new RegistryClient({ insecureRegistries: list(flags['insecure-registry']) });
     const platform = str(flags.platform) ? parsePlatform(str(flags.platform)!) : hostPlatform();
-    const res = await client.pull(store, normalizeRef(positionals[0]!), platform);
+    const res = await pullImage(store, client, normalizeRef(positionals[0]!), platform);
     write(ctx.stdout, `${normalizeRef(positionals[0]!)}@${res.digest}`);
     return 0;
   },
