@@ -35,9 +35,13 @@ export async function buildLayer(
 ): Promise<LayerRef | undefined> {
   const lowers = await snapshotDirs(deps, layers);
   const active = await deps.snapshotter.prepare({ lowers, key });
+  let released: Promise<void> | undefined;
   try {
     await change(active);
-    await active.release();
+    // Unmounting (an exec of umount(8)) runs while the diff reads the upper dir, which nothing
+    // writes once the change is done; the upper is only moved into the store after both.
+    released = active.release();
+    released.catch(() => undefined);
     const writer = deps.store.blobWriter();
     let diff;
     try {
@@ -46,6 +50,7 @@ export async function buildLayer(
       await writer.abort();
       throw e;
     }
+    await released;
     if (diff.empty) {
       await writer.abort();
       return undefined;
@@ -54,6 +59,7 @@ export async function buildLayer(
     await deps.store.adoptSnapshot(diff.diffId, active.upper);
     return { digest: blob.digest, diffId: diff.diffId, size: blob.size, mediaType: LAYER_MEDIA_TYPE };
   } finally {
+    await released?.catch(() => undefined);
     await active.discard();
   }
 }
