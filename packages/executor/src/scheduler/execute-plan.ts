@@ -72,6 +72,10 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps, runStep: StepR
   // Hits are recorded (hits, lastUsed) off the critical path: awaiting each record rewrite in
   // chain order cost a warm build one file replace per step, one after another.
   const touches: Promise<void>[] = [];
+  // Step records are written off the critical path too: the next step needs the layer, not
+  // the record (the build's lease keeps the layer from gc meanwhile). Awaited before the build
+  // ends, also when it fails, so every finished step stays cached.
+  const records: Promise<void>[] = [];
   const touch = (key: string): void => {
     const t = deps.store.touchStep(key);
     t.catch(() => undefined);
@@ -168,17 +172,20 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps, runStep: StepR
       try {
         const layer = await runStep(step, parentLayers, { ref, signal: abort.signal, emit, layersOf });
         const created = stamp();
-        await deps.store.putStep({
-          key: step.cacheKey,
-          layer,
-          keyInputs: step.keyInputs,
-          source: { file: deps.dockerfile ?? 'Dockerfile', line: step.location.start.line, text: step.text, stage: ref.stage },
-          explain: await deps.explain?.(step),
-          created,
-          lastUsed: new Date(now()).toISOString(),
-          hits: 0,
-          size: layer?.size ?? 0,
-        });
+        const record = (async () =>
+          deps.store.putStep({
+            key: step.cacheKey,
+            layer,
+            keyInputs: step.keyInputs,
+            source: { file: deps.dockerfile ?? 'Dockerfile', line: step.location.start.line, text: step.text, stage: ref.stage },
+            explain: await deps.explain?.(step),
+            created,
+            lastUsed: new Date(now()).toISOString(),
+            hits: 0,
+            size: layer?.size ?? 0,
+          }))();
+        record.catch(() => undefined);
+        records.push(record);
         const durationMs = now() - started;
         summary.executed++;
         if (layer) {
@@ -220,10 +227,12 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps, runStep: StepR
     if (failed) throw firstError ?? (failed as PromiseRejectedResult).reason;
     await reportUnneeded();
     const output = await stageOutput(target);
+    await Promise.all(records);
     await Promise.all(touches);
     emit({ type: 'build-done', time: now(), durationMs: now() - start, ok: true, summary });
     return { target: output, steps: outcomes, summary };
   } catch (e) {
+    await Promise.allSettled(records);
     emit({ type: 'build-done', time: now(), durationMs: now() - start, ok: false, summary });
     throw e;
   } finally {
