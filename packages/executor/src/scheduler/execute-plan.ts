@@ -76,6 +76,7 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps, runStep: StepR
   // the record (the build's lease keeps the layer from gc meanwhile). Awaited before the build
   // ends, also when it fails, so every finished step stays cached.
   const records: Promise<void>[] = [];
+  const recordOf = new Map<string, Promise<void>>();
   const touch = (key: string): void => {
     const t = deps.store.touchStep(key);
     t.catch(() => undefined);
@@ -146,7 +147,8 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps, runStep: StepR
     try {
       return await lookupOrRun(step, parentLayers);
     } finally {
-      release?.();
+      // Held until the step's record is written: the waiting build then finds it as a hit.
+      if (release) void (recordOf.get(step.id) ?? Promise.resolve()).catch(() => undefined).then(release);
     }
   };
 
@@ -186,6 +188,7 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps, runStep: StepR
           }))();
         record.catch(() => undefined);
         records.push(record);
+        recordOf.set(id, record);
         const durationMs = now() - started;
         summary.executed++;
         if (layer) {
