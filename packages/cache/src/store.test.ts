@@ -178,6 +178,16 @@ describe('steps, refs and metadata', () => {
     expect(await hits(reopened)).toEqual({ a: 3, b: 2 });
   });
 
+  it('gc drops copy-donor notes whose snapshot is gone, and keeps other metadata', async () => {
+    const root = tmpRoot();
+    const store = await Store.open(root);
+    await store.writeMeta('copy-donor-orphan', JSON.stringify({ diffId: `sha256:${'0'.repeat(64)}`, files: {} }));
+    await store.writeMeta('copy-donor-garbled', '{');
+    await store.writeMeta('other-note', 'kept');
+    await store.gc({ keepStorage: Number.MAX_SAFE_INTEGER });
+    expect(fs.readdirSync(path.join(root, 'meta')).filter((n) => !n.startsWith('verified')).sort()).toEqual(['other-note']);
+  });
+
   it('refuses a step whose layer blob is not committed (a programmer error)', async () => {
     const store = await Store.open(tmpRoot());
     const missing = sha256Digest('nope');

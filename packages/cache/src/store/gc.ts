@@ -141,9 +141,26 @@ export async function runGc(store: Store, opts: GcOptions): Promise<GcResult> {
     }
     if (!opts.dryRun) {
       for (const p of await removeDeadLeftovers(store.dirs.tmp)) removed.push(`tmp:${path.basename(p)}`);
+      await removeOrphanDonorNotes(store);
     }
     return { removed, freed };
   } finally {
     await release();
+  }
+}
+
+/** A copy-donor note (executor's copy-donor.ts) whose snapshot is gone only costs a read: drop it. */
+async function removeOrphanDonorNotes(store: Store): Promise<void> {
+  for (const name of await fs.readdir(store.dirs.meta).catch(() => [] as string[])) {
+    if (!name.startsWith('copy-donor-')) continue;
+    const file = path.join(store.dirs.meta, name);
+    let diffId: unknown;
+    try {
+      diffId = (JSON.parse(await fs.readFile(file, 'utf8')) as { diffId?: unknown }).diffId;
+    } catch {
+      diffId = undefined;
+    }
+    const live = typeof diffId === 'string' && (await store.hasSnapshot(diffId).catch(() => false));
+    if (!live) await fs.rm(file, { force: true });
   }
 }

@@ -36,6 +36,18 @@ export interface CopyRequest {
   gid?: number;
   /** `--chmod`, already parsed: new permission bits for a file or directory. */
   chmod?: (mode: number, isDir: boolean) => number;
+  /** Link unchanged files from a previous result instead of copying them (scheduler/copy-donor.ts). */
+  reuse?: CopyReuse;
+}
+
+/** `rel`: the written path relative to the rootfs, symlinks in the image resolved. */
+export interface CopyReuse {
+  /** The upper dir of the overlay mounted at `rootfs`. */
+  upper: string;
+  /** A stored file with the content `f` has, to link at `rel`, if there is one. */
+  donorFor(f: CopySource, rel: string): string | undefined;
+  /** Called for every regular file written, linked or copied. */
+  written(f: CopySource, rel: string): void;
 }
 
 /**
@@ -82,7 +94,8 @@ export async function copyFiles(req: CopyRequest): Promise<{ files: number; byte
   const written = new Set<string>();
   // Keys are directory paths as dirname() gives them: no trailing slash.
   const destDir = dest.length > 1 ? dest.replace(/\/+$/, '') : dest;
-  made.set(destDir, mkdirAllInRoot(req.rootfs, dest, owner).then((host) => ({ host, fresh: false })));
+  const destExisted = await isDirectoryIn(req.rootfs, dest);
+  made.set(destDir, mkdirAllInRoot(req.rootfs, dest, owner).then((host) => ({ host, fresh: !destExisted })));
   await made.get(destDir);
   const ensureDir = (containerDir: string): Promise<{ host: string; fresh: boolean }> => {
     let d = made.get(containerDir);
@@ -185,13 +198,36 @@ async function writeOne(req: CopyRequest, f: CopySource, containerPath: string, 
     await fs.lchown(host, o.uid, o.gid);
     return 0;
   }
-  await fs.copyFile(f.absPath, host);
   const st = await fs.stat(f.absPath);
   const o = req.uid !== undefined ? { uid: req.uid, gid: req.gid ?? 0 } : { uid: st.uid, gid: st.gid };
-  await fs.chown(host, o.uid, o.gid);
-  await fs.chmod(host, req.chmod ? req.chmod(f.mode, false) : f.mode & 0o7777);
-  await fs.utimes(host, st.atime, st.mtime);
+  const mode = req.chmod ? req.chmod(f.mode, false) : f.mode & 0o7777;
+  const rel = req.reuse ? path.relative(req.rootfs, host) : '';
+  const donor = at.vacant ? req.reuse?.donorFor(f, rel) : undefined;
+  if (!(donor && (await linkDonor(donor, path.join(req.reuse!.upper, rel), { size: st.size, mtime: st.mtime.getTime(), ...o, mode })))) {
+    await fs.copyFile(f.absPath, host);
+    await fs.chown(host, o.uid, o.gid);
+    await fs.chmod(host, mode);
+    await fs.utimes(host, st.atime, st.mtime);
+  }
+  req.reuse?.written(f, rel);
   return st.size;
+}
+
+/**
+ * Links the donor's file into the upper dir when it is exactly what a copy would write (a copy
+ * sets the mtime through a Date: milliseconds). Straight into the upper dir: a link cannot
+ * cross into the overlay mount, and the parent is a directory this copy made, so the overlay
+ * has nothing of that name cached. Any failure (the donor pruned meanwhile) means "copy it".
+ */
+async function linkDonor(donor: string, upperPath: string, want: { size: number; mtime: number; uid: number; gid: number; mode: number }): Promise<boolean> {
+  try {
+    const d = await fs.lstat(donor);
+    if (!d.isFile() || d.size !== want.size || d.mtime.getTime() !== want.mtime || d.uid !== want.uid || d.gid !== want.gid || (d.mode & 0o7777) !== want.mode) return false;
+    await fs.link(donor, upperPath);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function ownerOf(req: CopyRequest, f: CopySource): Promise<{ uid: number; gid: number }> {

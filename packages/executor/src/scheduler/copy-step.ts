@@ -5,11 +5,12 @@ import type { CopySpec, Step } from '@tbuild/planner';
 import { parseChmod } from '../copy/chmod.ts';
 import { resolveCopyOwner } from '../copy/chown.ts';
 import { isDirectoryIn } from '../copy/confined-path.ts';
-import { copyFiles, type CopySource } from '../copy/copy-files.ts';
+import { copyFiles, type CopyReuse, type CopySource } from '../copy/copy-files.ts';
+import { donorName, openDonor } from './copy-donor.ts';
 import type { ActiveSnapshot } from '../snapshot/snapshotter.ts';
 import type { StepRunContext } from './execute-plan.ts';
 import { buildLayer, mountLayers, type LayerBuilderDeps } from './layer-builder.ts';
-import type { ExecutorDeps, FileSelector, LayerRef } from './ports.ts';
+import type { ExecutorDeps, FileSelector, LayerRef, SelectedFileLike } from './ports.ts';
 import { fetchUrlSource } from './add-url.ts';
 import { extractArchiveInto, isArchive } from './add-archive.ts';
 
@@ -35,10 +36,12 @@ export async function runCopyStep(d: CopyStepDeps, step: Step, spec: CopySpec, p
     return parentViewHandle.rootfs;
   };
   const at = d.file ? { file: d.file, range: step.location } : undefined;
+  const donor = donorName(step);
+  let recordDonor: ((diffId: string) => Promise<void>) | undefined;
   try {
     // --link copies onto an empty root: the layer does not depend on what is below it.
     const lowers = spec.link ? [] : parentLayers;
-    return await buildLayer(d, lowers, step.id, async (active) => {
+    const layer = await buildLayer(d, lowers, step.id, async (active) => {
       const owner = spec.chown ? resolveCopyOwner(spec.link ? await parentView() : active.rootfs, spec.chown) : { uid: 0, gid: 0 };
       // BuildKit keeps a stage's or an image's owners when there is no --chown; context files arrive as 0:0.
       const keepOwners = !spec.chown && spec.from.kind !== 'context';
@@ -46,6 +49,7 @@ export async function runCopyStep(d: CopyStepDeps, step: Step, spec: CopySpec, p
       let sourceIsDir = false;
       const chmod = spec.chmod ? parseChmod(spec.chmod) : undefined;
       const files: CopySource[] = [];
+      let selected: SelectedFileLike[] = [];
       let selector: FileSelector | undefined;
       const local = spec.sources.filter((s) => !spec.urls.includes(s) && !spec.inline.some((f) => `<<${f.path}` === s));
       if (local.length) {
@@ -57,7 +61,7 @@ export async function runCopyStep(d: CopyStepDeps, step: Step, spec: CopySpec, p
         }
         // From the context, select with exactly the selection that was hashed into the key.
         const sel = spec.from.kind === 'context' && spec.context ? spec.context : { sources: local, excludes: spec.excludes, parents: spec.parents };
-        const selected = await selector.select(sel);
+        selected = await selector.select(sel);
         matched = selected.length;
         const root = spec.from.kind === 'context' ? d.deps.context.root : view!.rootfs;
         if (local.length === 1 && !spec.parents && !WILDCARD.test(local[0]!)) sourceIsDir = await isDirectoryIn(root, '/' + local[0]!);
@@ -84,13 +88,27 @@ export async function runCopyStep(d: CopyStepDeps, step: Step, spec: CopySpec, p
       // A wildcard with a single match writes that file as dest, like BuildKit; several named
       // sources need a directory (the planner already rejects them without a trailing `/`).
       const destMustBeDir = spec.sources.length > 1;
+      let reuse: CopyReuse | undefined;
+      if (donor && spec.context && d.deps.context.fileDigests && spec.kind === 'copy') {
+        const byRel = await d.deps.context.fileDigests(spec.context);
+        const digests = new Map<string, string>();
+        for (const f of selected) {
+          const dg = byRel.get(f.relPath);
+          if (f.type === 'file' && dg !== undefined) digests.set(f.absPath, dg);
+        }
+        const opened = await openDonor(d.deps.store, donor, active.upper, digests);
+        reuse = opened?.reuse;
+        recordDonor = opened?.save;
+      }
       try {
-        await copyFiles({ rootfs: active.rootfs, dest: spec.dest, files, destMustBeDir, sourceIsDir, ...(keepOwners ? {} : owner), chmod });
+        await copyFiles({ rootfs: active.rootfs, dest: spec.dest, files, destMustBeDir, sourceIsDir, ...(keepOwners ? {} : owner), chmod, ...(reuse ? { reuse } : {}) });
       } catch (e) {
         if (e instanceof BuildError && at && !e.location) throw new BuildError({ ...e.diagnostics[0]!, location: at }, { cause: e });
         throw e;
       }
     });
+    if (layer && recordDonor) await recordDonor(layer.diffId).catch(() => undefined);
+    return layer;
   } finally {
     await view?.discard().catch(() => undefined);
     await parentViewHandle?.discard().catch(() => undefined);

@@ -23,6 +23,11 @@ export interface StorePort {
   lock(name: string): Promise<() => Promise<void>>;
   /** The persistent directory of a `RUN --mount=type=cache` id; `created` when it did not exist before. */
   cacheMount(id: string): Promise<{ dir: string; created: boolean }>;
+  /** Small notes (copy-donor.ts); a store without them only loses that shortcut. */
+  readMeta?(name: string): Promise<Buffer | undefined>;
+  writeMeta?(name: string, data: string): Promise<void>;
+  /** Where the snapshot of `diffId` is (or would be) unpacked. */
+  snapshotPath?(diffId: string): string;
 }
 
 /** The store's step record (the scheduler writes `explain` and `keyInputs` for `cache why`). */
@@ -46,7 +51,11 @@ export interface FileSelector {
 export interface ExecutorDeps {
   store: StorePort;
   /** Selects files from the build context (the same logic that hashed them for the keys). */
-  context: FileSelector & { readonly root: string };
+  context: FileSelector & {
+    readonly root: string;
+    /** Per-file digests (content, mode, owner) of a selection, by path relative to the context. */
+    fileDigests?(sel: ContextSelection): Promise<Map<string, string>>;
+  };
   /** Opens a selector over another root (a stage's or image's filesystem), with no ignore rules. */
   openRoot(dir: string): Promise<FileSelector>;
   /** The layers of a base image already in the store, bottom first. */

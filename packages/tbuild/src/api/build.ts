@@ -106,7 +106,11 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       plan,
       {
         store: remote ?? store,
-        context: { root: contextDir, select: (sel) => context.select(sel) },
+        context: {
+          root: contextDir,
+          select: (sel) => context.select(sel),
+          fileDigests: async (sel) => new Map((await context.hash(sel)).files.map((f) => [f.path, f.digest])),
+        },
         openRoot: async (dir) => {
           const c = await BuildContext.open(dir, { ignore: new IgnoreMatcher([]) });
           return { select: (sel) => c.select(sel) };

@@ -99,6 +99,18 @@ export class RemoteBackedStore implements StorePort {
     return this.local.lock(name);
   }
 
+  readMeta(name: string): Promise<Buffer | undefined> {
+    return this.local.readMeta(name);
+  }
+
+  writeMeta(name: string, data: string): Promise<void> {
+    return this.local.writeMeta(name, data);
+  }
+
+  snapshotPath(diffId: string): string {
+    return this.local.snapshotPath(diffId);
+  }
+
   cacheMount(id: string): Promise<{ dir: string; created: boolean }> {
     return this.local.cacheMount(id);
   }
