@@ -19,7 +19,8 @@ export {
   containersUsingImage,
 } from './lifecycle.ts';
 export type { SupervisorLauncher, SuperviseTarget } from './lifecycle.ts';
-export { superviseContainer, attach } from './supervisor.ts';
+export { superviseContainer } from './supervisor.ts';
+export { attach } from './attach-marker.ts';
 export { connectAttach } from './attach-socket.ts';
 export type { SuperviseOptions } from './supervisor.ts';
 export { reconcileState } from './state.ts';

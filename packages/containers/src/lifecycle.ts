@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { attach } from './attach-marker.ts';
 import type { ContainerStore } from './container-store.ts';
 import { containerError } from './errors.ts';
 import { isAlive } from './process-identity.ts';
@@ -42,6 +43,20 @@ export async function startContainer(cs: ContainerStore, idOrName: string, launc
   const startId = crypto.randomBytes(8).toString('hex');
   const { command, args } = launch({ storeRoot: cs.store.root, id: rec.id, startId });
   const logFile = path.join(cs.paths(rec.id).dir, 'supervisor.log');
+  // Until this sees the start, a quick --rm container must not be removed from under it.
+  const detach = attach(cs.paths(rec.id).attach, 'start');
+  try {
+    return await superviseStart(cs, rec, { command, args, startId, logFile });
+  } finally {
+    detach();
+  }
+}
+
+async function superviseStart(
+  cs: ContainerStore,
+  rec: ContainerRecord,
+  { command, args, startId, logFile }: { command: string; args: string[]; startId: string; logFile: string },
+): Promise<ContainerState> {
   const out = fs.openSync(logFile, 'a', 0o600);
   let exited: number | null | undefined;
   let spawnError: Error | undefined;

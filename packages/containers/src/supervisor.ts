@@ -6,10 +6,11 @@ import { isBuildError } from '@tbuild/errors';
 import { resolveUser, RuncRuntime, type RunIO, type RunMount, type RunRequest } from '@tbuild/executor';
 import { readImage } from '@tbuild/registry';
 import { serveAttach, type AttachServer } from './attach-socket.ts';
-import { ContainerStore, safeReaddir } from './container-store.ts';
+import { ContainerStore } from './container-store.ts';
 import { imageLowers } from './image-layers.ts';
 import { DEFAULT_ROTATION, LogWriter, type LogRotation } from './log-file.ts';
-import { isAlive, selfIdentity, type ProcessIdentity } from './process-identity.ts';
+import { waitForAttached } from './attach-marker.ts';
+import { selfIdentity } from './process-identity.ts';
 import type { ContainerRecord, ContainerState } from './record.ts';
 import { removeContainerFiles } from './remove.ts';
 import { mountContainerRoot, unmountContainerRoot } from './rootfs.ts';
@@ -166,27 +167,6 @@ export function runRequest(rec: ContainerRecord, rootfs: string): RunRequest {
     limits,
     ...(rec.hostConfig.tty ? { terminal: { rows: rec.hostConfig.consoleSize?.[0] || 24, cols: rec.hostConfig.consoleSize?.[1] || 80 } } : {}),
   };
-}
-
-/** Attached clients leave a marker named for their process; wait until none is alive (or the grace ends). */
-async function waitForAttached(dir: string, graceMs: number): Promise<void> {
-  const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline) {
-    const alive = safeReaddir(dir).some((n) => {
-      const m = /^(\d+)\.(\d+)$/.exec(n);
-      return m ? isAlive({ pid: Number(m[1]), start: m[2]! } satisfies ProcessIdentity) : false;
-    });
-    if (!alive) return;
-    await sleep(50);
-  }
-}
-
-/** Marks this process as attached to the container's output; the returned function detaches. */
-export function attach(dir: string): () => void {
-  const me = selfIdentity();
-  const file = path.join(dir, `${me.pid}.${me.start}`);
-  fs.writeFileSync(file, '');
-  return () => fs.rmSync(file, { force: true });
 }
 
 export function sleep(ms: number): Promise<void> {
