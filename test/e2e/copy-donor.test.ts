@@ -84,4 +84,38 @@ describe.skipIf(!isRoot)(`COPY after an edit links unchanged files from its prev
     expect(a.get('data/d2/f2.txt')![0] & 0o7777).toBe(0o640);
     expect(a.get('plain/d2/f2.txt')![0] & 0o7777).toBe(0o600);
   });
+
+  it('links what COPY --from copies from a stage, keeping times to the nanosecond; --chown copies', async () => {
+    const store = await seededStore();
+    stores.push(store);
+    const df = [
+      'FROM busybox AS gen',
+      'RUN mkdir -p /out/sub && for i in 1 2 3 4 5; do echo "n$i" > /out/sub/f$i; done && chmod 750 /out/sub/f2 && ln -s f1 /out/sub/link',
+      'RUN rm /out/sub/f5',
+      'FROM busybox',
+      'COPY --from=gen /out /kept',
+      'COPY --from=gen --chown=7:8 /out /owned',
+      'RUN stat -c "%n %a %u %Y" /kept/sub/f2 /owned/sub/f2 > /seen',
+      '',
+    ].join('\n');
+    fs.writeFileSync(path.join(ctx, 'Dockerfile.from'), df);
+    const out = fs.mkdtempSync(path.join(work.dir, 'out-'));
+    const r = await tbuild(['build', '--root', store.root, '--progress=plain', '-f', path.join(ctx, 'Dockerfile.from'), '-o', `type=local,dest=${out}`, ctx]);
+    expect(r.code, r.stderr).toBe(0);
+    // The four files /kept got are linked from gen's snapshots (nlink 2 there and in COPY's own).
+    expect(linkedInSnapshots(store.root)).toBe(8);
+    const kept = files(path.join(out, 'kept'));
+    const owned = files(path.join(out, 'owned'));
+    expect([...kept.keys()].sort()).toEqual(['sub/f1', 'sub/f2', 'sub/f3', 'sub/f4', 'sub/link']);
+    expect(fs.readlinkSync(path.join(out, 'kept/sub/link'))).toBe('f1');
+    kept.delete('sub/link');
+    for (const [p, [mode, , , mtime, content]] of kept) {
+      expect(owned.get(p)![4]).toBe(content);
+      expect(owned.get(p)![0]).toBe(mode);
+      expect(owned.get(p)!.slice(1, 3)).toEqual([7, 8]);
+      expect(owned.get(p)![3]).toBe(mtime);
+    }
+    expect(kept.get('sub/f2')![0] & 0o7777).toBe(0o750);
+    expect(fs.readFileSync(path.join(out, 'seen'), 'utf8')).toMatch(/^\/kept\/sub\/f2 750 0 \d+\n\/owned\/sub\/f2 750 7 \d+\n$/);
+  });
 });

@@ -48,6 +48,11 @@ export interface CopyReuse {
   donorFor(f: CopySource, rel: string): string | undefined;
   /** Called for every regular file written, linked or copied. */
   written(f: CopySource, rel: string): void;
+  /**
+   * Inodes this copy already linked: a second path to one of them is copied, or the layer would
+   * gain a hard link a plain copy never makes (busybox's /bin/sh and /bin/ls, say).
+   */
+  readonly linked: Set<number>;
 }
 
 /**
@@ -203,7 +208,7 @@ async function writeOne(req: CopyRequest, f: CopySource, containerPath: string, 
   const mode = req.chmod ? req.chmod(f.mode, false) : f.mode & 0o7777;
   const rel = req.reuse ? path.relative(req.rootfs, host) : '';
   const donor = at.vacant ? req.reuse?.donorFor(f, rel) : undefined;
-  if (!(donor && (await linkDonor(donor, path.join(req.reuse!.upper, rel), { size: st.size, mtime: st.mtime.getTime(), ...o, mode })))) {
+  if (!(donor && (await linkDonor(donor, path.join(req.reuse!.upper, rel), { size: st.size, mtime: st.mtime.getTime(), ...o, mode }, req.reuse!.linked)))) {
     await fs.copyFile(f.absPath, host);
     await fs.chown(host, o.uid, o.gid);
     await fs.chmod(host, mode);
@@ -219,10 +224,17 @@ async function writeOne(req: CopyRequest, f: CopySource, containerPath: string, 
  * cross into the overlay mount, and the parent is a directory this copy made, so the overlay
  * has nothing of that name cached. Any failure (the donor pruned meanwhile) means "copy it".
  */
-async function linkDonor(donor: string, upperPath: string, want: { size: number; mtime: number; uid: number; gid: number; mode: number }): Promise<boolean> {
+async function linkDonor(
+  donor: string,
+  upperPath: string,
+  want: { size: number; mtime: number; uid: number; gid: number; mode: number },
+  linked: Set<number>,
+): Promise<boolean> {
   try {
     const d = await fs.lstat(donor);
     if (!d.isFile() || d.size !== want.size || d.mtime.getTime() !== want.mtime || d.uid !== want.uid || d.gid !== want.gid || (d.mode & 0o7777) !== want.mode) return false;
+    if (linked.has(d.ino)) return false;
+    linked.add(d.ino);
     await fs.link(donor, upperPath);
     return true;
   } catch {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Step } from '@tbuild/planner';
 import type { CopyReuse } from '../copy/copy-files.ts';
@@ -55,6 +56,7 @@ export async function openDonor(
   const written: Record<string, string> = {};
   const reuse: CopyReuse = {
     upper,
+    linked: new Set(),
     donorFor: (f, rel) => {
       const want = digests.get(f.absPath);
       return donorDir && want !== undefined && note!.files[rel] === want ? path.join(donorDir, rel) : undefined;
@@ -69,5 +71,38 @@ export async function openDonor(
     save: async (diffId) => {
       await store.writeMeta!(name, JSON.stringify({ diffId, files: written } satisfies DonorNote));
     },
+  };
+}
+
+/**
+ * `COPY --from` a stage or image without --chown/--chmod keeps each file's content, owner, mode
+ * and times, so the file can be linked from the snapshot it lives in rather than copied (and
+ * keeps its nanosecond mtime and xattrs, as BuildKit's copy does). The visible file is the one
+ * in the top-most layer that has the path; it is taken only when it is the very inode the
+ * mounted view shows (overlayfs on one filesystem reports the lower file's inode), which also
+ * rules out a path that a symlink in some layer would lead out of the snapshot.
+ */
+export function stageDonor(lowersTopFirst: string[], upper: string): CopyReuse {
+  return {
+    upper,
+    linked: new Set(),
+    donorFor: (f) => {
+      const rel = (f as { relPath?: string }).relPath;
+      if (rel === undefined || rel === '' || f.type !== 'file') return undefined;
+      let shown: fs.Stats | undefined;
+      try {
+        shown = fs.lstatSync(f.absPath);
+      } catch {
+        return undefined;
+      }
+      for (const lower of lowersTopFirst) {
+        const candidate = path.join(lower, rel);
+        const st = fs.lstatSync(candidate, { throwIfNoEntry: false });
+        if (!st) continue;
+        return st.isFile() && st.ino === shown.ino && st.size === shown.size && st.mtimeMs === shown.mtimeMs ? candidate : undefined;
+      }
+      return undefined;
+    },
+    written: () => undefined,
   };
 }

@@ -6,7 +6,7 @@ import { parseChmod } from '../copy/chmod.ts';
 import { resolveCopyOwner } from '../copy/chown.ts';
 import { isDirectoryIn } from '../copy/confined-path.ts';
 import { copyFiles, type CopyReuse, type CopySource } from '../copy/copy-files.ts';
-import { donorName, openDonor } from './copy-donor.ts';
+import { donorName, openDonor, stageDonor } from './copy-donor.ts';
 import type { ActiveSnapshot } from '../snapshot/snapshotter.ts';
 import type { StepRunContext } from './execute-plan.ts';
 import { buildLayer, mountLayers, type LayerBuilderDeps } from './layer-builder.ts';
@@ -50,6 +50,7 @@ export async function runCopyStep(d: CopyStepDeps, step: Step, spec: CopySpec, p
       const chmod = spec.chmod ? parseChmod(spec.chmod) : undefined;
       const files: CopySource[] = [];
       let selected: SelectedFileLike[] = [];
+      let fromLowers: string[] | undefined;
       let selector: FileSelector | undefined;
       const local = spec.sources.filter((s) => !spec.urls.includes(s) && !spec.inline.some((f) => `<<${f.path}` === s));
       if (local.length) {
@@ -58,6 +59,9 @@ export async function runCopyStep(d: CopyStepDeps, step: Step, spec: CopySpec, p
           const layers = spec.from.kind === 'stage' ? await ctx.layersOf({ stage: spec.from.stage }) : await d.deps.imageLayers(spec.from.digest);
           view = await mountLayers(d, layers, `${step.id}-from`);
           selector = await d.deps.openRoot(view.rootfs);
+          if (!spec.chown && !spec.chmod && spec.kind === 'copy') {
+            fromLowers = (await Promise.all(layers.map((l) => d.store.ensureSnapshot(l)))).reverse();
+          }
         }
         // From the context, select with exactly the selection that was hashed into the key.
         const sel = spec.from.kind === 'context' && spec.context ? spec.context : { sources: local, excludes: spec.excludes, parents: spec.parents };
@@ -88,7 +92,7 @@ export async function runCopyStep(d: CopyStepDeps, step: Step, spec: CopySpec, p
       // A wildcard with a single match writes that file as dest, like BuildKit; several named
       // sources need a directory (the planner already rejects them without a trailing `/`).
       const destMustBeDir = spec.sources.length > 1;
-      let reuse: CopyReuse | undefined;
+      let reuse: CopyReuse | undefined = fromLowers ? stageDonor(fromLowers, active.upper) : undefined;
       if (donor && spec.context && d.deps.context.fileDigests && spec.kind === 'copy') {
         const byRel = await d.deps.context.fileDigests(spec.context);
         const digests = new Map<string, string>();
