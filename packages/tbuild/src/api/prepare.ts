@@ -5,7 +5,7 @@ import { parseDockerfile } from '@tbuild/parser';
 import { plan as makePlan, type Plan } from '@tbuild/planner';
 import { BuildContext, loadIgnoreFile } from '@tbuild/context';
 import type { Store } from '@tbuild/cache';
-import { createImageResolver, parsePlatform, hostPlatform, formatPlatform, RegistryClient } from '@tbuild/registry';
+import { createImageResolver, parsePlatform, hostPlatform, formatPlatform, RegistryClient, type Platform } from '@tbuild/registry';
 import type { BuildOptions } from './build.ts';
 import { openStore } from './store.ts';
 
@@ -17,10 +17,12 @@ export interface PreparedBuild {
   contextDir: string;
   file: SourceFile;
   plan: Plan;
+  /** With `{ lockGc: true }`: gc's lock, asked for as soon as the store was open (see build-hooks.ts). */
+  gcLock?: Promise<() => Promise<void>>;
 }
 
 /** Reads the Dockerfile, opens the store and the context, resolves base images and plans. */
-export async function prepareBuild(opts: BuildOptions): Promise<PreparedBuild> {
+export async function prepareBuild(opts: BuildOptions, how: { lockGc?: boolean } = {}): Promise<PreparedBuild> {
   const contextDir = path.resolve(opts.context);
   const ctxStat = await fs.stat(contextDir).catch(() => undefined);
   if (!ctxStat?.isDirectory()) {
@@ -53,6 +55,21 @@ export async function prepareBuild(opts: BuildOptions): Promise<PreparedBuild> {
   }
 
   const store = opts.store ?? (await openStore(opts.root));
+  // Taking a lock is an exec of flock(1): let it run while the context is hashed and planned.
+  const gcLock = how.lockGc ? store.lock('gc') : undefined;
+  gcLock?.catch(() => undefined);
+  try {
+    return { ...(await prepareWithStore(opts, { contextDir, dockerfilePath, file, dockerfile, platform, host, store })), ...(gcLock ? { gcLock } : {}) };
+  } catch (e) {
+    await gcLock?.then((unlock) => unlock()).catch(() => undefined);
+    throw e;
+  }
+}
+
+async function prepareWithStore(
+  opts: BuildOptions,
+  { contextDir, dockerfilePath, file, dockerfile, platform, host, store }: { contextDir: string; dockerfilePath: string | undefined; file: SourceFile; dockerfile: ReturnType<typeof parseDockerfile>; platform: Platform; host: Platform; store: Store },
+): Promise<PreparedBuild> {
   const client = new RegistryClient({ insecureRegistries: opts.insecureRegistries });
   const resolver = createImageResolver({ store, client, pull: opts.pull });
   const statCacheName = `statcache-${hashPath(contextDir)}`;

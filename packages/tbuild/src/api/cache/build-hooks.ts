@@ -20,7 +20,7 @@ export interface BuildCacheHooks {
  * will miss before anything runs (`build --explain`).
  */
 export async function buildCacheHooks(
-  prepared: Pick<PreparedBuild, 'store' | 'plan' | 'context' | 'file' | 'contextDir'>,
+  prepared: Pick<PreparedBuild, 'store' | 'plan' | 'context' | 'file' | 'contextDir' | 'gcLock'>,
   opts: { since: number; stdin: boolean; onExplain?: (report: WhyReport) => void },
 ): Promise<BuildCacheHooks> {
   const release = await leaseBuildInputs(prepared.store, prepared, opts.since);
@@ -39,8 +39,8 @@ export async function buildCacheHooks(
 
 // Taken under gc's lock: a prune either ran before (and what we then find is what exists) or
 // runs after and sees the lease; it never deletes a layer between our lookup and our lease.
-async function leaseBuildInputs(store: Store, prepared: Pick<PreparedBuild, 'plan'>, since: number): Promise<() => Promise<void>> {
-  const unlock = await store.lock('gc');
+async function leaseBuildInputs(store: Store, prepared: Pick<PreparedBuild, 'plan' | 'gcLock'>, since: number): Promise<() => Promise<void>> {
+  const unlock = await (prepared.gcLock ?? store.lock('gc'));
   try {
     const digests = new Set<string>();
     for (const stage of prepared.plan.stages) {
