@@ -1,5 +1,4 @@
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
 import type { Readable } from 'node:stream';
 import { registryError } from './errors.ts';
 
@@ -25,7 +24,17 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const MAX_REDIRECTS = 5;
 const IDLE_TIMEOUT_MS = 60_000;
 
-const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
+// Loaded on the first request: http, https, tls and net cost every start ~5 ms, and most
+// commands (a warm build from local images) never talk to a registry.
+type Client = { mod: typeof import('node:http'); agent: http.Agent };
+let clients: Promise<{ http: Client; https: Client }> | undefined;
+function loadClients(): Promise<{ http: Client; https: Client }> {
+  clients ??= Promise.all([import('node:http'), import('node:https')]).then(([h, s]) => ({
+    http: { mod: h.default, agent: new h.default.Agent({ keepAlive: true }) },
+    https: { mod: s.default as unknown as typeof import('node:http'), agent: new s.default.Agent({ keepAlive: true }) },
+  }));
+  return clients;
+}
 
 /** Loopback hosts get plain HTTP by default, as Docker does for its insecure-registry defaults. */
 export function isLoopbackHost(host: string): boolean {
@@ -67,13 +76,13 @@ export async function send(req: HttpRequest): Promise<HttpResponse> {
   }
 }
 
-function once(method: string, url: URL, headers: Record<string, string>, body?: () => Buffer | Readable): Promise<HttpResponse> {
+async function once(method: string, url: URL, headers: Record<string, string>, body?: () => Buffer | Readable): Promise<HttpResponse> {
+  const { mod, agent } = (await loadClients())[url.protocol === 'https:' ? 'https' : 'http'];
   return new Promise((resolve, reject) => {
-    const mod = url.protocol === 'https:' ? https : http;
     const b = body?.();
     if (Buffer.isBuffer(b)) headers['content-length'] = String(b.length);
     else if (!b && method !== 'GET' && method !== 'HEAD') headers['content-length'] ??= '0';
-    const r = mod.request(url, { method, headers, agent: url.protocol === 'https:' ? agents.https : agents.http }, (res) => {
+    const r = mod.request(url, { method, headers, agent }, (res) => {
       resolve({ status: res.statusCode ?? 0, headers: res.headers, url, body: res });
     });
     r.setTimeout(IDLE_TIMEOUT_MS, () => r.destroy(new Error(`no answer from ${url.host} for ${IDLE_TIMEOUT_MS / 1000}s`)));

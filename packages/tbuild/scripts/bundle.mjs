@@ -23,6 +23,8 @@ await build({
   sourcemap: 'linked',
   // A native addon cannot live inside a bundle: it is loaded from node_modules at run time.
   external: ['@napi-rs/xattr'],
+  // A node:vm script has no loader for import(): lazy `import('node:http')` becomes a require.
+  supported: { 'dynamic-import': false },
   logLevel: 'warning',
 });
 // esbuild wraps every `import x from 'node:fs'` in __toESM, which copies the module's ~100

@@ -1,7 +1,6 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
 import path from 'node:path';
 import { BuildError } from '@tbuild/errors';
 
@@ -58,9 +57,10 @@ export async function fetchUrlSource(
   throw new BuildError({ code: 'TB_EXEC_ADD_URL', message: `ADD ${url}: too many redirects` });
 }
 
-function get(url: URL, signal?: AbortSignal): Promise<http.IncomingMessage> {
+// http/https are loaded on first use: most builds have no ADD of a URL.
+async function get(url: URL, signal?: AbortSignal): Promise<http.IncomingMessage> {
+  const mod = url.protocol === 'https:' ? (await import('node:https')).default : (await import('node:http')).default;
   return new Promise((resolve, reject) => {
-    const mod = url.protocol === 'https:' ? https : http;
     const req = mod.get(url, { signal, timeout: TIMEOUT_MS }, resolve);
     req.on('timeout', () => req.destroy(new BuildError({ code: 'TB_EXEC_ADD_URL', message: `ADD ${url.href}: timed out` })));
     req.on('error', (e) => reject(e instanceof BuildError ? e : new BuildError({ code: 'TB_EXEC_ADD_URL', message: `ADD ${url.href}: ${e.message}` })));
