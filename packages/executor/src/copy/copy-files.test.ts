@@ -94,6 +94,17 @@ describe('copyFiles', () => {
     await expect(copyFiles({ rootfs: root, dest: '/d/', files, destMustBeDir: true, ...owner })).rejects.toMatchObject({ code: 'TB_EXEC_NOT_A_DIRECTORY' });
   });
 
+  it('refuses a file where it made a directory, with the usual message', async () => {
+    const src = temp();
+    const root = temp();
+    fs.mkdirSync(path.join(src, 'one/x'), { recursive: true });
+    const files: CopySource[] = [
+      { absPath: path.join(src, 'one/x'), destRel: 'x', type: 'dir', mode: 0o755 },
+      file(src, 'two/x', 'a file named like the directory', 'x'),
+    ];
+    await expect(copyFiles({ rootfs: root, dest: '/d/', files, destMustBeDir: true, ...owner })).rejects.toMatchObject({ code: 'TB_EXEC_COPY_DEST' });
+  });
+
   it('reports a failed write and leaves nothing writing once it returns', async () => {
     const src = temp();
     const root = temp();

@@ -149,6 +149,7 @@ export async function copyFiles(req: CopyRequest): Promise<{ files: number; byte
     if (f.type === 'dir') {
       if (pendingAt(target)) await drain();
       const { host } = await ensureDir(target);
+      written.add(target);
       // The destination directory itself is made by the copy, like its parents: not the source's owner.
       const o = f.destRel === '' ? owner : await ownerOf(req, f);
       await fs.lchown(host, o.uid, o.gid);
