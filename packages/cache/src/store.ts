@@ -293,9 +293,14 @@ export class Store {
       const keys = this.pendingTouches;
       this.pendingTouches = [];
       this.touchFlush = undefined;
-      await appendUsage(this.usageFile, keys, new Date().toISOString());
-      const st = await fs.stat(this.usageFile).catch(() => undefined);
-      if (st && st.size > USAGE_FOLD_BYTES) await this.foldUsage();
+      // Hits only order gc's eviction: a full disk here must not fail the build that hit.
+      try {
+        await appendUsage(this.usageFile, keys, new Date().toISOString());
+        const st = await fs.stat(this.usageFile).catch(() => undefined);
+        if (st && st.size > USAGE_FOLD_BYTES) await this.foldUsage();
+      } catch {
+        /* lost hits: see step-usage.ts */
+      }
     });
     return this.touchFlush;
   }
