@@ -48,11 +48,13 @@ export async function atomicReplace(tmp: string, dest: string, data: Buffer | st
  * Create `dest` only if it does not exist (link(2) fails with EEXIST, unlike rename).
  * Returns false when another writer got there first.
  */
-export async function atomicCreate(tmp: string, dest: string, data: Buffer | string): Promise<boolean> {
+export async function atomicCreate(tmp: string, dest: string, data: Buffer | string, opts: { durable?: boolean } = {}): Promise<boolean> {
+  const durable = opts.durable ?? true;
   try {
-    await writeDurable(tmp, data);
+    if (durable) await writeDurable(tmp, data);
+    else await fs.writeFile(tmp, data, { flag: 'wx', mode: 0o644 });
     await fs.link(tmp, dest);
-    await fsyncDir(path.dirname(dest));
+    if (durable) await fsyncDir(path.dirname(dest));
     return true;
   } catch (e) {
     if (isErrno(e, 'EEXIST')) return false;

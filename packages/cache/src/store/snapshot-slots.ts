@@ -45,7 +45,9 @@ export async function claimSlot(snapDir: string, tmpDir: string, diffId: string)
   for (let i = 0; i < MAX_SLOTS; i++) {
     const dir = slotDir(snapDir, diffId, i);
     await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-    if (!(await atomicCreate(path.join(tmpDir, ownedName()), path.join(dir, 'diffid'), `${diffId}\n`))) {
+    // Not synced: a snapshot's files never are (nor are containerd's), so after a power loss
+    // a slot may be incomplete anyway; a marker lost or empty makes it one gc removes.
+    if (!(await atomicCreate(path.join(tmpDir, ownedName()), path.join(dir, 'diffid'), `${diffId}\n`, { durable: false }))) {
       if (readMarker(dir) !== diffId) continue;
     }
     return { dir, fs: path.join(dir, 'fs') };
