@@ -57,7 +57,7 @@ export class RuncRuntime implements ContainerRuntime {
       // A foreground `runc run` that exits removes its state itself; only one that was killed
       // leaves a container behind (an exec of runc per RUN saved otherwise).
       if (fs.existsSync(path.join(this.#runcRoot, id))) await this.#runc_(['delete', '--force', id]).catch(() => undefined);
-      stubs.removeAll();
+      await stubs.removeAll();
       fs.rmSync(bundle, { recursive: true, force: true });
     }
   }

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import { promisify } from 'node:util';
+import { viaHelper } from './sys-helper.ts';
 
 const execFileP = promisify(execFile);
 
@@ -34,16 +35,25 @@ export function isMountPoint(p: string): boolean {
  */
 export async function unmount(target: string): Promise<void> {
   for (let attempt = 0; attempt < 5; attempt++) {
-    try {
-      await execFileP('umount', [target]);
-      return;
-    } catch (e) {
+    const r = await viaHelper({ op: 'umount', target });
+    if (r?.ok) return;
+    if (r) {
       if (!isMountPoint(target)) return;
-      if (!/busy/i.test(String((e as { stderr?: string }).stderr ?? e))) break;
-      await new Promise((r) => setTimeout(r, 50 * (attempt + 1)));
+      if (r.errno !== 'EBUSY') break;
+    } else {
+      try {
+        await execFileP('umount', [target]);
+        return;
+      } catch (e) {
+        if (!isMountPoint(target)) return;
+        if (!/busy/i.test(String((e as { stderr?: string }).stderr ?? e))) break;
+      }
     }
+    await new Promise((r) => setTimeout(r, 50 * (attempt + 1)));
   }
-  if (isMountPoint(target)) await execFileP('umount', ['-l', target]);
+  if (!isMountPoint(target)) return;
+  const lazy = await viaHelper({ op: 'umount', target, detach: true });
+  if (!lazy?.ok) await execFileP('umount', ['-l', target]);
 }
 
 export interface MountCommand {
@@ -55,8 +65,10 @@ export interface MountCommand {
   cwd?: string;
 }
 
-/** Runs mount(8) and returns its stderr on failure instead of throwing, so callers can word the error. */
+/** mount(2) (through the helper, else mount(8)); returns the failure instead of throwing, so callers can word the error. */
 export async function mount(cmd: MountCommand): Promise<{ ok: true } | { ok: false; message: string }> {
+  const r = await viaHelper({ op: 'mount', source: cmd.source, target: cmd.target, fstype: cmd.type, data: cmd.options, ...(cmd.cwd ? { cwd: cmd.cwd } : {}) });
+  if (r) return r.ok ? { ok: true } : { ok: false, message: `mount: ${cmd.target}: ${r.message}` };
   try {
     await execFileP('mount', ['-t', cmd.type, '-o', cmd.options, cmd.source, cmd.target], { cwd: cmd.cwd });
     return { ok: true };
