@@ -101,9 +101,10 @@ export function parseJsonArray(s: Span): RawArg[] | undefined {
   if (maxDepth > MAX_JSON_DEPTH) return undefined;
   if (maxDepth > MAX_GRAMMAR_DEPTH) return deepJsonArray(s, lexed.tokens);
 
-  argumentParser.input = lexed.tokens;
-  const cst = argumentParser.jsonArray();
-  if (argumentParser.errors.length > 0) return undefined;
+  const parser = argumentParser();
+  parser.input = lexed.tokens;
+  const cst = parser.jsonArray();
+  if (parser.errors.length > 0) return undefined;
   const values = ((cst.children as JsonArrayCstChildren).jsonValue ?? []) as CstNode[];
   const out: RawArg[] = [];
   for (const v of values) {
@@ -183,8 +184,9 @@ function doubleQuotedValue(image: string, esc: EscapeChar): string {
 /** BuildKit `parseWords`: shell-like words, quotes and escapes kept. */
 export function parseWords(s: Span, esc: EscapeChar): RawArg[] {
   const lexed = lexWords(s.text, esc);
-  argumentParser.input = lexed.tokens;
-  const cst = argumentParser.words();
+  const parser = argumentParser();
+  parser.input = lexed.tokens;
+  const cst = parser.words();
   const out: RawArg[] = [];
   for (const w of ((cst.children as WordsCstChildren).word ?? []) as CstNode[]) {
     const c = w.children as WordCstChildren;
@@ -356,8 +358,9 @@ function buildOne(line: Span, esc: EscapeChar): RawNode & { pending?: Span } {
       return finish(keyword, t, k, [], trimmed(argsSpan), line, esc);
     }
     const lexed = lexFlags(argsSpan.text, esc);
-    argumentParser.input = lexed.tokens;
-    const c = argumentParser.flagSection().children as FlagSectionCstChildren;
+    const parser = argumentParser();
+    parser.input = lexed.tokens;
+    const c = parser.flagSection().children as FlagSectionCstChildren;
     flags = (c.FlagWord ?? []).map((f) => ({
       value: (f as IToken & { payload: string }).payload,
       start: argsSpan.base + f.startOffset,

@@ -131,8 +131,12 @@ class ArgumentParser extends CstParser {
   });
 }
 
-/** The parser singleton. Set `.input` before invoking a rule. */
-export const argumentParser = new ArgumentParser();
+let parser: ArgumentParser | undefined;
+
+/** The parser singleton, made on first use (Chevrotain's self-analysis is most of this module's start-up). Set `.input` before invoking a rule. */
+export function argumentParser(): ArgumentParser {
+  return (parser ??= new ArgumentParser());
+}
 
 // `Rest` and `Bare` are complement sets, which defeat Chevrotain's first-character
 // optimisation; these lexers have at most six patterns, so trying them in order is cheap.
@@ -145,27 +149,24 @@ function flagLexer(t: { word: TokenType; end: TokenType }): Lexer {
   );
 }
 
-const flagLexers: Record<EscapeChar, Lexer> = {
-  '\\': flagLexer(flagTokensBackslash),
-  '`': flagLexer(flagTokensBacktick),
-};
-
-const wordLexers: Record<EscapeChar, Lexer> = {
-  '\\': new Lexer([Space, SingleQuoted, ...wordTokensBackslash], lexerOptions),
-  '`': new Lexer([Space, SingleQuoted, ...wordTokensBacktick], lexerOptions),
-};
-
-// The JSON lexer stops at the first bad character: text that is not JSON is simply shell form.
-const jsonLexer = new Lexer(jsonTokens, { positionTracking: 'full', ensureOptimizations: true, recoveryEnabled: false });
+// Made on first use: building a lexer is a regexp analysis per token (a few ms at start-up),
+// and most Dockerfiles never switch to the backtick escape.
+const flagLexers: Partial<Record<EscapeChar, Lexer>> = {};
+const wordLexers: Partial<Record<EscapeChar, Lexer>> = {};
+let jsonLexer: Lexer | undefined;
 
 export function lexFlags(text: string, esc: EscapeChar): ILexingResult {
-  return flagLexers[esc].tokenize(text);
+  const lexer = (flagLexers[esc] ??= flagLexer(esc === '`' ? flagTokensBacktick : flagTokensBackslash));
+  return lexer.tokenize(text);
 }
 
 export function lexWords(text: string, esc: EscapeChar): ILexingResult {
-  return wordLexers[esc].tokenize(text);
+  const lexer = (wordLexers[esc] ??= new Lexer([Space, SingleQuoted, ...(esc === '`' ? wordTokensBacktick : wordTokensBackslash)], lexerOptions));
+  return lexer.tokenize(text);
 }
 
+// The JSON lexer stops at the first bad character: text that is not JSON is simply shell form.
 export function lexJson(text: string): ILexingResult {
+  jsonLexer ??= new Lexer(jsonTokens, { positionTracking: 'full', ensureOptimizations: true, recoveryEnabled: false });
   return jsonLexer.tokenize(text);
 }
