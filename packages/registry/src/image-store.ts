@@ -1,3 +1,4 @@
+import fs from 'node:fs/promises';
 import { canonicalJson, isDigest } from './digest.ts';
 import { parseConfig, parseDocument } from './documents.ts';
 import { registryError } from './errors.ts';
@@ -76,6 +77,9 @@ export async function readImage(store: BlobStore, digest: string, platform?: Pla
 export async function resolveLocal(store: BlobStore, refOrDigest: string): Promise<string | undefined> {
   if (isDigest(refOrDigest)) {
     if (await store.hasBlob(refOrDigest)) {
+      // A manifest or index is itself the answer: only an image ID (a config digest) needs the
+      // scan of every tag below, which every build paid for each base image.
+      if (await isImageDocument(store, refOrDigest)) return refOrDigest;
       const refs = await imageRefs(store);
       if (refs.some((r) => r.digest === refOrDigest)) return refOrDigest;
       // An image ID is a config digest: find a tagged manifest using it.
@@ -91,6 +95,18 @@ export async function resolveLocal(store: BlobStore, refOrDigest: string): Promi
   if (ref.digest) return (await store.hasBlob(ref.digest)) ? ref.digest : undefined;
   return store.getRef(IMAGE_REF_PREFIX + formatRef(ref));
 }
+
+async function isImageDocument(store: BlobStore, digest: string): Promise<boolean> {
+  try {
+    // Documents are small: a layer is never read whole here.
+    if ((await fs.stat(store.blobPath(digest))).size > MAX_DOCUMENT_PEEK) return false;
+    return parseDocument(await store.readBlob(digest), digest).kind !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+const MAX_DOCUMENT_PEEK = 4 << 20;
 
 export async function findImage(store: BlobStore, refOrDigest: string, platform?: Platform): Promise<StoredImage | undefined> {
   const d = await resolveLocal(store, refOrDigest);
