@@ -83,6 +83,11 @@ describe.skipIf(!isRoot)(`COPY after an edit links unchanged files from its prev
     expect(a).toEqual(copied(files(full)));
     expect(a.get('data/d2/f2.txt')![0] & 0o7777).toBe(0o640);
     expect(a.get('plain/d2/f2.txt')![0] & 0o7777).toBe(0o600);
+
+    // `cache du` counts a shared inode once: two builds' snapshots cost little more than one.
+    const du = async (root: string) => (JSON.parse((await tbuild(['cache', 'du', '--root', root, '--format', 'json'])).stdout) as { snapshots: { bytes: number } }).snapshots.bytes;
+    const copiedBytes = [...a.values()].reduce((n, [, , , , content]) => n + Buffer.byteLength(content), 0);
+    expect((await du(reused.root)) - (await du(fresh.root))).toBeLessThan(copiedBytes / 2);
   });
 
   it('links what COPY --from copies from a stage, keeping times to the nanosecond; --chown copies', async () => {
