@@ -188,6 +188,21 @@ describe('steps, refs and metadata', () => {
     expect(fs.readdirSync(path.join(root, 'meta')).filter((n) => !n.startsWith('verified')).sort()).toEqual(['other-note']);
   });
 
+  it('gc counts a file that snapshots share (a linked COPY result) once in what it freed', async () => {
+    const store = await Store.open(tmpRoot());
+    const a = await store.makeTempDir();
+    const b = await store.makeTempDir();
+    fs.writeFileSync(path.join(a, 'shared'), Buffer.alloc(1000));
+    fs.linkSync(path.join(a, 'shared'), path.join(b, 'shared'));
+    fs.writeFileSync(path.join(a, 'own'), Buffer.alloc(10));
+    fs.writeFileSync(path.join(b, 'own'), Buffer.alloc(10));
+    await store.adoptSnapshot(sha256Digest('a'), a);
+    await store.adoptSnapshot(sha256Digest('b'), b);
+    const r = await store.gc({ all: true });
+    expect(r.removed.filter((x) => x.startsWith('snapshot:'))).toHaveLength(2);
+    expect(r.freed).toBe(1020);
+  });
+
   it('refuses a step whose layer blob is not committed (a programmer error)', async () => {
     const store = await Store.open(tmpRoot());
     const missing = sha256Digest('nope');

@@ -128,6 +128,9 @@ export async function runGc(store: Store, opts: GcOptions): Promise<GcResult> {
       freed += size;
       if (!opts.dryRun) await fs.rm(path.join(store.dirs.blobs, digest.slice(7)), { force: true });
     }
+    // Snapshots may share inodes (linked COPY results): a file's bytes are freed only when every
+    // link to it goes, so count each inode once all its links are among the removed snapshots.
+    const dropped = new Map<string, { links: number; nlink: number; size: number }>();
     for (const slot of slots) {
       if (slot.diffId && liveSnaps.has(slot.diffId)) continue;
       const st = await fs.lstat(slot.fs).catch(() => undefined);
@@ -136,9 +139,10 @@ export async function runGc(store: Store, opts: GcOptions): Promise<GcResult> {
         if (age < INCOMPLETE_GRACE_MS) continue;
       }
       removed.push(`snapshot:${slot.diffId ?? slot.name}`);
-      freed += await diskUsage(slot.fs);
+      await tallyFiles(slot.fs, dropped);
       if (!opts.dryRun) await fs.rm(slot.dir, { recursive: true, force: true });
     }
+    for (const f of dropped.values()) if (f.links >= f.nlink) freed += f.size;
     if (!opts.dryRun) {
       for (const p of await removeDeadLeftovers(store.dirs.tmp)) removed.push(`tmp:${path.basename(p)}`);
       await removeOrphanDonorNotes(store);
@@ -162,5 +166,22 @@ async function removeOrphanDonorNotes(store: Store): Promise<void> {
     }
     const live = typeof diffId === 'string' && (await store.hasSnapshot(diffId).catch(() => false));
     if (!live) await fs.rm(file, { force: true });
+  }
+}
+
+async function tallyFiles(dir: string, into: Map<string, { links: number; nlink: number; size: number }>): Promise<void> {
+  const stack = [dir];
+  while (stack.length) {
+    const cur = stack.pop()!;
+    const st = await fs.lstat(cur).catch(() => undefined);
+    if (!st) continue;
+    if (st.isDirectory()) {
+      for (const name of await fs.readdir(cur).catch(() => [] as string[])) stack.push(path.join(cur, name));
+    } else if (st.isFile()) {
+      const id = `${st.dev}:${st.ino}`;
+      const f = into.get(id);
+      if (f) f.links++;
+      else into.set(id, { links: 1, nlink: st.nlink, size: st.size });
+    }
   }
 }
