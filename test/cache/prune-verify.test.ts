@@ -11,6 +11,7 @@ interface Entry {
   text: string;
   layer?: { digest: string };
   images: string[];
+  created: string;
 }
 
 describe.skipIf(!isRoot)(`tbuild cache du, prune and verify (${NEEDS_ROOT})`, () => {
@@ -137,6 +138,10 @@ describe.skipIf(!isRoot)(`tbuild cache du, prune and verify (${NEEDS_ROOT})`, ()
 
     const why = await tbuild(['cache', 'why', '--root', root, 'app'], { cwd: work.dir });
     expect(why.stdout).toContain('line 3 `RUN echo two > /two`: its cache entry is unusable (layer blob missing or corrupt); it will run again');
+    // The rerun must write /two in a later second than the first build did, or its layer could
+    // be byte-identical and its write would replace the corrupt blob (builds are fast enough now).
+    const firstBuilt = Date.parse(top.created);
+    await new Promise((r) => setTimeout(r, Math.max(0, firstBuilt + 1100 - Date.now())));
     expect(ran(await build())).toEqual(['line 3']);
 
     // The rebuild recorded a new layer (times differ) and retagged app:1, so the corrupt blob
