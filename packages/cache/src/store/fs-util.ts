@@ -1,3 +1,4 @@
+import type { Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { noSpaceError } from '../errors.ts';
@@ -91,23 +92,34 @@ export async function mountsUnder(dir: string): Promise<string[]> {
   return out;
 }
 
-/** Total bytes of regular files under `p` (no symlink following); 0 if missing. */
-export async function diskUsage(p: string): Promise<number> {
-  let total = 0;
+/** Every regular file under `p` with its lstat (no symlink following); nothing if missing. */
+export async function* regularFilesUnder(p: string): AsyncGenerator<Stats> {
   const stack = [p];
   while (stack.length) {
     const cur = stack.pop()!;
-    let st;
-    try {
-      st = await fs.lstat(cur);
-    } catch {
-      continue;
-    }
+    const st = await fs.lstat(cur).catch(() => undefined);
+    if (!st) continue;
     if (st.isDirectory()) {
       for (const name of await fs.readdir(cur).catch(() => [] as string[])) stack.push(path.join(cur, name));
     } else if (st.isFile()) {
-      total += st.size;
+      yield st;
     }
+  }
+}
+
+/**
+ * Total bytes of regular files under `p`; 0 if missing. With `seen`, each inode counts once
+ * across every call that shares the set (hard links, snapshots that share files).
+ */
+export async function diskUsage(p: string, seen?: Set<string>): Promise<number> {
+  let total = 0;
+  for await (const st of regularFilesUnder(p)) {
+    if (seen) {
+      const id = `${st.dev}:${st.ino}`;
+      if (seen.has(id)) continue;
+      seen.add(id);
+    }
+    total += st.size;
   }
   return total;
 }

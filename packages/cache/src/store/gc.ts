@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Store } from '../store.ts';
-import { diskUsage, readIfExists } from './fs-util.ts';
+import { diskUsage, readIfExists, regularFilesUnder } from './fs-util.ts';
 import { collectImageRoots } from './image-roots.ts';
 import { removeDeadLeftovers } from './leftovers.ts';
 import { ownerAlive } from './process-id.ts';
@@ -170,18 +170,10 @@ async function removeOrphanDonorNotes(store: Store): Promise<void> {
 }
 
 async function tallyFiles(dir: string, into: Map<string, { links: number; nlink: number; size: number }>): Promise<void> {
-  const stack = [dir];
-  while (stack.length) {
-    const cur = stack.pop()!;
-    const st = await fs.lstat(cur).catch(() => undefined);
-    if (!st) continue;
-    if (st.isDirectory()) {
-      for (const name of await fs.readdir(cur).catch(() => [] as string[])) stack.push(path.join(cur, name));
-    } else if (st.isFile()) {
-      const id = `${st.dev}:${st.ino}`;
-      const f = into.get(id);
-      if (f) f.links++;
-      else into.set(id, { links: 1, nlink: st.nlink, size: st.size });
-    }
+  for await (const st of regularFilesUnder(dir)) {
+    const id = `${st.dev}:${st.ino}`;
+    const f = into.get(id);
+    if (f) f.links++;
+    else into.set(id, { links: 1, nlink: st.nlink, size: st.size });
   }
 }

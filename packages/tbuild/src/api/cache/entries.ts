@@ -1,6 +1,5 @@
-import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { StepRecord, Store } from '@tbuild/cache';
+import { diskUsage as storeDiskUsage, type StepRecord, type Store } from '@tbuild/cache';
 import { BuildError, suggest } from '@tbuild/errors';
 import { parseExplain } from './explain-record.ts';
 import { parseDuration } from './units.ts';
@@ -129,21 +128,6 @@ export function parseFilters(filters: string[], now = Date.now()): EntryFilter[]
 }
 
 /** Total bytes of regular files under `p`, each inode once (hard links within a snapshot). */
-export async function diskUsage(p: string, seen = new Set<string>()): Promise<number> {
-  let total = 0;
-  const stack = [p];
-  while (stack.length) {
-    const cur = stack.pop()!;
-    const st = await fs.lstat(cur).catch(() => undefined);
-    if (!st) continue;
-    if (st.isDirectory()) {
-      for (const name of await fs.readdir(cur).catch(() => [] as string[])) stack.push(path.join(cur, name));
-    } else if (st.isFile()) {
-      const id = `${st.dev}:${st.ino}`;
-      if (seen.has(id)) continue;
-      seen.add(id);
-      total += st.size;
-    }
-  }
-  return total;
+export function diskUsage(p: string, seen = new Set<string>()): Promise<number> {
+  return storeDiskUsage(p, seen);
 }
