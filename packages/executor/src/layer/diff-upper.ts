@@ -176,30 +176,26 @@ async function* coalesce(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> 
   if (bytes > 0) yield Buffer.concat(parts, bytes);
 }
 
+/** readWhole's synchronous twin, for files small enough that the syscalls beat three thread-pool hops. */
 function readTiny(file: string, size: number): Promise<Buffer> {
   try {
     const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
     try {
-      return Promise.resolve(fillFrom(file, size, (buf, at) => fs.readSync(fd, buf, at, buf.length - at, at)));
+      const buf = Buffer.allocUnsafe(size + 1);
+      let got = 0;
+      while (got < buf.length) {
+        const n = fs.readSync(fd, buf, got, buf.length - got, got);
+        if (n === 0) break;
+        got += n;
+      }
+      if (got !== size) throw new Error(`${file} changed size while being archived`);
+      return Promise.resolve(buf.subarray(0, size));
     } finally {
       fs.closeSync(fd);
     }
   } catch (e) {
     return Promise.reject(e);
   }
-}
-
-/** Reads exactly `size` bytes; one byte more than expected shows a file that grew since the walk. */
-function fillFrom(file: string, size: number, read: (buf: Buffer, at: number) => number): Buffer {
-  const buf = Buffer.allocUnsafe(size + 1);
-  let got = 0;
-  while (got < buf.length) {
-    const n = read(buf, got);
-    if (n === 0) break;
-    got += n;
-  }
-  if (got !== size) throw new Error(`${file} changed size while being archived`);
-  return buf.subarray(0, size);
 }
 
 async function readWhole(file: string, size: number): Promise<Buffer> {
