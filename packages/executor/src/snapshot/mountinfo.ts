@@ -35,25 +35,26 @@ export function isMountPoint(p: string): boolean {
  */
 export async function unmount(target: string): Promise<void> {
   for (let attempt = 0; attempt < 5; attempt++) {
-    const r = await viaHelper({ op: 'umount', target });
-    if (r?.ok) return;
-    if (r) {
-      if (!isMountPoint(target)) return;
-      if (r.errno !== 'EBUSY') break;
-    } else {
-      try {
-        await execFileP('umount', [target]);
-        return;
-      } catch (e) {
-        if (!isMountPoint(target)) return;
-        if (!/busy/i.test(String((e as { stderr?: string }).stderr ?? e))) break;
-      }
-    }
+    const r = await unmountOnce(target);
+    if (r.ok || !isMountPoint(target)) return;
+    if (!r.busy) break;
     await new Promise((r) => setTimeout(r, 50 * (attempt + 1)));
   }
   if (!isMountPoint(target)) return;
   const lazy = await viaHelper({ op: 'umount', target, detach: true });
   if (!lazy?.ok) await execFileP('umount', ['-l', target]);
+}
+
+/** One umount2(2) through the sys helper, else umount(8). */
+async function unmountOnce(target: string): Promise<{ ok: true } | { ok: false; busy: boolean }> {
+  const r = await viaHelper({ op: 'umount', target });
+  if (r) return r.ok ? r : { ok: false, busy: r.errno === 'EBUSY' };
+  try {
+    await execFileP('umount', [target]);
+    return { ok: true };
+  } catch (e) {
+    return { ok: false, busy: /busy/i.test(String((e as { stderr?: string }).stderr ?? e)) };
+  }
 }
 
 export interface MountCommand {
