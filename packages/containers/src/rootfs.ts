@@ -1,12 +1,8 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { BuildError } from '@tbuild/errors';
-import { resolveInRoot } from '@tbuild/executor';
+import { isMountPoint, mount, resolveInRoot, unmount } from '@tbuild/executor';
 import type { ContainerPaths } from './paths.ts';
-
-const execFileP = promisify(execFile);
 
 /** The kernel refuses more lowers than this in one overlay mount. */
 const MAX_LOWERS = 500;
@@ -15,7 +11,7 @@ const MAX_LOWERS = 500;
  * Mounts a writable overlay at `target` over `lowers` (top-most first), with the same options
  * the executor's snapshotter uses (index/redirect_dir/metacopy off), so the build differ reads
  * the upper dir the same way for `commit`. Lowers are referenced through short symlinks in
- * `links` and mount(8) runs with cwd `dir`, so long store paths do not overflow the one page
+ * `links` and the mount runs with cwd `dir`, so long store paths do not overflow the one page
  * of mount options. The work dir is emptied first: overlay wants it empty and on the upper's fs.
  */
 export async function mountOverlay(m: { dir: string; links: string; lowers: string[]; upper: string; work: string; target: string }): Promise<void> {
@@ -32,43 +28,25 @@ export async function mountOverlay(m: { dir: string; links: string; lowers: stri
   fs.rmSync(m.work, { recursive: true, force: true });
   fs.mkdirSync(m.work, { mode: 0o700 });
   const options = [`lowerdir=${rel.join(':')}`, `upperdir=${path.relative(m.dir, m.upper)}`, `workdir=${path.relative(m.dir, m.work)}`, 'index=off', 'redirect_dir=off', 'metacopy=off'].join(',');
-  try {
-    await execFileP('mount', ['-t', 'overlay', '-o', options, 'overlay', m.target], { cwd: m.dir });
-  } catch (e) {
-    const err = e as { stderr?: string; message: string };
+  const res = await mount({ type: 'overlay', source: 'overlay', target: m.target, options, cwd: m.dir });
+  if (!res.ok) {
     throw new BuildError({
       code: 'TB_EXEC_MOUNT_FAILED',
-      message: `could not mount the container's root filesystem: ${(err.stderr || err.message).trim()}`,
+      message: `could not mount the container's root filesystem: ${res.message}`,
       hint: 'tbuild needs root and overlayfs; the store must not itself be on overlayfs',
     });
   }
 }
 
-export function isMounted(target: string): boolean {
-  const text = fs.readFileSync('/proc/self/mountinfo', 'utf8');
-  return text.split('\n').some((l) => l.split(' ')[4]?.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))) === target);
-}
-
-/** Unmounts `target` if mounted; a busy mount is retried briefly, then detached lazily so cleanup always finishes. */
-export async function unmountIfMounted(target: string): Promise<void> {
-  for (let attempt = 0; attempt < 5 && isMounted(target); attempt++) {
-    try {
-      await execFileP('umount', [target]);
-    } catch {
-      await new Promise((r) => setTimeout(r, 50 * (attempt + 1)));
-    }
-  }
-  if (isMounted(target)) await execFileP('umount', ['-l', target]);
-}
-
 /** Mounts the container's root: its upper dir over the init layer over the image's snapshots (top-most first). */
 export async function mountContainerRoot(p: ContainerPaths, imageLowers: string[]): Promise<void> {
-  if (isMounted(p.rootfs)) return;
+  if (isMountPoint(p.rootfs)) return;
   await mountOverlay({ dir: p.dir, links: p.links, lowers: [p.init, ...imageLowers], upper: p.upper, work: p.work, target: p.rootfs });
 }
 
+/** The executor's unmount: a busy mount is retried, then detached lazily, so cleanup always finishes. */
 export async function unmountContainerRoot(p: ContainerPaths): Promise<void> {
-  await unmountIfMounted(p.rootfs);
+  if (isMountPoint(p.rootfs)) await unmount(p.rootfs);
 }
 
 /** Mount points every container gets (the runtime's defaults) that nest nothing else. */
@@ -104,7 +82,7 @@ export async function buildInitLayer(
     }
     await prepare?.(p.rootfs);
   } finally {
-    await unmountIfMounted(p.rootfs);
+    await unmountContainerRoot(p);
   }
 }
 

@@ -1,6 +1,7 @@
 // Snapshotter (overlayfs)
 export type { ActiveSnapshot, PrepareOptions, Snapshotter } from './snapshot/snapshotter.ts';
 export { OverlaySnapshotter, cleanupStaleSnapshots } from './snapshot/overlay-snapshotter.ts';
+export { isMountPoint, mount, unmount } from './snapshot/mountinfo.ts';
 export type { OverlaySnapshotterOptions } from './snapshot/overlay-snapshotter.ts';
 
 // Container runtime (runc)
