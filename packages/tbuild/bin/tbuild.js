@@ -4,38 +4,45 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
+import { runViaServer } from './server-client.js';
 
-// Loads the CommonJS bundle through node:vm so V8's code cache can be kept beside it: later
-// starts skip compiling ~1 MB of JavaScript. A missing, stale or unwritable cache only costs
-// that compile; V8 rejects a cache that does not match the source or this node binary.
 const bundle = path.join(path.dirname(fileURLToPath(import.meta.url)), '../dist/tbuild.cjs');
-const cacheFile = `${bundle}.v8cache`;
-let source;
-try {
-  source = fs.readFileSync(bundle, 'utf8');
-} catch {
-  process.stderr.write('tbuild is not built yet: run `pnpm build` in the repository root\n');
-  process.exit(70);
-}
-let cachedData;
-try {
-  cachedData = fs.readFileSync(cacheFile);
-} catch {}
-const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
-  filename: bundle,
-  cachedData,
-  importModuleDynamically: vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER,
-});
-const mod = { exports: {} };
-script.runInThisContext()(mod.exports, createRequire(bundle), mod, bundle, path.dirname(bundle));
-const exitCode = await mod.exports.main(process.argv.slice(2));
-if (cachedData === undefined || script.cachedDataRejected) {
-  // After the run, so the functions it compiled are in the cache too. Renamed into place:
-  // concurrent first runs never read a half-written cache.
+const argv = process.argv.slice(2);
+// A build server for the store (`tbuild server start`) runs builds already warmed up.
+process.exitCode = (await runViaServer(argv, bundle)) ?? (await runHere());
+
+async function runHere() {
+  // Loads the CommonJS bundle through node:vm so V8's code cache can be kept beside it: later
+  // starts skip compiling ~1 MB of JavaScript. A missing, stale or unwritable cache only costs
+  // that compile; V8 rejects a cache that does not match the source or this node binary.
+  const cacheFile = `${bundle}.v8cache`;
+  let source;
   try {
-    const tmp = `${cacheFile}.${process.pid}`;
-    fs.writeFileSync(tmp, script.createCachedData());
-    fs.renameSync(tmp, cacheFile);
+    source = fs.readFileSync(bundle, 'utf8');
+  } catch {
+    process.stderr.write('tbuild is not built yet: run `pnpm build` in the repository root\n');
+    return 70;
+  }
+  let cachedData;
+  try {
+    cachedData = fs.readFileSync(cacheFile);
   } catch {}
+  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+    filename: bundle,
+    cachedData,
+    importModuleDynamically: vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+  });
+  const mod = { exports: {} };
+  script.runInThisContext()(mod.exports, createRequire(bundle), mod, bundle, path.dirname(bundle));
+  const exitCode = await mod.exports.main(argv);
+  if (cachedData === undefined || script.cachedDataRejected) {
+    // After the run, so the functions it compiled are in the cache too. Renamed into place:
+    // concurrent first runs never read a half-written cache.
+    try {
+      const tmp = `${cacheFile}.${process.pid}`;
+      fs.writeFileSync(tmp, script.createCachedData());
+      fs.renameSync(tmp, cacheFile);
+    } catch {}
+  }
+  return exitCode;
 }
-process.exitCode = exitCode;

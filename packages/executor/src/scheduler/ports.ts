@@ -66,8 +66,11 @@ export interface ExecutorDeps {
   jobs: number;
   onEvent?: ProgressSink;
   signal?: AbortSignal;
-  /** `--secret id=...`: where each secret's value comes from. Values never enter keys, layers or logs. */
-  secrets?: Map<string, { file?: string; env?: string }>;
+  /**
+   * `--secret id=...`: a file to read each secret from, or its value (the caller reads environment
+   * variables: a build server's own environment is not the user's). Values never enter keys, layers or logs.
+   */
+  secrets?: Map<string, { file?: string; value?: string }>;
   /** `--ssh default=...`: agent sockets by id. */
   ssh?: Map<string, string>;
   /** Clamp layer mtimes and history timestamps for reproducible digests. */

@@ -66,7 +66,7 @@ export async function runRunStep(d: RunStepDeps, step: Step, spec: RunSpec, pare
               if (m.required) throw new BuildError({ code: 'TB_EXEC_SECRET_MISSING', message: `secret ${m.id} not found`, hint: `pass it with --secret id=${m.id},src=FILE` });
               break;
             }
-            const value = src.file !== undefined ? await fs.readFile(src.file) : Buffer.from(process.env[src.env ?? m.id] ?? '');
+            const value = src.file !== undefined ? await fs.readFile(src.file) : Buffer.from(src.value ?? '');
             if (m.env) env.push(`${m.env}=${value.toString('utf8')}`);
             if (m.target) {
               const f = path.join(scratch, `secret-${n++}`);

@@ -63,6 +63,8 @@ export interface BuildOptions {
   onEvent?: (e: BuildEvent) => void;
   signal?: AbortSignal;
   env?: NodeJS.ProcessEnv;
+  /** Where relative paths in messages are shown from (default: this process's cwd). */
+  cwd?: string;
   /** `build --explain`: called with why each step will (not) hit, before anything runs. */
   explain?: (report: WhyReport) => void;
 }
@@ -124,7 +126,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
         jobs: opts.jobs ?? defaultJobs(),
         onEvent: emit,
         signal: opts.signal,
-        secrets: new Map((opts.secrets ?? []).map((s) => [s.id, { file: s.src, env: s.env }])),
+        secrets: new Map((opts.secrets ?? []).map((s) => [s.id, { file: s.src, value: s.src === undefined ? env[s.env ?? s.id] : undefined }])),
         ssh: new Map((opts.ssh ?? []).map((s) => [s.id, s.socket])),
         sourceDateEpoch: opts.sourceDateEpoch ?? (env.SOURCE_DATE_EPOCH ? Number(env.SOURCE_DATE_EPOCH) : undefined),
         network: opts.network === 'host' ? 'host' : 'none',

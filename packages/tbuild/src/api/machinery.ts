@@ -32,6 +32,8 @@ export async function executorState(store: Store, runtimeBinary?: string): Promi
     async close() {
       await cleanupStaleSnapshots(stateDir).catch(() => undefined);
       await fs.rm(stateDir, { recursive: true, force: true }).catch(() => undefined);
+      // A long-lived process (a build server) counts as a running build while run/<pid> exists.
+      await fs.rmdir(path.dirname(stateDir)).catch(() => undefined);
     },
   };
 }

@@ -30,7 +30,7 @@ export async function prepareBuild(opts: BuildOptions, how: { lockGc?: boolean }
   }
   const dockerfilePath = opts.dockerfileText !== undefined ? undefined : path.resolve(opts.dockerfile ?? path.join(contextDir, 'Dockerfile'));
   // Errors name the Dockerfile as the user would: relative to where they stand, unless that climbs out.
-  const relative = dockerfilePath ? path.relative(process.cwd(), dockerfilePath) : 'Dockerfile';
+  const relative = dockerfilePath ? path.relative(opts.cwd ?? process.cwd(), dockerfilePath) : 'Dockerfile';
   const shownPath = relative.startsWith('..') ? dockerfilePath! : relative || 'Dockerfile';
   const text =
     opts.dockerfileText ??

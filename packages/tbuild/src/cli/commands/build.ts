@@ -106,6 +106,7 @@ export async function buildOptionsFromFlags(ctx: CliContext, flags: FlagValues, 
     insecureRegistries: list(flags['insecure-registry']),
     root: storeRoot(ctx, flags),
     env: ctx.env,
+    cwd: ctx.cwd,
     signal: ctx.signal,
     jobs: jobs ? Number(jobs) : undefined,
   };

@@ -19,6 +19,7 @@ import { doctorCommand } from './doctor.ts';
 import { historyCommand, imagesCommand, inspectCommand, loadCommand, pullCommand, pushCommand, rmiCommand, saveCommand, tagCommand } from './images.ts';
 import { parseCommand } from './parse.ts';
 import { planCommand } from './plan.ts';
+import { serverCommand } from './server.ts';
 import { version } from './version.ts';
 
 /** Every command, by name; `build` is also what `tbuild [flags] CONTEXT` runs. */
@@ -51,5 +52,6 @@ export const commands: Record<string, Command> & { build: Command } = {
   container: containerCommand,
   __supervise: superviseCommand,
   doctor: doctorCommand,
+  server: serverCommand,
   version,
 };

@@ -1,0 +1,63 @@
+// What the CLI and a build server (`tbuild server`) say to each other over the server's unix
+// socket. Plain JavaScript beside the bin: the client side must run before, and instead of,
+// loading the bundle, and the server (in the bundle) imports this same file.
+//
+// Frames are [kind: 1 byte][length: u32 BE][payload]. Output is bytes (a build can write a tar
+// to stdout), so no line-delimited JSON. The client opens with HELLO; the server answers
+// ACCEPTED, then STDOUT/STDERR frames, then EXIT; or REFUSED (another tbuild build), after
+// which the client runs the command itself.
+import fs from 'node:fs';
+import path from 'node:path';
+
+export const KIND = {
+  hello: 0x68, // client: {identity, argv, cwd, env, stdout: {tty, columns}, stderr: {...}} or {identity, control}
+  accepted: 0x61,
+  refused: 0x72, // reason (text)
+  stdout: 0x6f,
+  stderr: 0x65,
+  exit: 0x78, // exit code (text)
+  reply: 0x79, // answer to a control request (JSON)
+  signal: 0x73, // client: signal name (text)
+  resize: 0x77, // client: {stdout: columns, stderr: columns}
+};
+
+/** One frame; `payload` is a Buffer or a string (UTF-8). */
+export function frame(kind, payload = '') {
+  const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
+  const head = Buffer.allocUnsafe(5);
+  head[0] = kind;
+  head.writeUInt32BE(body.length, 1);
+  return Buffer.concat([head, body]);
+}
+
+/** Splits a byte stream back into frames, however the socket chunks it. */
+export class FrameReader {
+  #buf = Buffer.alloc(0);
+
+  /** The frames completed by `chunk`, in order. */
+  push(chunk) {
+    this.#buf = this.#buf.length ? Buffer.concat([this.#buf, chunk]) : chunk;
+    const frames = [];
+    while (this.#buf.length >= 5) {
+      const len = this.#buf.readUInt32BE(1);
+      if (this.#buf.length < 5 + len) break;
+      frames.push({ kind: this.#buf[0], payload: this.#buf.subarray(5, 5 + len) });
+      this.#buf = this.#buf.subarray(5 + len);
+    }
+    return frames;
+  }
+}
+
+/** Where the server for a store listens: beside the builds' own run state. */
+export function serverSocketPath(storeRoot) {
+  return path.join(storeRoot, 'run', 'server.sock');
+}
+
+/**
+ * Which tbuild a process is: node version and the bundle file's identity. A server answers only
+ * clients of its own build, so a rebuilt or upgraded tbuild never runs old code.
+ */
+export function bundleIdentity(bundlePath) {
+  const st = fs.statSync(bundlePath);
+  return `${process.version}:${st.ino}:${st.size}:${Math.trunc(st.mtimeMs)}`;
+}
