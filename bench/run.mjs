@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// tbuild vs BuildKit vs Buildah on the same machine in the same run (issue 8).
+// tbuild (alone, and with its build server) vs BuildKit vs Buildah on the same machine in the same run (issue 8).
 //
-//   node bench/run.mjs [--quick] [--runs N] [--cold-runs N] [--builders tbuild,buildkit,buildah]
+//   node bench/run.mjs [--quick] [--runs N] [--cold-runs N] [--builders tbuild,tbuild-server,buildkit,buildah]
 //                      [--workloads parallel,bigctx,stacked,nodeapp] [--scenarios cold,warm,edit]
 //                      [--no-micro] [--micro-only] [--out FILE] [--work DIR]
 //
@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { buildahBuilder, buildkitBuilder, tbuildBuilder } from './lib/builders.mjs';
 import { run } from './lib/proc.mjs';
 import { pushBaseImage, startRegistry } from './lib/services.mjs';
-import { median, MEMORY_TARGET_MB, table } from './lib/stats.mjs';
+import { isOurs, median, MEMORY_TARGET_MB, table } from './lib/stats.mjs';
 import { verifyImage } from './lib/verify.mjs';
 import { resetEdits, workloads } from './lib/workloads.mjs';
 import { runMicro } from './micro/index.mjs';
@@ -69,33 +69,46 @@ async function machine() {
 
 const log = (...a) => console.error(...a);
 
-/** Cold, warm and edit for one builder and workload; returns {scenario: {runs, median, peak}}. */
-async function measure(b, w, o, editCounter) {
-  const out = {};
-  const check = async (scenario, n) => {
+/**
+ * Cold, warm and edit of one workload for every builder. The builders take turns run by run
+ * (tbuild, BuildKit, Buildah, tbuild, ...) so the machine's drift falls on all of them alike,
+ * and each timed build starts after `sync`, so no builder pays for the previous one's writeback.
+ * Returns {builder: {scenario: {runs, median, peakMb}}}.
+ */
+async function measureWorkload(bs, w, o, editCounter) {
+  const out = Object.fromEntries(bs.map((b) => [b.name, {}]));
+  const check = async (b, scenario, n) => {
     const problems = await verifyImage((file) => b.save(w, file), w.expect(n), path.join(o.work, 'verify'));
     if (problems.length) throw new Error(`${b.name} ${w.name} ${scenario}: wrong image:\n  ${problems.join('\n  ')}`);
   };
-  const timed = async (scenario, count, before) => {
-    const runs = [];
-    let peak;
+  const timed = async (scenario, count, beforeRound) => {
+    const runs = Object.fromEntries(bs.map((b) => [b.name, []]));
+    const peaks = {};
     let n = 0;
     for (let i = 0; i < count; i++) {
-      n = (await before?.()) ?? n;
-      const r = await b.build(w);
-      runs.push(r.ms);
-      if (r.peakMb !== undefined) peak = Math.max(peak ?? 0, r.peakMb);
-      log(`  ${b.name.padEnd(8)} ${w.name.padEnd(8)} ${scenario.padEnd(4)} #${i + 1}: ${(r.ms / 1000).toFixed(2)}s${r.peakMb ? ` ${r.peakMb.toFixed(0)} MB` : ''}`);
+      n = (await beforeRound?.()) ?? n;
+      for (const b of bs) {
+        if (scenario === 'cold') await b.reset();
+        await run('sync', []);
+        const r = await b.build(w);
+        runs[b.name].push(r.ms);
+        if (r.peakMb !== undefined) peaks[b.name] = Math.max(peaks[b.name] ?? 0, r.peakMb);
+        log(`  ${b.name.padEnd(13)} ${w.name.padEnd(8)} ${scenario.padEnd(4)} #${i + 1}: ${(r.ms / 1000).toFixed(2)}s${r.peakMb ? ` ${r.peakMb.toFixed(0)} MB` : ''}`);
+      }
     }
-    await check(scenario, n);
-    out[scenario] = { runs, median: median(runs), peakMb: peak };
+    for (const b of bs) {
+      await check(b, scenario, n);
+      out[b.name][scenario] = { runs: runs[b.name], median: median(runs[b.name]), peakMb: peaks[b.name] };
+    }
   };
   resetEdits([w]);
   const sc = o.scenarios;
-  if (sc.includes('cold')) await timed('cold', o.coldRuns, () => b.reset().then(() => 0));
-  else await b.reset();
-  // Warm and edit need a cache that holds the unedited build (tbuild runs RUN without network; so do the peers).
-  if (!sc.includes('cold')) await b.build(w);
+  if (sc.includes('cold')) await timed('cold', o.coldRuns);
+  else {
+    // Warm and edit need a cache that holds the unedited build (tbuild runs RUN without network; so do the peers).
+    for (const b of bs) await b.reset();
+    for (const b of bs) await b.build(w);
+  }
   if (sc.includes('warm')) await timed('warm', o.runs);
   if (sc.includes('edit')) {
     await timed('edit', o.runs, () => {
@@ -125,26 +138,34 @@ async function main() {
       log(`base image ${base}; generating workloads in ${o.work}/ctx...`);
       let ws = workloads(path.join(o.work, 'ctx'), base);
       if (o.workloads) ws = ws.filter((w) => o.workloads.includes(w.name));
-      const all = [tbuildBuilder(o.work, base), buildkitBuilder(o.work, base, registry.host), buildahBuilder(o.work, base)];
-      const bs = all.filter((b) => !o.builders || o.builders.includes(b.name));
-      const perBuilder = {};
-      for (const b of bs) {
+      const all = [
+        tbuildBuilder(o.work, base),
+        tbuildBuilder(o.work, base, { server: true }),
+        buildkitBuilder(o.work, base, registry.host),
+        buildahBuilder(o.work, base),
+      ];
+      const bs = [];
+      for (const b of all.filter((b) => !o.builders || o.builders.includes(b.name))) {
         const why = b.unavailable();
         if (why) {
           log(`skipping ${b.name}: ${why}`);
           result.builders[b.name] = { skipped: why };
-          continue;
-        }
-        log(`== ${b.name}`);
-        try {
+        } else bs.push(b);
+      }
+      const perBuilder = Object.fromEntries(bs.map((b) => [b.name, {}]));
+      try {
+        for (const b of bs) {
+          log(`== setting up ${b.name}`);
           await b.setup();
           result.builders[b.name] = { version: b.version, note: b.note };
-          const editCounter = { next: 1 };
-          perBuilder[b.name] = {};
-          for (const w of ws) perBuilder[b.name][w.name] = await measure(b, w, o, editCounter);
-        } finally {
-          await b.teardown();
         }
+        const editCounter = { next: 1 };
+        for (const w of ws) {
+          const m = await measureWorkload(bs, w, o, editCounter);
+          for (const b of bs) perBuilder[b.name][w.name] = m[b.name];
+        }
+      } finally {
+        for (const b of bs) await b.teardown().catch((e) => log(`teardown of ${b.name}: ${e.message}`));
       }
       const names = Object.keys(perBuilder);
       for (const w of ws) {
@@ -154,14 +175,15 @@ async function main() {
             const m = perBuilder[n][w.name]?.[scenario];
             if (m) row.builders[n] = m;
           }
-          row.tbuildPeakMb = row.builders.tbuild?.peakMb;
           result.rows.push(row);
         }
       }
       console.log('\nMedian wall time per build (' + `${o.coldRuns} cold, ${o.runs} warm/edit runs)\n`);
       console.log(table(result.rows, names));
-      const peak = Math.max(0, ...result.rows.filter((r) => r.workload === 'bigctx').map((r) => r.tbuildPeakMb ?? 0));
-      if (peak) console.log(`\ntbuild peak RSS on bigctx: ${peak.toFixed(0)} MB (target < ${MEMORY_TARGET_MB} MB)`);
+      for (const n of names.filter(isOurs)) {
+        const peak = Math.max(0, ...result.rows.filter((r) => r.workload === 'bigctx').map((r) => r.builders[n]?.peakMb ?? 0));
+        if (peak) console.log(`${n} peak RSS on bigctx: ${peak.toFixed(0)} MB (target < ${MEMORY_TARGET_MB} MB)`);
+      }
     } finally {
       await registry.stop();
     }

@@ -22,33 +22,62 @@ function peakMb(file) {
   }
 }
 
+/** Peak resident memory of a live process so far (VmHWM), in MB. */
+function processPeakMb(pid) {
+  try {
+    const kb = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb ? Number(kb) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Contract of a benchmarked builder: `unavailable()` is a reason to skip or undefined; `setup`
  * then any number of `reset`(cold)/`build` calls, `save` exports the last image as a docker
  * archive for verification, `teardown` stops whatever `setup` started.
+ *
+ * `{ server: true }` is tbuild with its build server running (`tbuild server start`), started
+ * after each reset as dockerd is before BuildKit's builds: the same CLI command sends the build to
+ * it. Its peak memory is the larger of the client's and the server's (VmHWM since its start).
  */
-export function tbuildBuilder(work, base) {
-  const root = path.join(work, 'tbuild-store');
-  const timeFile = path.join(work, 'tbuild-time.txt');
+export function tbuildBuilder(work, base, { server = false } = {}) {
+  const name = server ? 'tbuild-server' : 'tbuild';
+  const root = path.join(work, `${name}-store`);
+  const timeFile = path.join(work, `${name}-time.txt`);
   const haveTime = fs.existsSync('/usr/bin/time');
   const cli = (args, opts) => run(process.execPath, [TBUILD_BIN, ...args], opts);
+  let serverPid;
+  const stopServer = async () => {
+    if (server && fs.existsSync(root)) await cli(['server', 'stop', '--root', root], { check: false });
+    serverPid = undefined;
+  };
   return {
-    name: 'tbuild',
+    name,
+    note: server ? 'tbuild server running for the store' : undefined,
     unavailable: () => (fs.existsSync(path.join(repo, 'packages/tbuild/dist/tbuild.cjs')) ? undefined : 'not built (pnpm build)'),
     async setup() {},
     async reset() {
+      await stopServer();
       fs.rmSync(root, { recursive: true, force: true });
       await cli(['pull', '--root', root, base]);
+      if (server) {
+        const r = await cli(['server', 'start', '--root', root, '--idle-timeout', '0']);
+        serverPid = Number(/pid (\d+)/.exec(r.stdout)?.[1]);
+      }
     },
     async build(w) {
       const args = ['build', '--root', root, '-q', '-t', tag(w), w.dir];
       const r = haveTime
         ? await run('/usr/bin/time', ['-f', '%M', '-o', timeFile, process.execPath, TBUILD_BIN, ...args])
         : await cli(args);
-      return { ms: r.ms, peakMb: haveTime ? peakMb(timeFile) : undefined };
+      const client = haveTime ? peakMb(timeFile) : undefined;
+      const serverPeak = serverPid ? processPeakMb(serverPid) : undefined;
+      return { ms: r.ms, peakMb: serverPeak === undefined ? client : Math.max(client ?? 0, serverPeak) };
     },
     save: (w, archive) => cli(['save', '--root', root, '-o', archive, tag(w)]),
     async teardown() {
+      await stopServer();
       fs.rmSync(root, { recursive: true, force: true });
     },
   };
