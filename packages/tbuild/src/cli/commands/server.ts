@@ -9,7 +9,6 @@ import { control, serve, type ServerStatus } from '../../server/serve.ts';
 import { str, usageError, type FlagValues } from '../args.ts';
 import type { CliContext, Command } from '../command.ts';
 import { write } from '../command.ts';
-import { main } from '../main.ts';
 import { storeRoot } from '../root.ts';
 
 const DEFAULT_IDLE = '30m';
@@ -99,6 +98,8 @@ function alive(pid: number): boolean {
 async function runForeground(ctx: CliContext, root: string, flags: FlagValues): Promise<number> {
   const me = self();
   await openStore(root);
+  // Loaded here, not imported: main.ts imports every command, this one included.
+  const { main } = await import('../main.ts');
   await serve({
     root,
     identity: me.identity,
