@@ -1,10 +1,11 @@
 // The client half of `tbuild server`: when a server runs for the store, a build is sent to it
 // instead of being run here, so the command skips loading and warming up tbuild (most of a warm
 // build's time). Anything that goes wrong before the server accepts falls back to running here.
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { KIND, FrameReader, bundleIdentity, frame, serverSocketPath } from './server-protocol.js';
+'use strict';
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { KIND, FrameReader, bundleIdentity, frame, serverSocketPath } = require('./server-protocol.js');
 
 /**
  * Builds only (`tbuild build …`, `tbuild -t x .`): the other commands are quick already. Input
@@ -36,7 +37,7 @@ const streamInfo = (s) => ({ tty: Boolean(s.isTTY), columns: s.columns });
  * Runs `argv` on the store's build server and resolves to its exit code, or to undefined when
  * there is no server to run it (none running, TBUILD_NO_SERVER set, another tbuild build).
  */
-export async function runViaServer(argv, bundle) {
+async function runViaServer(argv, bundle) {
   if (process.env.TBUILD_NO_SERVER || !routable(argv)) return undefined;
   const sock = serverSocketPath(storeRoot(argv, process.env, process.cwd()));
   if (!fs.existsSync(sock)) return undefined;
@@ -46,7 +47,7 @@ export async function runViaServer(argv, bundle) {
   } catch {
     return undefined;
   }
-  const net = await import('node:net');
+  const net = require('node:net');
   return new Promise((resolve) => {
     const conn = net.createConnection(sock);
     const reader = new FrameReader();
@@ -96,3 +97,5 @@ export async function runViaServer(argv, bundle) {
     });
   });
 }
+
+module.exports = { runViaServer };

@@ -6,10 +6,11 @@
 // to stdout), so no line-delimited JSON. The client opens with HELLO; the server answers
 // ACCEPTED, then STDOUT/STDERR frames, then EXIT; or REFUSED (another tbuild build), after
 // which the client runs the command itself.
-import fs from 'node:fs';
-import path from 'node:path';
+'use strict';
+const fs = require('node:fs');
+const path = require('node:path');
 
-export const KIND = {
+const KIND = {
   hello: 0x68, // client: {identity, argv, cwd, env, stdout: {tty, columns}, stderr: {...}} or {identity, control}
   accepted: 0x61,
   refused: 0x72, // reason (text)
@@ -22,7 +23,7 @@ export const KIND = {
 };
 
 /** One frame; `payload` is a Buffer or a string (UTF-8). */
-export function frame(kind, payload = '') {
+function frame(kind, payload = '') {
   const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
   const head = Buffer.allocUnsafe(5);
   head[0] = kind;
@@ -31,7 +32,7 @@ export function frame(kind, payload = '') {
 }
 
 /** Splits a byte stream back into frames, however the socket chunks it. */
-export class FrameReader {
+class FrameReader {
   #buf = Buffer.alloc(0);
 
   /** The frames completed by `chunk`, in order. */
@@ -49,7 +50,7 @@ export class FrameReader {
 }
 
 /** Where the server for a store listens: beside the builds' own run state. */
-export function serverSocketPath(storeRoot) {
+function serverSocketPath(storeRoot) {
   return path.join(storeRoot, 'run', 'server.sock');
 }
 
@@ -57,7 +58,9 @@ export function serverSocketPath(storeRoot) {
  * Which tbuild a process is: node version and the bundle file's identity. A server answers only
  * clients of its own build, so a rebuilt or upgraded tbuild never runs old code.
  */
-export function bundleIdentity(bundlePath) {
+function bundleIdentity(bundlePath) {
   const st = fs.statSync(bundlePath);
   return `${process.version}:${st.ino}:${st.size}:${Math.trunc(st.mtimeMs)}`;
 }
+
+module.exports = { KIND, frame, FrameReader, serverSocketPath, bundleIdentity };

@@ -1,15 +1,18 @@
 #!/usr/bin/env node
-import fs from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import vm from 'node:vm';
-import { runViaServer } from './server-client.js';
+'use strict';
+// CommonJS (bin/package.json): an ES module entry costs every start the ES module loader (~5 ms).
+const fs = require('node:fs');
+const { createRequire } = require('node:module');
+const path = require('node:path');
+const vm = require('node:vm');
+const { runViaServer } = require('./server-client.js');
 
-const bundle = path.join(path.dirname(fileURLToPath(import.meta.url)), '../dist/tbuild.cjs');
+const bundle = path.join(__dirname, '../dist/tbuild.cjs');
 const argv = process.argv.slice(2);
 // A build server for the store (`tbuild server start`) runs builds already warmed up.
-process.exitCode = (await runViaServer(argv, bundle)) ?? (await runHere());
+void (async () => {
+  process.exitCode = (await runViaServer(argv, bundle)) ?? (await runHere());
+})();
 
 async function runHere() {
   // Loads the CommonJS bundle through node:vm so V8's code cache can be kept beside it: later
