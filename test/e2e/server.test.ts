@@ -156,6 +156,21 @@ describe.skipIf(!isRoot)(`tbuild server (${NEEDS_ROOT})`, () => {
     expect(again.stderr).toContain('no tbuild server runs');
   });
 
+  it('survives a server killed with SIGKILL: builds run by themselves, and start replaces the dead socket', async () => {
+    expect((await tbuild(['server', 'start', '--root', root])).code).toBe(0);
+    const pid = (await status())!.pid;
+    process.kill(pid, 'SIGKILL');
+    await until('the server to die', () => !fs.existsSync(`/proc/${pid}`));
+    expect(fs.existsSync(sock())).toBe(true);
+    const r = await tbuild(['build', '--root', root, '-q', '--build-arg', 'FROM_CLIENT=yes', 'ctx'], { cwd: work.dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^sha256:[0-9a-f]{64}\n$/);
+    const again = await tbuild(['server', 'start', '--root', root]);
+    expect(again.code, again.stderr).toBe(0);
+    expect((await status())!.pid).not.toBe(pid);
+    expect((await tbuild(['server', 'stop', '--root', root])).code).toBe(0);
+  });
+
   it('stops on request and when idle, removing its socket', async () => {
     const started = await tbuild(['server', 'start', '--root', root, '--idle-timeout', '1s']);
     expect(started.code, started.stderr).toBe(0);

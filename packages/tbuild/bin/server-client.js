@@ -67,10 +67,9 @@ async function runViaServer(argv, bundle) {
         stream.once('drain', () => conn.resume());
       }
     };
-    conn.on('connect', () => {
-      const hello = { identity, argv, cwd: process.cwd(), env: process.env, stdout: streamInfo(process.stdout), stderr: streamInfo(process.stderr) };
-      conn.write(frame(KIND.hello, JSON.stringify(hello)));
-    });
+    // Queued until the socket connects; a failed connect ends in 'close' like any other.
+    const hello = { identity, argv, cwd: process.cwd(), env: process.env, stdout: streamInfo(process.stdout), stderr: streamInfo(process.stderr) };
+    conn.write(frame(KIND.hello, JSON.stringify(hello)));
     conn.on('data', (chunk) => {
       for (const f of reader.push(chunk)) {
         if (f.kind === KIND.accepted) {
