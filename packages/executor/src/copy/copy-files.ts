@@ -114,9 +114,10 @@ export async function copyFiles(req: CopyRequest): Promise<{ files: number; byte
         const p = under && parent !== containerDir ? await ensureDir(parent) : undefined;
         if (p?.fresh && !written.has(containerDir)) {
           const host = path.join(p.host, path.posix.basename(containerDir));
-          await fs.mkdir(host, { mode: 0o755 });
-          await fs.chmod(host, 0o755);
-          await fs.lchown(host, owner.uid, owner.gid);
+          // Synchronous, as linkUnchanged is: a thread-pool round trip per call cost more than the call.
+          fsSync.mkdirSync(host, { mode: 0o755 });
+          fsSync.chmodSync(host, 0o755);
+          fsSync.lchownSync(host, owner.uid, owner.gid);
           return { host, fresh: true };
         }
         const existed = await isDirectoryIn(req.rootfs, containerDir);
@@ -152,8 +153,8 @@ export async function copyFiles(req: CopyRequest): Promise<{ files: number; byte
       const { host } = await ensureDir(target);
       written.add(target);
       // The destination directory itself is made by the copy, like its parents: not the source's owner.
-      const o = f.destRel === '' ? owner : await ownerOf(req, f);
-      await fs.lchown(host, o.uid, o.gid);
+      const o = f.destRel === '' ? owner : ownerOf(req, f);
+      fsSync.lchownSync(host, o.uid, o.gid);
       dirs.push({ host, mode: req.chmod ? req.chmod(f.mode, true) : f.mode & 0o7777 });
       count++;
       continue;
@@ -205,7 +206,7 @@ async function writeOne(req: CopyRequest, f: CopySource, containerPath: string, 
   }
   if (f.type === 'symlink') {
     await fs.symlink(f.linkTarget ?? (await fs.readlink(f.absPath)), host);
-    const o = await ownerOf(req, f);
+    const o = ownerOf(req, f);
     await fs.lchown(host, o.uid, o.gid);
     return 0;
   }
@@ -254,8 +255,8 @@ function linkUnchanged(req: CopyRequest, reuse: CopyReuse, f: CopySource, host: 
   }
 }
 
-async function ownerOf(req: CopyRequest, f: CopySource): Promise<{ uid: number; gid: number }> {
+function ownerOf(req: CopyRequest, f: CopySource): { uid: number; gid: number } {
   if (req.uid !== undefined) return { uid: req.uid, gid: req.gid ?? 0 };
-  const st = await fs.lstat(f.absPath);
+  const st = fsSync.lstatSync(f.absPath);
   return { uid: st.uid, gid: st.gid };
 }
