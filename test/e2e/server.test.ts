@@ -97,6 +97,25 @@ describe.skipIf(!isRoot)(`tbuild server (${NEEDS_ROOT})`, () => {
     expect((await status())!.served).toBe(before + 1);
   });
 
+  it('runs builds of two clients at once', async () => {
+    write('two/Dockerfile', 'FROM busybox\nARG N\nRUN sleep 0.3 && echo "$N" > /n\n');
+    const before = (await status())!.served;
+    const [a, b] = await Promise.all(
+      ['1', '2'].map((n) => tbuild(['build', '--root', root, '-q', '--no-cache', '--build-arg', `N=${n}`, 'ctx/two'], { cwd: work.dir })),
+    );
+    expect(a!.code, a!.stderr).toBe(0);
+    expect(b!.code, b!.stderr).toBe(0);
+    expect(a!.stdout.trim()).toMatch(/^sha256:/);
+    expect(a!.stdout.trim()).not.toBe(b!.stdout.trim());
+    expect((await status())!.served).toBe(before + 2);
+    // Both had started before either finished: the server ran them side by side.
+    const lines = log().split('\n');
+    const startOf = (n: number): number => lines.findIndex((l) => l.includes(`build ${n} for`));
+    const firstDone = lines.findIndex((l, i) => i > startOf(before + 1) && l.includes('build done'));
+    expect(startOf(before + 2)).toBeGreaterThan(0);
+    expect(startOf(before + 2)).toBeLessThan(firstDone);
+  });
+
   it('cancels the build when the client gets SIGINT, and when the client dies', async () => {
     write('slow/Dockerfile', `FROM busybox\nRUN echo started && sleep ${MARKER}\n`);
     for (const how of ['SIGINT', 'SIGKILL'] as const) {
