@@ -31,21 +31,38 @@ function frame(kind, payload = '') {
   return Buffer.concat([head, body]);
 }
 
-/** Splits a byte stream back into frames, however the socket chunks it. */
+/**
+ * Splits a byte stream back into frames, however the socket chunks it. Chunks are joined only
+ * once a whole frame is there, so a frame that trickles in costs one copy, not one per chunk.
+ */
 class FrameReader {
-  #buf = Buffer.alloc(0);
+  #pending = [];
+  #size = 0;
+  #need;
 
   /** The frames completed by `chunk`, in order. */
   push(chunk) {
-    this.#buf = this.#buf.length ? Buffer.concat([this.#buf, chunk]) : chunk;
+    this.#pending.push(chunk);
+    this.#size += chunk.length;
     const frames = [];
-    while (this.#buf.length >= 5) {
-      const len = this.#buf.readUInt32BE(1);
-      if (this.#buf.length < 5 + len) break;
-      frames.push({ kind: this.#buf[0], payload: this.#buf.subarray(5, 5 + len) });
-      this.#buf = this.#buf.subarray(5 + len);
+    while (this.#size >= 5) {
+      if (this.#need === undefined) this.#need = 5 + this.#first(5).readUInt32BE(1);
+      if (this.#size < this.#need) break;
+      const buf = this.#first(this.#need);
+      frames.push({ kind: buf[0], payload: buf.subarray(5, this.#need) });
+      const rest = buf.subarray(this.#need);
+      this.#size -= this.#need;
+      this.#need = undefined;
+      if (rest.length) this.#pending[0] = rest;
+      else this.#pending.shift();
     }
     return frames;
+  }
+
+  /** The first pending chunk, made at least `n` bytes long. */
+  #first(n) {
+    if (this.#pending[0].length < n) this.#pending = [Buffer.concat(this.#pending)];
+    return this.#pending[0];
   }
 }
 

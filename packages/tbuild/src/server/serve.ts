@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { BuildError } from '@tbuild/errors';
 import { FrameReader, KIND, frame, serverSocketPath, type Hello } from '../../bin/server-protocol.js';
@@ -17,8 +18,6 @@ export interface ServeOptions {
   /** Runs one command line, as `main` does, with the client's streams, env and cwd. */
   run(argv: string[], ctx: Partial<CliContext>): Promise<number>;
   log(line: string): void;
-  /** Called once the socket accepts connections. */
-  onListening?(socket: string): void;
 }
 
 export interface ServerStatus {
@@ -60,7 +59,7 @@ export async function serve(o: ServeOptions): Promise<void> {
   if (await answers(socket)) {
     throw new BuildError({ code: 'TB_SERVER_RUNNING', message: `a tbuild server already runs for ${o.root}`, hint: 'see it with `tbuild server status`; stop it with `tbuild server stop`' });
   }
-  fs.mkdirSync(`${o.root}/run`, { recursive: true, mode: 0o700 });
+  fs.mkdirSync(path.dirname(socket), { recursive: true, mode: 0o700 });
   fs.rmSync(socket, { force: true });
 
   const started = new Date();
@@ -97,7 +96,8 @@ export async function serve(o: ServeOptions): Promise<void> {
     settle();
   };
 
-  const session = (sock: net.Socket, hello: Hello): void => {
+  // `reader` holds what the client sent after its hello; `early` are frames already read.
+  const session = (sock: net.Socket, hello: Hello, reader: FrameReader, early: Array<{ kind: number; payload: Buffer }>): void => {
     const controller = new AbortController();
     aborts.add(controller);
     served++;
@@ -107,17 +107,20 @@ export async function serve(o: ServeOptions): Promise<void> {
     const abort = (why: string): void => {
       if (!controller.signal.aborted) controller.abort(new Error(why));
     };
-    const reader = new FrameReader();
-    sock.on('data', (chunk: Buffer) => {
-      for (const f of reader.push(chunk)) {
-        if (f.kind === KIND.signal) abort(`interrupted by ${f.payload.toString()}`);
-        if (f.kind === KIND.resize) {
+    const onFrame = (f: { kind: number; payload: Buffer }): void => {
+      if (f.kind === KIND.signal) abort(`interrupted by ${f.payload.toString()}`);
+      if (f.kind === KIND.resize) {
+        try {
           const cols = JSON.parse(f.payload.toString()) as { stdout?: number; stderr?: number };
           stdout.columns = cols.stdout;
           stderr.columns = cols.stderr;
+        } catch {
+          /* a malformed resize changes nothing */
         }
       }
-    });
+    };
+    early.forEach(onFrame);
+    sock.on('data', (chunk: Buffer) => reader.push(chunk).forEach(onFrame));
     sock.on('close', () => abort('the client went away'));
     const argv = hello.argv ?? [];
     o.log(`build ${served} for ${hello.cwd}: tbuild ${argv.join(' ')}`);
@@ -166,10 +169,7 @@ export async function serve(o: ServeOptions): Promise<void> {
         return;
       }
       if (stopping) return void sock.end(frame(KIND.refused, 'the server is stopping'));
-      session(sock, hello);
-      // Frames that came with the hello (an early signal) go through the session's reader.
-      const rest = frames.slice(1).map((x) => frame(x.kind, x.payload));
-      if (rest.length) sock.emit('data', Buffer.concat(rest));
+      session(sock, hello, reader, frames.slice(1));
     };
     sock.on('data', first);
     sock.on('error', () => undefined);
@@ -189,7 +189,6 @@ export async function serve(o: ServeOptions): Promise<void> {
   fs.chmodSync(socket, 0o600);
   listening = fs.statSync(socket);
   o.log(`listening on ${socket} (pid ${process.pid})`);
-  o.onListening?.(socket);
   settle();
   try {
     await done;

@@ -35,7 +35,8 @@ export async function reapDeadBuilds(store: Store, runtime?: string): Promise<nu
   return reaped;
 }
 
-function alive(pid: number): boolean {
+/** Whether process `pid` exists (EPERM: it does, owned by someone else). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

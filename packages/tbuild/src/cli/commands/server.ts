@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { BuildError } from '@tbuild/errors';
 import { bundleIdentity, serverSocketPath } from '../../../bin/server-protocol.js';
+import { alive } from '../../api/cache/reap.ts';
 import { parseDuration } from '../../api/cache/units.ts';
 import { openStore } from '../../api/store.ts';
 import { control, serve, type ServerStatus } from '../../server/serve.ts';
@@ -41,7 +42,7 @@ function idleMs(flags: FlagValues): number {
 
 async function start(ctx: CliContext, root: string, flags: FlagValues): Promise<number> {
   const idle = str(flags['idle-timeout']) ?? DEFAULT_IDLE;
-  idleMs(flags);
+  idleMs(flags); // a bad --idle-timeout fails here, not in the background server
   const me = self();
   const running = await control(root, 'status');
   if (running) {
@@ -63,7 +64,8 @@ async function start(ctx: CliContext, root: string, flags: FlagValues): Promise<
   child.unref();
   for (const deadline = Date.now() + 15_000; Date.now() < deadline; ) {
     const s = await control(root, 'status');
-    if (s && s.pid === child.pid) {
+    // Ours, or one another `server start` got up first (ours then exits: TB_SERVER_RUNNING).
+    if (s && (s.pid === child.pid || exited !== undefined)) {
       write(ctx.stdout, describe(s));
       return 0;
     }
@@ -81,18 +83,10 @@ async function stop(ctx: CliContext, root: string): Promise<number> {
     return 0;
   }
   // It finishes the builds it is running first.
+  if (s.active > 0) write(ctx.stdout, `waiting for ${s.active} running build(s) to finish`);
   while (alive(s.pid)) await new Promise((r) => setTimeout(r, 40));
   write(ctx.stdout, `tbuild server stopped (pid ${s.pid}, ${s.served} builds served)`);
   return 0;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 async function runForeground(ctx: CliContext, root: string, flags: FlagValues): Promise<number> {
