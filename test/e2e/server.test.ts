@@ -60,7 +60,8 @@ describe.skipIf(!isRoot)(`tbuild server (${NEEDS_ROOT})`, () => {
     cleanupStore = s.cleanup;
     write('Dockerfile', 'FROM busybox\nARG FROM_CLIENT\nRUN test "$FROM_CLIENT" = yes && echo built > /built\nCOPY app.txt /app.txt\n');
     write('app.txt', 'one\n');
-    const r = await tbuild(['server', 'start', '--root', root], { env: { FROM_CLIENT: 'no' } });
+    // A short idle timeout: a server this suite leaves behind (the runner killed) exits soon.
+    const r = await tbuild(['server', 'start', '--root', root, '--idle-timeout', '2m'], { env: { FROM_CLIENT: 'no' } });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/tbuild server running: pid \d+/);
   });
@@ -176,7 +177,7 @@ describe.skipIf(!isRoot)(`tbuild server (${NEEDS_ROOT})`, () => {
   });
 
   it('survives a server killed with SIGKILL: builds run by themselves, and start replaces the dead socket', async () => {
-    expect((await tbuild(['server', 'start', '--root', root])).code).toBe(0);
+    expect((await tbuild(['server', 'start', '--root', root, '--idle-timeout', '2m'])).code).toBe(0);
     const pid = (await status())!.pid;
     process.kill(pid, 'SIGKILL');
     await until('the server to die', () => !fs.existsSync(`/proc/${pid}`));
@@ -184,7 +185,7 @@ describe.skipIf(!isRoot)(`tbuild server (${NEEDS_ROOT})`, () => {
     const r = await tbuild(['build', '--root', root, '-q', '--build-arg', 'FROM_CLIENT=yes', 'ctx'], { cwd: work.dir });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^sha256:[0-9a-f]{64}\n$/);
-    const again = await tbuild(['server', 'start', '--root', root]);
+    const again = await tbuild(['server', 'start', '--root', root, '--idle-timeout', '2m']);
     expect(again.code, again.stderr).toBe(0);
     expect((await status())!.pid).not.toBe(pid);
     expect((await tbuild(['server', 'stop', '--root', root])).code).toBe(0);
@@ -197,7 +198,7 @@ describe.skipIf(!isRoot)(`tbuild server (${NEEDS_ROOT})`, () => {
     await until('the idle server to exit', () => !fs.existsSync(`/proc/${pid}`), 10_000);
     expect(fs.existsSync(sock())).toBe(false);
 
-    expect((await tbuild(['server', 'start', '--root', root])).code).toBe(0);
+    expect((await tbuild(['server', 'start', '--root', root, '--idle-timeout', '2m'])).code).toBe(0);
     const stopped = await tbuild(['server', 'stop', '--root', root]);
     expect(stopped.stdout).toMatch(/tbuild server stopped \(pid \d+/);
     expect(fs.existsSync(sock())).toBe(false);
