@@ -191,6 +191,20 @@ describe.skipIf(!isRoot)(`tbuild server (${NEEDS_ROOT})`, () => {
     expect((await tbuild(['server', 'stop', '--root', root])).code).toBe(0);
   });
 
+  it('gives up on a server that takes the connection but does not answer, and builds by itself', async () => {
+    expect((await tbuild(['server', 'start', '--root', root, '--idle-timeout', '2m'])).code).toBe(0);
+    const pid = (await status())!.pid;
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const r = await tbuild(['build', '--root', root, '-q', '--build-arg', 'FROM_CLIENT=yes', 'ctx'], { cwd: work.dir, env: { TBUILD_SERVER_ACCEPT_TIMEOUT_MS: '500' } });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^sha256:[0-9a-f]{64}\n$/);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    expect((await tbuild(['server', 'stop', '--root', root])).code).toBe(0);
+  });
+
   it('stops on request and when idle, removing its socket', async () => {
     const started = await tbuild(['server', 'start', '--root', root, '--idle-timeout', '1s']);
     expect(started.code, started.stderr).toBe(0);

@@ -32,6 +32,7 @@ function storeRoot(argv, env, cwd) {
 }
 
 const streamInfo = (s) => ({ tty: Boolean(s.isTTY), columns: s.columns });
+const ACCEPT_TIMEOUT_MS = Number(process.env.TBUILD_SERVER_ACCEPT_TIMEOUT_MS) || 10_000;
 
 /**
  * Runs `argv` on the store's build server and resolves to its exit code, or to undefined when
@@ -70,9 +71,12 @@ async function runViaServer(argv, bundle) {
     // Queued until the socket connects; a failed connect ends in 'close' like any other.
     const hello = { identity, argv, cwd: process.cwd(), env: process.env, stdout: streamInfo(process.stdout), stderr: streamInfo(process.stderr) };
     conn.write(frame(KIND.hello, JSON.stringify(hello)));
+    // A server that takes the connection but never answers (stopped, hung) is given up on.
+    const unanswered = setTimeout(() => conn.destroy(), ACCEPT_TIMEOUT_MS);
     conn.on('data', (chunk) => {
       for (const f of reader.push(chunk)) {
         if (f.kind === KIND.accepted) {
+          clearTimeout(unanswered);
           accepted = true;
           process.on('SIGINT', onSignal);
           process.on('SIGTERM', onSignal);
@@ -86,6 +90,7 @@ async function runViaServer(argv, bundle) {
     });
     conn.on('error', () => undefined); // 'close' follows and decides
     conn.on('close', () => {
+      clearTimeout(unanswered);
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       process.stderr.off('resize', onResize);
