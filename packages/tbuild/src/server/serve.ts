@@ -123,7 +123,7 @@ export async function serve(o: ServeOptions): Promise<void> {
     sock.on('data', (chunk: Buffer) => reader.push(chunk).forEach(onFrame));
     sock.on('close', () => abort('the client went away'));
     const argv = hello.argv ?? [];
-    o.log(`build ${served} for ${hello.cwd}: tbuild ${argv.join(' ')}`);
+    o.log(`build ${served} for ${hello.cwd}: tbuild ${redacted(argv).join(' ')}`);
     const began = Date.now();
     o.run(argv, { argv0: 'tbuild', stdout, stderr, stdin: Readable.from([]), env: hello.env ?? {}, cwd: hello.cwd ?? '/', signal: controller.signal })
       .catch((e: unknown) => {
@@ -196,6 +196,16 @@ export async function serve(o: ServeOptions): Promise<void> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** The command line for the log, without build-arg values (they may be tokens). */
+export function redacted(argv: string[]): string[] {
+  return argv.map((a, i) => {
+    const value = a.startsWith('--build-arg=') ? a.slice('--build-arg='.length) : argv[i - 1] === '--build-arg' ? a : undefined;
+    if (value === undefined || !value.includes('=')) return a;
+    const masked = `${value.slice(0, value.indexOf('='))}=***`;
+    return a.startsWith('--build-arg=') ? `--build-arg=${masked}` : masked;
+  });
 }
 
 function sameSocket(p: string, st: fs.Stats | undefined): boolean {

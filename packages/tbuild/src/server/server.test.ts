@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { FrameReader, KIND, frame } from '../../bin/server-protocol.js';
+import { redacted } from './serve.ts';
 
 describe('server frames', () => {
   it('reassembles frames however the byte stream is cut, binary payloads intact', () => {
@@ -28,5 +29,19 @@ describe('server frames', () => {
     const [done] = reader.push(f.subarray(8));
     expect(done?.kind).toBe(KIND.signal);
     expect(done?.payload.toString()).toBe('SIGINT');
+  });
+
+  it('logs build args without their values', () => {
+    expect(redacted(['build', '--build-arg', 'TOKEN=s3cret', '--build-arg=KEY=a=b', '--build-arg', 'FROM_ENV', '-t', 'x=y', '.'])).toEqual([
+      'build',
+      '--build-arg',
+      'TOKEN=***',
+      '--build-arg=KEY=***',
+      '--build-arg',
+      'FROM_ENV',
+      '-t',
+      'x=y',
+      '.',
+    ]);
   });
 });
