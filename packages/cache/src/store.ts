@@ -28,6 +28,9 @@ const VERIFIED_META = 'verified-blobs';
 /** Newest entries kept: a bound on the file, far above the blobs one build touches. */
 const MAX_VERIFIED = 20_000;
 
+/** A journal this large (~10,000 hits) is folded into the step records by the next build. */
+const USAGE_FOLD_BYTES = 1 << 20;
+
 /**
  * The on-disk store (layout in docs/store.md) and the only code that writes it: content-
  * addressed blobs, unpacked layer snapshots in overlay format, the step cache, image refs and
@@ -37,9 +40,6 @@ const MAX_VERIFIED = 20_000;
  * readBlob and getStep re-verify, so corruption is reported (TB_CACHE_CORRUPT) or treated as a
  * miss, never served.
  */
-/** A journal this large (~10,000 hits) is folded into the step records by the next build. */
-const USAGE_FOLD_BYTES = 1 << 20;
-
 export class Store {
   /** Absolute paths of the layout's directories (for gc/verify and tests). */
   readonly dirs: { readonly [K in keyof typeof DIRS]: string };
