@@ -9,7 +9,7 @@ import { copyFiles, type CopyReuse, type CopySource } from '../copy/copy-files.t
 import { donorName, openDonor, stageDonor } from './copy-donor.ts';
 import type { ActiveSnapshot } from '../snapshot/snapshotter.ts';
 import type { StepRunContext } from './execute-plan.ts';
-import { buildLayer, mountLayers, type LayerBuilderDeps } from './layer-builder.ts';
+import { buildLayer, mountLayers, snapshotDirs, type LayerBuilderDeps } from './layer-builder.ts';
 import type { ExecutorDeps, FileSelector, LayerRef, SelectedFileLike } from './ports.ts';
 import { fetchUrlSource } from './add-url.ts';
 import { extractArchiveInto, isArchive } from './add-archive.ts';
@@ -60,7 +60,7 @@ export async function runCopyStep(d: CopyStepDeps, step: Step, spec: CopySpec, p
           view = await mountLayers(d, layers, `${step.id}-from`);
           selector = await d.deps.openRoot(view.rootfs);
           if (!spec.chown && !spec.chmod && spec.kind === 'copy') {
-            fromLowers = (await Promise.all(layers.map((l) => d.store.ensureSnapshot(l)))).reverse();
+            fromLowers = await snapshotDirs(d, layers);
           }
         }
         // From the context, select with exactly the selection that was hashed into the key.
