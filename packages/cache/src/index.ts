@@ -9,4 +9,5 @@ export type { ExtractOptions, ExtractStats, ExtractLimits } from './extract/opti
 export { DEFAULT_LIMITS } from './extract/options.ts';
 export { isSha256Digest, sha256Digest } from './digest.ts';
 export { diskUsage } from './store/fs-util.ts';
+export { hostPython } from './host-python.ts';
 export type { CacheErrorCode } from './errors.ts';

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
-import fs from 'node:fs';
 import { cacheError } from '../errors.ts';
+import { hostPython } from '../host-python.ts';
 
 /** A node the extractor cannot make from Node.js (no mknod binding). */
 export interface MknodOp {
@@ -73,11 +73,6 @@ for i, op in enumerate(req["ops"]):
 json.dump(fails, sys.stdout)
 `;
 
-function python(): string {
-  // An absolute host path first: PATH may point into places the build controls.
-  for (const p of ['/usr/bin/python3', '/usr/local/bin/python3']) if (fs.existsSync(p)) return p;
-  return 'python3';
-}
 
 /**
  * Applies `ops` under `root` in one helper process. Returns the ops that failed (EPERM when not
@@ -90,7 +85,7 @@ export async function applySpecialOps(root: string, ops: SpecialOp[], opts: { ch
     chown: opts.chown,
     ops: ops.map((o) => (o.op === 'setxattr' ? { ...o, value: o.value.toString('base64') } : { ...o, mtime: Math.round(o.mtime * 1e9) })),
   });
-  const child = spawn(python(), ['-I', '-S', '-c', SCRIPT], { stdio: ['pipe', 'pipe', 'pipe'], env: {} });
+  const child = spawn(hostPython() ?? 'python3', ['-I', '-S', '-c', SCRIPT], { stdio: ['pipe', 'pipe', 'pipe'], env: {} });
   let out = '';
   let err = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));

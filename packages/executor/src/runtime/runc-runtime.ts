@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { hostPython } from '@tbuild/cache';
 import { BuildError } from '@tbuild/errors';
 import { ownerAlive, writeOwner } from '../snapshot/owner.ts';
 import type { ContainerRuntime, RunIO, RunRequest, RunResult } from './container-runtime.ts';
@@ -243,8 +244,7 @@ function readRuncError(log: string): string | undefined {
  * exits with runc's code (128+n for a signal) once runc and its pty are gone.
  */
 function ptyRelay(argv: string[], size: { rows: number; cols: number }, withStdin: boolean): { command: string; args: string[] } {
-  const python = ['/usr/bin/python3', '/usr/local/bin/python3'].find((p) => fs.existsSync(p)) ?? 'python3';
-  return { command: python, args: ['-c', PTY_RELAY, String(size.rows), String(size.cols), withStdin ? '1' : '0', '1', ...argv] };
+  return { command: hostPython() ?? 'python3', args: ['-c', PTY_RELAY, String(size.rows), String(size.cols), withStdin ? '1' : '0', '1', ...argv] };
 }
 
 // Non-blocking writes with a bounded queue: a process that writes while we feed it must never deadlock.

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
+import { hostPython } from '@tbuild/cache';
 
 /**
  * mount(2), umount2(2) and utimensat(2) for a process that has none of them (Node has no mount
@@ -49,8 +49,6 @@ for line in sys.stdin:
     sys.stdout.write(json.dumps(out) + '\n')
     sys.stdout.flush()
 `;
-
-const PYTHONS = ['/usr/bin/python3', '/usr/local/bin/python3'];
 
 class SysHelper {
   readonly #child: ChildProcess;
@@ -127,7 +125,7 @@ let shared: SysHelper | undefined | null;
 export function sysHelper(): { request(req: SysRequest): Promise<SysReply> | undefined } | undefined {
   if (process.env.TBUILD_NO_SYS_HELPER) return undefined;
   if (shared === undefined) {
-    const python = PYTHONS.find((p) => fs.existsSync(p));
+    const python = hostPython();
     shared = python ? new SysHelper(python) : null;
   }
   return shared && shared.alive ? shared : undefined;
