@@ -52,11 +52,7 @@ export async function execInContainer(cs: ContainerStore, idOrName: string, o: E
   // runc's own tty handling needs a terminal on its side: RuncRuntime's pty relay provides one.
   const cmd = o.tty ? RuncRuntime.ptyRelay([control.runc, ...args], o.tty, o.stdin !== undefined) : { command: control.runc, args };
   const child = spawn(cmd.command, cmd.args, { stdio: [o.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', o.tty ? 'pipe' : 'ignore'] });
-  const resizes = child.stdio[3] as NodeJS.WritableStream | null;
-  if (o.tty && resizes) {
-    resizes.on('error', () => undefined);
-    o.onResizer?.((rows, cols) => void resizes.write(`${Math.floor(rows)} ${Math.floor(cols)}\n`));
-  }
+  if (o.tty) RuncRuntime.relayResizes(child.stdio[3] as NodeJS.WritableStream | null, o.onResizer);
   child.stdout!.on('data', (b: Buffer) => o.stdout.write(b));
   child.stderr!.on('data', (b: Buffer) => o.stderr.write(b));
   if (o.stdin && child.stdin) {

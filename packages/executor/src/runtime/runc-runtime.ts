@@ -74,11 +74,7 @@ export class RuncRuntime implements ContainerRuntime {
       child.stdin.on('error', () => undefined); // the process may exit without reading it all
       io.stdin.pipe(child.stdin);
     }
-    const control = child.stdio[3] as NodeJS.WritableStream | null;
-    if (req.terminal && control) {
-      control.on('error', () => undefined);
-      io.onResizer?.((rows, cols) => void control.write(`${Math.floor(rows)} ${Math.floor(cols)}\n`));
-    }
+    if (req.terminal) relayResizes(child.stdio[3] as NodeJS.WritableStream | null, io.onResizer);
     const exited = new Promise<{ code: number | null; sig: NodeJS.Signals | null }>((resolve, reject) => {
       child.once('error', reject);
       child.once('close', (code, sig) => resolve({ code, sig }));
@@ -152,6 +148,11 @@ export class RuncRuntime implements ContainerRuntime {
   /** See `ptyRelay`; for `runc exec --tty` by the containers package. */
   static ptyRelay(argv: string[], size: { rows: number; cols: number }, withStdin: boolean): { command: string; args: string[] } {
     return ptyRelay(argv, size, withStdin);
+  }
+
+  /** See `relayResizes`; for `runc exec --tty` by the containers package. */
+  static relayResizes(control: NodeJS.WritableStream | null, onResizer?: (resize: (rows: number, cols: number) => void) => void): void {
+    relayResizes(control, onResizer);
   }
 
   async #runc_(args: string[]): Promise<void> {
@@ -245,6 +246,13 @@ function readRuncError(log: string): string | undefined {
  */
 function ptyRelay(argv: string[], size: { rows: number; cols: number }, withStdin: boolean): { command: string; args: string[] } {
   return { command: hostPython() ?? 'python3', args: ['-c', PTY_RELAY, String(size.rows), String(size.cols), withStdin ? '1' : '0', '1', ...argv] };
+}
+
+/** Hands `onResizer` a function that sends a new size to a pty relay's fd 3 (`control`). */
+function relayResizes(control: NodeJS.WritableStream | null, onResizer?: (resize: (rows: number, cols: number) => void) => void): void {
+  if (!control) return;
+  control.on('error', () => undefined);
+  onResizer?.((rows, cols) => void control.write(`${Math.floor(rows)} ${Math.floor(cols)}\n`));
 }
 
 // Non-blocking writes with a bounded queue: a process that writes while we feed it must never deadlock.
