@@ -1,35 +1,13 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TBUILD_BIN, type CliRun } from '../support/cli.ts';
+import { TBUILD_BIN, tbuild } from '../support/cli.ts';
 import { hasCommand, isRoot, NEEDS_ROOT } from '../support/root.ts';
 import { seededStore } from '../support/seed.ts';
 
-/** Runs the real CLI with `input` on a pipe as stdin; killed (and failing the test) after `timeoutMs`. */
-function tb(root: string, args: string[], input: string | Buffer = '', timeoutMs = 30_000): Promise<CliRun & { timedOut: boolean }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [TBUILD_BIN, ...args], { env: { ...process.env, CI: '1', TBUILD_ROOT: root }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? 128, stdout, stderr, timedOut });
-    });
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(input);
-  });
-}
-
 describe.skipIf(!isRoot || !hasCommand('runc') || !hasCommand('python3'))(`tbuild run/exec -i and -t (${NEEDS_ROOT})`, () => {
   let seeded: Awaited<ReturnType<typeof seededStore>>;
-  const run = (args: string[], input?: string | Buffer, timeoutMs?: number) => tb(seeded.root, args, input, timeoutMs);
+  // Killed (failing the test) after 30 s: a hung attach must not hang the suite.
+  const run = (args: string[], input?: string | Buffer, timeoutMs = 30_000) => tbuild(args, { env: { TBUILD_ROOT: seeded.root }, input, timeoutMs });
 
   beforeAll(async () => {
     seeded = await seededStore();

@@ -11,8 +11,14 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs the real `tbuild` binary (the bundle `pnpm build` makes; the suite's global setup builds it). */
-export function tbuild(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): Promise<CliRun> {
+/**
+ * Runs the real `tbuild` binary (the bundle `pnpm build` makes; the suite's global setup builds
+ * it) with `input` on its stdin; killed after `timeoutMs`, which `timedOut` reports.
+ */
+export function tbuild(
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string | Buffer; timeoutMs?: number } = {},
+): Promise<CliRun & { timedOut: boolean }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [TBUILD_BIN, ...args], {
       cwd: opts.cwd ?? REPO,
@@ -21,14 +27,20 @@ export function tbuild(args: string[], opts: { cwd?: string; env?: NodeJS.Proces
     });
     let stdout = '';
     let stderr = '';
+    let timedOut = false;
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, opts.timeoutMs ?? 120_000);
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
+      resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr, timedOut });
     });
+    // A command that exits without reading all of its input must not fail the test runner.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(opts.input ?? '');
   });
 }
