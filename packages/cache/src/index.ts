@@ -1,4 +1,4 @@
-export { Store } from './store.ts';
+export { CONTAINER_REF_PREFIX, Store } from './store.ts';
 export type { BlobWriter } from './store/blob-writer.ts';
 export type { StepRecord } from './store/step-record.ts';
 export type { GcOptions, GcResult } from './store/gc.ts';

@@ -130,3 +130,44 @@ describe.skipIf(!isRoot)(`ensureSnapshot (${NEEDS_ROOT})`, () => {
     }
   });
 });
+
+async function tagImage(store: Store, ref: string, layer: { digest: string; diffId: string; mediaType: string }): Promise<void> {
+  const config = await store.writeBlob(JSON.stringify({ rootfs: { type: 'layers', diff_ids: [layer.diffId] } }));
+  const manifest = await store.writeBlob(JSON.stringify({ schemaVersion: 2, config: { digest: config.digest }, layers: [{ digest: layer.digest, mediaType: layer.mediaType }] }));
+  await store.setRef(ref, manifest.digest);
+}
+
+describe.skipIf(!isRoot)(`takeSnapshot (${NEEDS_ROOT})`, () => {
+  it('hands over a snapshot that only an image tag needs; the blob unpacks it again', async () => {
+    const store = await openStore();
+    const layer = await putLayer(store, [{ name: 'f', data: 'one' }]);
+    await tagImage(store, 'docker.io/library/app:latest', layer);
+    const snap = await store.ensureSnapshot(layer);
+    const ino = fs.statSync(path.join(snap, 'f')).ino;
+    const taken = await store.takeSnapshot(layer.diffId);
+    expect(taken && path.dirname(taken)).toBe(store.dirs.tmp);
+    expect(fs.statSync(path.join(taken!, 'f')).ino).toBe(ino);
+    expect(await store.hasSnapshot(layer.diffId)).toBe(false);
+    expect(await store.takeSnapshot(layer.diffId)).toBeUndefined();
+    const again = await store.ensureSnapshot(layer);
+    expect(fs.readFileSync(path.join(again, 'f'), 'utf8')).toBe('one');
+    expect(fs.statSync(path.join(again, 'f')).ino).not.toBe(ino);
+  });
+
+  it('keeps one that a live lease names, one written since a live build began, and one of a container’s image', async () => {
+    const store = await openStore();
+    const layer = await putLayer(store, [{ name: 'f', data: 'one' }]);
+    await store.ensureSnapshot(layer);
+    const named = await store.lease([layer.diffId]);
+    expect(await store.takeSnapshot(layer.diffId)).toBeUndefined();
+    await named();
+    const building = await store.lease([], { since: Date.now() });
+    expect(await store.takeSnapshot(layer.diffId)).toBeUndefined();
+    await building();
+    await tagImage(store, 'container:0123abcd', layer);
+    expect(await store.takeSnapshot(layer.diffId)).toBeUndefined();
+    expect(await store.hasSnapshot(layer.diffId)).toBe(true);
+    await store.deleteRef('container:0123abcd');
+    expect(await store.takeSnapshot(layer.diffId)).toBeDefined();
+  });
+});

@@ -188,7 +188,7 @@ describe('steps, refs and metadata', () => {
     expect(fs.readdirSync(path.join(root, 'meta')).filter((n) => !n.startsWith('verified')).sort()).toEqual(['other-note']);
   });
 
-  it('gc counts a file that snapshots share (a linked COPY result) once in what it freed', async () => {
+  it('gc counts a file that snapshots share (a COPY result linked by an earlier tbuild) once in what it freed', async () => {
     const store = await Store.open(tmpRoot());
     const a = await store.makeTempDir();
     const b = await store.makeTempDir();

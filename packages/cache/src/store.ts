@@ -9,9 +9,11 @@ import { extractTar } from './extract/extract-tar.ts';
 import { FsBlobWriter, type BlobWriter } from './store/blob-writer.ts';
 import { atomicCreate, atomicReplace, isErrno, readIfExists } from './store/fs-util.ts';
 import { runGc, type GcOptions, type GcResult } from './store/gc.ts';
+import { collectImageRoots } from './store/image-roots.ts';
 import { DIRS, prepareLayout } from './store/layout.ts';
 import { removeDeadLeftovers } from './store/leftovers.ts';
 import { acquireFileLock } from './store/lock.ts';
+import { readLivePins, writtenSince } from './store/pins.ts';
 import { ownedName } from './store/process-id.ts';
 import { claimSlot, findSlot, isComplete } from './store/snapshot-slots.ts';
 import { parseStepRecord, type StepRecord } from './store/step-record.ts';
@@ -23,6 +25,9 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 function checkName(kind: string, name: string): void {
   if (!NAME.test(name)) throw new Error(`invalid ${kind} name ${JSON.stringify(name)}`);
 }
+
+/** Store refs `container:<id>` keep each container's image (and so its snapshots) alive through gc and `rmi`. */
+export const CONTAINER_REF_PREFIX = 'container:';
 
 const VERIFIED_META = 'verified-blobs';
 /** Newest entries kept: a bound on the file, far above the blobs one build touches. */
@@ -238,6 +243,40 @@ export class Store {
       await fs.rm(dir, { recursive: true, force: true });
     }
     return slot.fs;
+  }
+
+  /**
+   * Takes the snapshot of `diffId` out of the store, so that the caller can move files out of
+   * it: a rerun COPY takes its unchanged files from its previous result this way
+   * (executor's copy-donor.ts). Linking them instead showed RUN steps a link count of 2 that a
+   * fresh build does not have. The blob stays, so the snapshot is unpacked again if a build or
+   * container needs it later.
+   *
+   * Only a snapshot that nothing can have mounted is taken: none named by a live lease (builds
+   * lease what they read), none written since a live build began, none of an image a container
+   * was made from (containers mount their image's snapshots). An image tag or a step record
+   * only needs the content, which the blob keeps. Returns a directory in tmp, which belongs
+   * to the caller (and to Store.open's cleanup if this process dies), or undefined.
+   */
+  async takeSnapshot(diffId: string): Promise<string | undefined> {
+    const release = await this.lock('gc');
+    try {
+      const slot = findSlot(this.dirs.snapshots, diffId);
+      const st = await fs.stat(slot.dir).catch(() => undefined);
+      if (!st || !(await isComplete(slot))) return undefined;
+      const pins = await readLivePins(this.dirs.leases, { dropDead: false });
+      if (pins.snaps.has(diffId) || writtenSince(pins, st.mtimeMs)) return undefined;
+      for (const ref of await this.listRefs()) {
+        if (ref.name.startsWith(CONTAINER_REF_PREFIX)) await collectImageRoots(this, ref.digest, pins.blobs, pins.snaps);
+      }
+      if (pins.snaps.has(diffId)) return undefined;
+      const taken = this.tempPath();
+      await fs.rename(slot.fs, taken);
+      await fs.rm(slot.dir, { recursive: true, force: true });
+      return taken;
+    } finally {
+      await release();
+    }
   }
 
   // ---- steps ----

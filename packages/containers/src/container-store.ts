@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Store } from '@tbuild/cache';
+import { CONTAINER_REF_PREFIX, type Store } from '@tbuild/cache';
 import { containerError } from './errors.ts';
 import { containerPaths, type ContainerPaths } from './paths.ts';
 import { initialState, type ContainerRecord, type ContainerState } from './record.ts';
@@ -9,8 +9,7 @@ import { initialState, type ContainerRecord, type ContainerState } from './recor
 /** Docker's rule for container and volume names. */
 export const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 
-/** Store refs `container:<id>` keep each container's image (and so its snapshots) alive through gc and `rmi`. */
-export const CONTAINER_REF_PREFIX = 'container:';
+export { CONTAINER_REF_PREFIX };
 
 /**
  * The containers area of a store: `<store>/containers/<id>/` per container and

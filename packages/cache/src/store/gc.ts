@@ -1,10 +1,10 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Store } from '../store.ts';
-import { diskUsage, readIfExists, regularFilesUnder } from './fs-util.ts';
+import { diskUsage, regularFilesUnder } from './fs-util.ts';
 import { collectImageRoots } from './image-roots.ts';
 import { removeDeadLeftovers } from './leftovers.ts';
-import { ownerAlive } from './process-id.ts';
+import { readLivePins, writtenSince } from './pins.ts';
 import { listSlots } from './snapshot-slots.ts';
 import type { StepRecord } from './step-record.ts';
 
@@ -31,8 +31,6 @@ export interface GcResult {
 // A slot with a diffid marker but no fs is either debris of a crash or a claim whose rename
 // follows within milliseconds; only the former is old.
 const INCOMPLETE_GRACE_MS = 60_000;
-// File times and Date.now() come from the same clock, but mtimes are rounded by the filesystem.
-const CLOCK_SLACK_MS = 2_000;
 
 /**
  * Mark and sweep under the `gc` lock. Roots: image refs (manifest → config, layers, diff_ids),
@@ -44,29 +42,9 @@ export async function runGc(store: Store, opts: GcOptions): Promise<GcResult> {
   try {
     const removed: string[] = [];
     let freed = 0;
-    const pinnedBlobs = new Set<string>();
-    const pinnedSnaps = new Set<string>();
-    // Content written after a live build's `since` lease is that build's work in progress.
-    let pinnedSince = Infinity;
-
-    for (const name of await fs.readdir(store.dirs.leases)) {
-      const file = path.join(store.dirs.leases, name);
-      if (!ownerAlive(name)) {
-        if (!opts.dryRun) await fs.rm(file, { force: true });
-        continue;
-      }
-      const raw = await readIfExists(file);
-      try {
-        const lease = JSON.parse(raw?.toString() ?? '{}') as { digests?: string[]; since?: number };
-        for (const d of lease.digests ?? []) {
-          pinnedBlobs.add(d);
-          pinnedSnaps.add(d);
-        }
-        if (typeof lease.since === 'number') pinnedSince = Math.min(pinnedSince, lease.since - CLOCK_SLACK_MS);
-      } catch {
-        /* being written right now: its owner is alive, it will be readable next time */
-      }
-    }
+    const pins = await readLivePins(store.dirs.leases, { dropDead: !opts.dryRun });
+    const pinnedBlobs = pins.blobs;
+    const pinnedSnaps = pins.snaps;
     for (const ref of await store.listRefs()) await collectImageRoots(store, ref.digest, pinnedBlobs, pinnedSnaps);
 
     const blobSizes = new Map<string, number>();
@@ -74,13 +52,14 @@ export async function runGc(store: Store, opts: GcOptions): Promise<GcResult> {
       const st = await fs.stat(path.join(store.dirs.blobs, name)).catch(() => undefined);
       if (!st) continue;
       blobSizes.set(`sha256:${name}`, st.size);
-      if (st.mtimeMs >= pinnedSince) pinnedBlobs.add(`sha256:${name}`);
+      // Content written after a live build's `since` lease is that build's work in progress.
+      if (writtenSince(pins, st.mtimeMs)) pinnedBlobs.add(`sha256:${name}`);
     }
     const slots = await listSlots(store.dirs.snapshots);
     for (const s of slots) {
-      if (!s.diffId || pinnedSince === Infinity) continue;
+      if (!s.diffId || pins.since === Infinity) continue;
       const st = await fs.stat(s.dir).catch(() => undefined);
-      if (st && st.mtimeMs >= pinnedSince) pinnedSnaps.add(s.diffId);
+      if (st && writtenSince(pins, st.mtimeMs)) pinnedSnaps.add(s.diffId);
     }
 
     if (!opts.dryRun) await store.foldUsage();
@@ -128,8 +107,9 @@ export async function runGc(store: Store, opts: GcOptions): Promise<GcResult> {
       freed += size;
       if (!opts.dryRun) await fs.rm(path.join(store.dirs.blobs, digest.slice(7)), { force: true });
     }
-    // Snapshots may share inodes (linked COPY results): a file's bytes are freed only when every
-    // link to it goes, so count each inode once all its links are among the removed snapshots.
+    // Snapshots may share inodes (COPY hard-linked unchanged files in stores of earlier tbuild
+    // builds): a file's bytes are freed only when every link to it goes, so count each inode
+    // once all its links are among the removed snapshots.
     const dropped = new Map<string, { links: number; nlink: number; size: number }>();
     for (const slot of slots) {
       if (slot.diffId && liveSnaps.has(slot.diffId)) continue;
