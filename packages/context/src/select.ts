@@ -89,6 +89,7 @@ function entry(env: SelectEnv, source: string, rel: string, destRel: string, st:
     uid: st.uid,
     gid: st.gid,
     size: st.type === 'dir' ? 0 : st.size,
+    mtimeMs: st.mtimeMs,
   };
   if (st.type === 'symlink') e.linkTarget = env.fs.readlink(rel);
   return e;

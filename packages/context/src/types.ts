@@ -22,6 +22,8 @@ export interface SelectedFile {
   uid: number;
   gid: number;
   size: number;
+  /** Node's float milliseconds, from the same lstat as the rest. */
+  mtimeMs: number;
   linkTarget?: string;
 }
 

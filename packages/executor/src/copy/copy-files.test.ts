@@ -1,6 +1,8 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { getAttributeSync, setAttributeSync } from '@napi-rs/xattr';
 import { afterEach, describe, expect, it } from 'vitest';
 import { copyFiles, type CopySource } from './copy-files.ts';
 
@@ -114,5 +116,23 @@ describe('copyFiles', () => {
     const after = fs.readdirSync(path.join(root, 'out')).length;
     await new Promise((r) => setTimeout(r, 50));
     expect(fs.readdirSync(path.join(root, 'out')).length).toBe(after);
+  });
+
+  it('keeps xattrs and nanosecond mtimes with keepSourceAttrs (COPY --from), milliseconds without', async () => {
+    const src = temp();
+    const f = file(src, 'bin/tool', 'x');
+    setAttributeSync(f.absPath, 'user.tbuild.test', Buffer.from('kept'));
+    // A time a double cannot carry to the nanosecond: only utimensat sets it.
+    execFileSync('touch', ['-m', '-d', '@1000000.123456789', f.absPath]);
+    const mtimeNs = fs.statSync(f.absPath, { bigint: true }).mtimeNs;
+    expect(mtimeNs).toBe(1_000_000_123_456_789n);
+    const kept = temp();
+    await copyFiles({ rootfs: kept, dest: '/t', files: [f], destMustBeDir: false, keepSourceAttrs: true, ...owner });
+    expect(fs.statSync(path.join(kept, 't'), { bigint: true }).mtimeNs).toBe(mtimeNs);
+    expect(getAttributeSync(path.join(kept, 't'), 'user.tbuild.test')?.toString()).toBe('kept');
+    const plain = temp();
+    await copyFiles({ rootfs: plain, dest: '/t', files: [f], destMustBeDir: false, ...owner });
+    expect(fs.statSync(path.join(plain, 't'), { bigint: true }).mtimeNs).toBe(1_000_000_123_000_000n);
+    expect(getAttributeSync(path.join(plain, 't'), 'user.tbuild.test')).toBeNull();
   });
 });

@@ -2,6 +2,8 @@ import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { BuildError } from '@tbuild/errors';
+import { copyXattrs } from '../layer/xattrs.ts';
+import { setMtimesNs } from '../snapshot/sys-helper.ts';
 import { isDirectoryIn, mkdirAllInRoot, resolveIn } from './confined-path.ts';
 
 /** One file a COPY/ADD selected (the shape `@tbuild/context` selects, from the context or a stage root). */
@@ -13,6 +15,11 @@ export interface CopySource {
   type: 'file' | 'dir' | 'symlink';
   mode: number;
   linkTarget?: string;
+  /** The source's lstat, when the selector made one: spares takeUnchanged a stat per file. */
+  size?: number;
+  mtimeMs?: number;
+  uid?: number;
+  gid?: number;
 }
 
 export interface CopyRequest {
@@ -37,7 +44,12 @@ export interface CopyRequest {
   gid?: number;
   /** `--chmod`, already parsed: new permission bits for a file or directory. */
   chmod?: (mode: number, isDir: boolean) => number;
-  /** Link unchanged files from a previous result instead of copying them (scheduler/copy-donor.ts). */
+  /**
+   * Keep each file's xattrs and its mtime to the nanosecond, as BuildKit's copy does for
+   * `COPY --from` a stage or image without --chown/--chmod.
+   */
+  keepSourceAttrs?: boolean;
+  /** Take unchanged files from a previous result instead of copying them (scheduler/copy-donor.ts). */
   reuse?: CopyReuse;
 }
 
@@ -45,15 +57,10 @@ export interface CopyRequest {
 export interface CopyReuse {
   /** The upper dir of the overlay mounted at `rootfs`. */
   upper: string;
-  /** A stored file with the content `f` has, to link at `rel`, if there is one. */
+  /** A file this copy may move into place at `rel`, made from the content `f` has, if there is one. */
   donorFor(f: CopySource, rel: string): string | undefined;
-  /** Called for every regular file written, linked or copied. */
+  /** Called for every regular file written, taken or copied. */
   written(f: CopySource, rel: string): void;
-  /**
-   * Inodes this copy already linked: a second path to one of them is copied, or the layer would
-   * gain a hard link a plain copy never makes (busybox's /bin/sh and /bin/ls, say).
-   */
-  readonly linked: Set<number>;
 }
 
 /**
@@ -83,10 +90,12 @@ export async function copyFiles(req: CopyRequest): Promise<{ files: number; byte
   // Directories a copy has to create (dest and parents) belong to root unless --chown says otherwise.
   const owner = { uid: req.uid ?? 0, gid: req.gid ?? 0 };
   let bytes = 0;
+  const late: LateWork = { mtimes: new Map() };
   let count = 0;
   if (asFile !== undefined) {
     await mkdirAllInRoot(req.rootfs, path.posix.dirname(asFile), owner);
-    bytes += await writeOne(req, single!, asFile);
+    bytes += await writeOne(req, single!, asFile, late);
+    await setMtimesNs([...late.mtimes]);
     return { files: 1, bytes };
   }
   // Parents before children, so a directory's mode is set after its entries exist.
@@ -114,7 +123,7 @@ export async function copyFiles(req: CopyRequest): Promise<{ files: number; byte
         const p = under && parent !== containerDir ? await ensureDir(parent) : undefined;
         if (p?.fresh && !written.has(containerDir)) {
           const host = path.join(p.host, path.posix.basename(containerDir));
-          // Synchronous, as linkUnchanged is: a thread-pool round trip per call cost more than the call.
+          // Synchronous, as takeUnchanged is: a thread-pool round trip per call cost more than the call.
           fsSync.mkdirSync(host, { mode: 0o755 });
           fsSync.chmodSync(host, 0o755);
           fsSync.lchownSync(host, owner.uid, owner.gid);
@@ -168,7 +177,7 @@ export async function copyFiles(req: CopyRequest): Promise<{ files: number; byte
     const nothingThere = written.has(target) ? false : undefined;
     written.add(target);
     const write = ensureDir(path.posix.dirname(target))
-      .then((dir) => writeOne(req, f, target, { hostDir: dir.host, vacant: nothingThere ?? dir.fresh }))
+      .then((dir) => writeOne(req, f, target, late, { hostDir: dir.host, vacant: nothingThere ?? dir.fresh }))
       .then(
         (n) => {
           bytes += n;
@@ -182,6 +191,7 @@ export async function copyFiles(req: CopyRequest): Promise<{ files: number; byte
     if (f.type !== 'file') await drain();
   }
   await drain();
+  await setMtimesNs([...late.mtimes]);
   for (const d of dirs.reverse()) await fs.chmod(d.host, d.mode);
   return { files: count, bytes };
 }
@@ -192,7 +202,7 @@ const COPY_CONCURRENCY = 16;
  * `at.hostDir`: the parent, already resolved confined (else resolved here); the last component
  * is replaced, never written through. `at.vacant`: the parent is new and empty of this name.
  */
-async function writeOne(req: CopyRequest, f: CopySource, containerPath: string, at: { hostDir?: string; vacant?: boolean } = {}): Promise<number> {
+async function writeOne(req: CopyRequest, f: CopySource, containerPath: string, late: LateWork, at: { hostDir?: string; vacant?: boolean } = {}): Promise<number> {
   const hostDir = at.hostDir ?? resolveIn(req.rootfs, path.posix.dirname(containerPath)).hostPath;
   const host = path.join(hostDir, path.posix.basename(containerPath));
   const existing = at.vacant ? undefined : await fs.lstat(host).catch(() => undefined);
@@ -200,8 +210,10 @@ async function writeOne(req: CopyRequest, f: CopySource, containerPath: string, 
     throw new BuildError({ code: 'TB_EXEC_COPY_DEST', message: `cannot copy to ${containerPath}: a directory is in the way` });
   }
   if (existing) await fs.rm(host, { force: true });
+  // What replaces an earlier write of this path must not get that write's time.
+  late.mtimes.delete(host);
   if (at.vacant && req.reuse && f.type === 'file') {
-    const size = linkUnchanged(req, req.reuse, f, host);
+    const size = takeUnchanged(req, req.reuse, f, host);
     if (size !== undefined) return size;
   }
   if (f.type === 'symlink') {
@@ -213,11 +225,27 @@ async function writeOne(req: CopyRequest, f: CopySource, containerPath: string, 
   const st = await fs.stat(f.absPath);
   const o = copyMeta(req, f, st);
   await fs.copyFile(f.absPath, host);
-  await fs.chown(host, o.uid, o.gid);
-  await fs.chmod(host, o.mode);
+  // copyFile made the file ours with the source's permission bits. A chown or chmod is a
+  // metadata write to the disk's journal, so only what differs is set (chown clears
+  // setuid/setgid: chmod follows it).
+  const made = await fs.lstat(host);
+  const chowned = made.uid !== o.uid || made.gid !== o.gid;
+  if (chowned) await fs.chown(host, o.uid, o.gid);
+  if (chowned || (made.mode & 0o7777) !== o.mode) await fs.chmod(host, o.mode);
+  // Node's Date of a time is rounded to the millisecond; takeUnchanged compares the same Dates.
   await fs.utimes(host, st.atime, st.mtime);
+  if (req.keepSourceAttrs) {
+    copyXattrs(f.absPath, host);
+    const { mtimeNs } = fsSync.statSync(f.absPath, { bigint: true });
+    if (mtimeNs % 1_000_000n !== 0n) late.mtimes.set(host, mtimeNs);
+  }
   req.reuse?.written(f, path.relative(req.rootfs, host));
   return st.size;
+}
+
+/** Work left for after every write: nanosecond mtimes by host path, set in batches (sys-helper's setMtimesNs). */
+interface LateWork {
+  mtimes: Map<string, bigint>;
 }
 
 /** The owner and permission bits a copy of `f` (whose stat is `st`) gets. */
@@ -227,32 +255,38 @@ function copyMeta(req: CopyRequest, f: CopySource, st: { uid: number; gid: numbe
 }
 
 /**
- * Links the donor's file into the upper dir when it is exactly what a copy would write; returns
- * its size, or undefined when it has to be copied (no donor, one that differs, any failure such
- * as the donor pruned meanwhile). Straight into the upper dir: a link cannot cross into the
- * overlay mount, and the parent is a directory this copy made, so the overlay has nothing of
- * that name cached. Synchronous calls: three thread-pool round trips per file (stat, lstat,
- * link) made a 20,000-file COPY that changed one file take 1.1 s, mostly waiting, for syscalls
- * on cached metadata that take microseconds.
+ * Moves the donor's file into the upper dir when it is exactly what a copy would write; returns
+ * its size, or undefined when it has to be copied (no donor, one that differs, any failure).
+ * Straight into the upper dir: a rename cannot cross into the overlay mount, and the parent is
+ * a directory this copy made, so the overlay has nothing of that name cached. Synchronous
+ * calls: three thread-pool round trips per file made a 20,000-file COPY that changed one file
+ * take 1.1 s, mostly waiting, for syscalls on cached metadata that take microseconds.
  */
-function linkUnchanged(req: CopyRequest, reuse: CopyReuse, f: CopySource, host: string): number | undefined {
+function takeUnchanged(req: CopyRequest, reuse: CopyReuse, f: CopySource, host: string): number | undefined {
   const rel = path.relative(req.rootfs, host);
   const donor = reuse.donorFor(f, rel);
   if (!donor) return undefined;
   try {
-    const st = fsSync.statSync(f.absPath);
+    const st = sourceStat(f);
     const d = fsSync.lstatSync(donor);
-    // Exactly what a copy would write (a copy sets the mtime through a Date: milliseconds).
+    // Exactly what a copy would write (a copy sets the mtime through a Date: Node rounds to the millisecond).
     const want = copyMeta(req, f, st);
-    if (!d.isFile() || d.size !== st.size || d.mtime.getTime() !== st.mtime.getTime() || d.uid !== want.uid || d.gid !== want.gid || (d.mode & 0o7777) !== want.mode) return undefined;
-    if (reuse.linked.has(d.ino)) return undefined;
-    reuse.linked.add(d.ino);
-    fsSync.linkSync(donor, path.join(reuse.upper, rel));
+    // A single link only: a moved file must look like a fresh copy to RUN, link count included.
+    if (!d.isFile() || d.nlink !== 1 || d.size !== st.size || d.mtime.getTime() !== st.mtime || d.uid !== want.uid || d.gid !== want.gid || (d.mode & 0o7777) !== want.mode) return undefined;
+    fsSync.renameSync(donor, path.join(reuse.upper, rel));
     reuse.written(f, rel);
     return st.size;
   } catch {
     return undefined;
   }
+}
+
+function sourceStat(f: CopySource): { size: number; mtime: number; uid: number; gid: number } {
+  if (f.size !== undefined && f.mtimeMs !== undefined && f.uid !== undefined && f.gid !== undefined) {
+    return { size: f.size, mtime: Math.round(f.mtimeMs), uid: f.uid, gid: f.gid };
+  }
+  const st = fsSync.statSync(f.absPath);
+  return { size: st.size, mtime: st.mtime.getTime(), uid: st.uid, gid: st.gid };
 }
 
 function ownerOf(req: CopyRequest, f: CopySource): { uid: number; gid: number } {

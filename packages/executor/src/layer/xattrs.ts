@@ -4,7 +4,7 @@
 // l*xattr syscalls, so symlinks are never followed. The alternative, `getfattr` from Debian's
 // `attr` package, is not installed by default and would cost a process per batch plus
 // parsing of its escaped text output.
-import { getAttributeSync, listAttributesSync } from '@napi-rs/xattr';
+import { getAttributeSync, listAttributesSync, setAttributeSync } from '@napi-rs/xattr';
 
 /** All xattrs of `p` (not following a final symlink). Filesystems without xattr support read as none. */
 export function readXattrs(p: string): Map<string, Buffer> {
@@ -21,4 +21,15 @@ export function readXattrs(p: string): Map<string, Buffer> {
     if (v) out.set(name, Buffer.from(v));
   }
   return out;
+}
+
+/** Gives `to` every xattr `from` has; a filesystem without xattr support at either end copies none. */
+export function copyXattrs(from: string, to: string): void {
+  for (const [name, value] of readXattrs(from)) {
+    try {
+      setAttributeSync(to, name, value);
+    } catch (e) {
+      if (!/not supported|ENOTSUP|EOPNOTSUPP/i.test(String(e))) throw e;
+    }
+  }
 }

@@ -1,7 +1,6 @@
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { viaHelper } from '../snapshot/sys-helper.ts';
+import { setMtimeNs } from '../snapshot/sys-helper.ts';
 import { resolveInRoot } from './confined-path.ts';
 
 /** A mount point the runtime had to create in the rootfs, to be removed after the run. */
@@ -76,31 +75,13 @@ export class MountStubs {
     for (const [containerPath, mtimeNs] of this.#parents) {
       try {
         const r = resolveInRoot(this.#rootfs, containerPath);
-        if (r.containerPath === containerPath) await restoreMtime(r.hostPath, mtimeNs);
+        if (r.containerPath === containerPath) await setMtimeNs(r.hostPath, mtimeNs);
       } catch {
         /* gone or changed by the RUN: its timestamps are the RUN's business */
       }
     }
     this.#parents.clear();
   }
-}
-
-/**
- * Sets a path's mtime to the nanosecond (the differ compares times exactly, as BuildKit does).
- * Node's utimes goes through a double, which holds whole seconds (an image's times, from tar)
- * exactly but not arbitrary nanoseconds; those go through the sys helper's utimensat, or
- * touch(1) without it (an exec that cost ~5 ms per parent on every RUN).
- */
-async function restoreMtime(hostPath: string, mtimeNs: bigint): Promise<void> {
-  const st = fs.lstatSync(hostPath, { bigint: true });
-  if (mtimeNs % 1_000_000_000n === 0n) {
-    fs.lutimesSync(hostPath, new Date(Number(st.atimeMs)), Number(mtimeNs / 1_000_000_000n));
-    if (fs.lstatSync(hostPath, { bigint: true }).mtimeNs === mtimeNs) return;
-  }
-  const r = await viaHelper({ op: 'utimens', path: hostPath, atimeNs: st.atimeNs.toString(), mtimeNs: mtimeNs.toString() });
-  if (r?.ok) return;
-  const stamp = `@${mtimeNs / 1_000_000_000n}.${(mtimeNs % 1_000_000_000n).toString().padStart(9, '0')}`;
-  execFileSync('touch', ['-h', '-m', '-d', stamp, '--', hostPath]);
 }
 
 function isSymlink(p: string): boolean {

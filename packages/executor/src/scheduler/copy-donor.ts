@@ -1,20 +1,24 @@
 import { createHash } from 'node:crypto';
-import fs from 'node:fs';
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Step } from '@tbuild/planner';
 import type { CopyReuse } from '../copy/copy-files.ts';
 import type { StorePort } from './ports.ts';
 
 /**
- * A `COPY` from the context that misses the cache because a few of its files changed links the
+ * A `COPY` from the context that misses the cache because a few of its files changed takes the
  * unchanged ones from its previous result instead of copying them again (the 20,000-file
  * benchmark context re-copied 80 MB for one edited file). The previous result is the snapshot
  * of the last build of the same instruction: same cache-key inputs except the context digest
  * and the parent. A note in the store's meta records, per written path, the digest of the
- * context file it came from (content, mode and owner); copyFiles links only files whose digest
+ * context file it came from (content, mode and owner); copyFiles takes only files whose digest
  * matches and whose stored copy has exactly the metadata a fresh copy would get, so the layer is
- * the same bytes either way. Snapshots are never written after adoption, and an overlay copies a
- * lower file up before any change, so sharing their inodes is safe.
+ * the same bytes either way.
+ *
+ * The files are moved, not linked: a linked file showed a link count of 2 to later RUN steps,
+ * so a RUN that records `ls -l` made a different image than a fresh build. Moving empties the
+ * previous snapshot, so the store hands it over only when nothing can have it mounted
+ * (Store.takeSnapshot); otherwise everything is copied. Its blob stays in the store.
  */
 interface DonorNote {
   diffId: string;
@@ -35,16 +39,18 @@ export function donorName(step: Step): string | undefined {
 }
 
 /**
- * What copyFiles needs to link from the previous result and to record this one. `digests`:
- * per-file digests of the selected context files, by absolute path.
+ * What copyFiles needs to take files from the previous result and to record this one.
+ * `digests`: per-file digests of the selected context files, by absolute path. `discard`
+ * removes what is left of the previous result; call it once the copy is over, whatever
+ * happened.
  */
 export async function openDonor(
   store: StorePort,
   name: string,
   upper: string,
   digests: Map<string, string>,
-): Promise<{ reuse: CopyReuse; save(diffId: string): Promise<void> } | undefined> {
-  if (!store.readMeta || !store.writeMeta || !store.snapshotPath || digests.size < MIN_FILES) return undefined;
+): Promise<{ reuse: CopyReuse; save(diffId: string): Promise<void>; discard(): Promise<void> } | undefined> {
+  if (!store.readMeta || !store.writeMeta || !store.takeSnapshot || digests.size < MIN_FILES) return undefined;
   let note: DonorNote | undefined;
   try {
     const raw = await store.readMeta(name);
@@ -52,11 +58,10 @@ export async function openDonor(
   } catch {
     note = undefined; // a note cut short or from another version: copy everything
   }
-  const donorDir = note && typeof note.files === 'object' ? store.snapshotPath(note.diffId) : undefined;
+  const donorDir = note && typeof note.files === 'object' && typeof note.diffId === 'string' ? await store.takeSnapshot(note.diffId) : undefined;
   const written: Record<string, string> = {};
   const reuse: CopyReuse = {
     upper,
-    linked: new Set(),
     donorFor: (f, rel) => {
       const want = digests.get(f.absPath);
       return donorDir && want !== undefined && note!.files[rel] === want ? path.join(donorDir, rel) : undefined;
@@ -71,38 +76,8 @@ export async function openDonor(
     save: async (diffId) => {
       await store.writeMeta!(name, JSON.stringify({ diffId, files: written } satisfies DonorNote));
     },
-  };
-}
-
-/**
- * `COPY --from` a stage or image without --chown/--chmod keeps each file's content, owner, mode
- * and times, so the file can be linked from the snapshot it lives in rather than copied (and
- * keeps its nanosecond mtime and xattrs, as BuildKit's copy does). The visible file is the one
- * in the top-most layer that has the path; it is taken only when it is the very inode the
- * mounted view shows (overlayfs on one filesystem reports the lower file's inode), which also
- * rules out a path that a symlink in some layer would lead out of the snapshot.
- */
-export function stageDonor(lowersTopFirst: string[], upper: string): CopyReuse {
-  return {
-    upper,
-    linked: new Set(),
-    donorFor: (f) => {
-      const rel = (f as { relPath?: string }).relPath;
-      if (rel === undefined || rel === '' || f.type !== 'file') return undefined;
-      let shown: fs.Stats | undefined;
-      try {
-        shown = fs.lstatSync(f.absPath);
-      } catch {
-        return undefined;
-      }
-      for (const lower of lowersTopFirst) {
-        const candidate = path.join(lower, rel);
-        const st = fs.lstatSync(candidate, { throwIfNoEntry: false });
-        if (!st) continue;
-        return st.isFile() && st.ino === shown.ino && st.size === shown.size && st.mtimeMs === shown.mtimeMs ? candidate : undefined;
-      }
-      return undefined;
+    discard: async () => {
+      if (donorDir) await fs.rm(donorDir, { recursive: true, force: true });
     },
-    written: () => undefined,
   };
 }

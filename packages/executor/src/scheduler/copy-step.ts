@@ -6,10 +6,10 @@ import { parseChmod } from '../copy/chmod.ts';
 import { resolveCopyOwner } from '../copy/chown.ts';
 import { isDirectoryIn } from '../copy/confined-path.ts';
 import { copyFiles, type CopyReuse, type CopySource } from '../copy/copy-files.ts';
-import { donorName, openDonor, stageDonor } from './copy-donor.ts';
+import { donorName, openDonor } from './copy-donor.ts';
 import type { ActiveSnapshot } from '../snapshot/snapshotter.ts';
 import type { StepRunContext } from './execute-plan.ts';
-import { buildLayer, mountLayers, snapshotDirs, type LayerBuilderDeps } from './layer-builder.ts';
+import { buildLayer, mountLayers, type LayerBuilderDeps } from './layer-builder.ts';
 import type { ExecutorDeps, FileSelector, LayerRef, SelectedFileLike } from './ports.ts';
 import { fetchUrlSource } from './add-url.ts';
 import { extractArchiveInto, isArchive } from './add-archive.ts';
@@ -38,6 +38,7 @@ export async function runCopyStep(d: CopyStepDeps, step: Step, spec: CopySpec, p
   const at = d.file ? { file: d.file, range: step.location } : undefined;
   const donor = donorName(step);
   let recordDonor: ((diffId: string) => Promise<void>) | undefined;
+  let discardDonor: (() => Promise<void>) | undefined;
   try {
     // --link copies onto an empty root: the layer does not depend on what is below it.
     const lowers = spec.link ? [] : parentLayers;
@@ -50,7 +51,7 @@ export async function runCopyStep(d: CopyStepDeps, step: Step, spec: CopySpec, p
       const chmod = spec.chmod ? parseChmod(spec.chmod) : undefined;
       const files: CopySource[] = [];
       let selected: SelectedFileLike[] = [];
-      let fromLowers: string[] | undefined;
+      let keepSourceAttrs = false;
       let selector: FileSelector | undefined;
       const local = spec.sources.filter((s) => !spec.urls.includes(s) && !spec.inline.some((f) => `<<${f.path}` === s));
       if (local.length) {
@@ -59,9 +60,7 @@ export async function runCopyStep(d: CopyStepDeps, step: Step, spec: CopySpec, p
           const layers = spec.from.kind === 'stage' ? await ctx.layersOf({ stage: spec.from.stage }) : await d.deps.imageLayers(spec.from.digest);
           view = await mountLayers(d, layers, `${step.id}-from`);
           selector = await d.deps.openRoot(view.rootfs);
-          if (!spec.chown && !spec.chmod && spec.kind === 'copy') {
-            fromLowers = await snapshotDirs(d, layers);
-          }
+          keepSourceAttrs = !spec.chown && !spec.chmod && spec.kind === 'copy';
         }
         // From the context, select with exactly the selection that was hashed into the key.
         const sel = spec.from.kind === 'context' && spec.context ? spec.context : { sources: local, excludes: spec.excludes, parents: spec.parents };
@@ -92,7 +91,7 @@ export async function runCopyStep(d: CopyStepDeps, step: Step, spec: CopySpec, p
       // A wildcard with a single match writes that file as dest, like BuildKit; several named
       // sources need a directory (the planner already rejects them without a trailing `/`).
       const destMustBeDir = spec.sources.length > 1;
-      let reuse: CopyReuse | undefined = fromLowers ? stageDonor(fromLowers, active.upper) : undefined;
+      let reuse: CopyReuse | undefined;
       if (donor && spec.context && d.deps.context.fileDigests && spec.kind === 'copy') {
         const byRel = await d.deps.context.fileDigests(spec.context);
         const digests = new Map<string, string>();
@@ -103,9 +102,10 @@ export async function runCopyStep(d: CopyStepDeps, step: Step, spec: CopySpec, p
         const opened = await openDonor(d.deps.store, donor, active.upper, digests);
         reuse = opened?.reuse;
         recordDonor = opened?.save;
+        discardDonor = opened?.discard;
       }
       try {
-        await copyFiles({ rootfs: active.rootfs, dest: spec.dest, files, destMustBeDir, sourceIsDir, ...(keepOwners ? {} : owner), chmod, ...(reuse ? { reuse } : {}) });
+        await copyFiles({ rootfs: active.rootfs, dest: spec.dest, files, destMustBeDir, sourceIsDir, ...(keepOwners ? {} : owner), chmod, keepSourceAttrs, ...(reuse ? { reuse } : {}) });
       } catch (e) {
         if (e instanceof BuildError && at && !e.location) throw new BuildError({ ...e.diagnostics[0]!, location: at }, { cause: e });
         throw e;
@@ -114,6 +114,7 @@ export async function runCopyStep(d: CopyStepDeps, step: Step, spec: CopySpec, p
     if (layer && recordDonor) await recordDonor(layer.diffId).catch(() => undefined);
     return layer;
   } finally {
+    await discardDonor?.().catch(() => undefined);
     await view?.discard().catch(() => undefined);
     await parentViewHandle?.discard().catch(() => undefined);
     await fs.rm(scratch, { recursive: true, force: true });

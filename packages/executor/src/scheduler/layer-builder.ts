@@ -16,7 +16,7 @@ export async function mountLayers(deps: LayerBuilderDeps, layers: LayerRef[], ke
 }
 
 /** The layers' snapshot dirs (unpacked once, then shared), top-most first as overlay wants them. */
-export async function snapshotDirs(deps: LayerBuilderDeps, layers: LayerRef[]): Promise<string[]> {
+async function snapshotDirs(deps: LayerBuilderDeps, layers: LayerRef[]): Promise<string[]> {
   const dirs = await Promise.all(layers.map((l) => deps.store.ensureSnapshot(l)));
   return dirs.reverse();
 }

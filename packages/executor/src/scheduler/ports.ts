@@ -26,8 +26,8 @@ export interface StorePort {
   /** Small notes (copy-donor.ts); a store without them only loses that shortcut. */
   readMeta?(name: string): Promise<Buffer | undefined>;
   writeMeta?(name: string, data: string): Promise<void>;
-  /** Where the snapshot of `diffId` is (or would be) unpacked. */
-  snapshotPath?(diffId: string): string;
+  /** Hands the snapshot of `diffId` over to be emptied, if nothing may be using it (Store.takeSnapshot). */
+  takeSnapshot?(diffId: string): Promise<string | undefined>;
 }
 
 /** The store's step record (the scheduler writes `explain` and `keyInputs` for `cache why`). */

@@ -107,8 +107,8 @@ export class RemoteBackedStore implements StorePort {
     return this.local.writeMeta(name, data);
   }
 
-  snapshotPath(diffId: string): string {
-    return this.local.snapshotPath(diffId);
+  takeSnapshot(diffId: string): Promise<string | undefined> {
+    return this.local.takeSnapshot(diffId);
   }
 
   cacheMount(id: string): Promise<{ dir: string; created: boolean }> {
