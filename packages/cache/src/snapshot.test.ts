@@ -149,6 +149,7 @@ describe.skipIf(!isRoot)(`takeSnapshot (${NEEDS_ROOT})`, () => {
     expect(fs.statSync(path.join(taken!, 'f')).ino).toBe(ino);
     expect(await store.hasSnapshot(layer.diffId)).toBe(false);
     expect(await store.takeSnapshot(layer.diffId)).toBeUndefined();
+    expect(await store.takeSnapshot('sha256:not-a-digest')).toBeUndefined();
     const again = await store.ensureSnapshot(layer);
     expect(fs.readFileSync(path.join(again, 'f'), 'utf8')).toBe('one');
     expect(fs.statSync(path.join(again, 'f')).ino).not.toBe(ino);

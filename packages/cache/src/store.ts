@@ -259,6 +259,7 @@ export class Store {
    * to the caller (and to Store.open's cleanup if this process dies), or undefined.
    */
   async takeSnapshot(diffId: string): Promise<string | undefined> {
+    if (!isSha256Digest(diffId)) return undefined;
     const release = await this.lock('gc');
     try {
       const slot = findSlot(this.dirs.snapshots, diffId);
