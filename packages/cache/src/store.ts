@@ -173,6 +173,11 @@ export class Store {
     return this.verifiedLoad;
   }
 
+  /** Resolves once metadata this process writes in the background (blob verifications) is written. */
+  async settled(): Promise<void> {
+    while (this.verifiedSave) await this.verifiedSave;
+  }
+
   private saveVerified(): void {
     this.verifiedDirty = true;
     this.verifiedSave ??= (async () => {
