@@ -135,4 +135,18 @@ describe('copyFiles', () => {
     expect(fs.statSync(path.join(plain, 't'), { bigint: true }).mtimeNs).toBe(1_000_000_123_000_000n);
     expect(getAttributeSync(path.join(plain, 't'), 'user.tbuild.test')).toBeNull();
   });
+
+  it('gives copied directories the mode and times of their sources, after their entries are written', async () => {
+    const src = temp();
+    const root = temp();
+    const files: CopySource[] = [{ absPath: src, destRel: '', type: 'dir', mode: 0o755 }];
+    files.push({ absPath: path.join(src, 'sub'), destRel: 'sub', type: 'dir', mode: 0o700 });
+    files.push(file(src, 'sub/f', 'x'));
+    fs.utimesSync(path.join(src, 'sub'), 2_000_000, 2_000_000);
+    fs.utimesSync(src, 3_000_000, 3_000_000);
+    await copyFiles({ rootfs: root, dest: '/d', files, destMustBeDir: false, sourceIsDir: true, ...owner });
+    expect(fs.statSync(path.join(root, 'd/sub')).mtimeMs).toBe(2_000_000_000);
+    expect(fs.statSync(path.join(root, 'd/sub')).mode & 0o777).toBe(0o700);
+    expect(fs.statSync(path.join(root, 'd')).mtimeMs).toBe(3_000_000_000);
+  });
 });

@@ -100,7 +100,7 @@ export async function copyFiles(req: CopyRequest): Promise<{ files: number; byte
   }
   // Parents before children, so a directory's mode is set after its entries exist.
   const sorted = [...req.files].sort((a, b) => (a.destRel < b.destRel ? -1 : a.destRel > b.destRel ? 1 : 0));
-  const dirs: Array<{ host: string; mode: number }> = [];
+  const dirs: Array<{ host: string; mode: number; source: string }> = [];
   // Directories this copy already resolved or made (host path, and whether this copy created
   // it): resolving every parent of every file again cost a confined walk per file. Dropped for
   // a path once a symlink is written over it.
@@ -164,7 +164,7 @@ export async function copyFiles(req: CopyRequest): Promise<{ files: number; byte
       // The destination directory itself is made by the copy, like its parents: not the source's owner.
       const o = f.destRel === '' ? owner : ownerOf(req, f);
       fsSync.lchownSync(host, o.uid, o.gid);
-      dirs.push({ host, mode: req.chmod ? req.chmod(f.mode, true) : f.mode & 0o7777 });
+      dirs.push({ host, mode: req.chmod ? req.chmod(f.mode, true) : f.mode & 0o7777, source: f.absPath });
       count++;
       continue;
     }
@@ -191,8 +191,19 @@ export async function copyFiles(req: CopyRequest): Promise<{ files: number; byte
     if (f.type !== 'file') await drain();
   }
   await drain();
+  // Directories last, deepest first, once nothing more is written into them: their mode, and
+  // their source's times, as BuildKit's copy gives them. (The times also keep an unchanged
+  // directory's tar header, and so the gzip member holding it, the same from build to build.)
+  for (const d of dirs.reverse()) {
+    await fs.chmod(d.host, d.mode);
+    const st = await fs.stat(d.source).catch(() => undefined);
+    if (!st) continue;
+    await fs.utimes(d.host, st.atime, st.mtime);
+    if (!req.keepSourceAttrs) continue;
+    const { mtimeNs } = await fs.stat(d.source, { bigint: true });
+    if (mtimeNs % 1_000_000n !== 0n) late.mtimes.set(d.host, mtimeNs);
+  }
   await setMtimesNs([...late.mtimes]);
-  for (const d of dirs.reverse()) await fs.chmod(d.host, d.mode);
   return { files: count, bytes };
 }
 
