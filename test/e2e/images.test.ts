@@ -19,7 +19,7 @@ describe.skipIf(!isRoot || !haveRegistry())(`image commands against a real regis
     cleanupStore = s.cleanup;
     registry = await startRegistry();
     docker = dockerdUnavailable() ? undefined : await startDockerd({ insecureRegistries: [registry.host] });
-    fs.writeFileSync(path.join(work.dir, 'Dockerfile'), 'FROM busybox\nRUN echo built-by-tbuild > /marker\nCMD ["cat", "/marker"]\n');
+    fs.writeFileSync(path.join(work.dir, 'Dockerfile'), 'FROM busybox\nRUN echo built-by-tbuild > /marker\nRUN dd if=/dev/urandom of=/big bs=1M count=9 2>/dev/null && md5sum /big > /big.md5\nCMD ["cat", "/marker"]\n');
     const r = await tbuild(['build', '--root', root, '-t', 'demo:1', '-q', work.dir]);
     expect(r.code, r.stderr).toBe(0);
   }, 180_000);
@@ -78,6 +78,9 @@ describe.skipIf(!isRoot || !haveRegistry())(`image commands against a real regis
     expect(load.stdout).toContain('demo:1');
     const run = await docker!.docker(['run', '--rm', '--network', 'none', 'demo:1']);
     expect(run.stdout).toBe('built-by-tbuild\n');
+    // A 9 MB layer is several gzip members (at most 4 MB of tar each): docker reads them all.
+    const big = await docker!.docker(['run', '--rm', '--network', 'none', 'demo:1', 'md5sum', '-c', '/big.md5']);
+    expect(big.stdout).toBe('/big: OK\n');
 
     const back = path.join(work.dir, 'from-docker.tar');
     expect((await docker!.docker(['tag', 'demo:1', 'roundtrip:2'])).code).toBe(0);

@@ -92,6 +92,26 @@ export class Store {
     }
   }
 
+  /**
+   * `length` bytes of a blob from `offset`, unverified: for callers that check what they read
+   * themselves (a layer's gzip members, each with its own hash). Undefined if the blob is gone
+   * or shorter.
+   */
+  async readBlobRange(digest: string, offset: number, length: number): Promise<Buffer | undefined> {
+    let handle: fs.FileHandle | undefined;
+    try {
+      handle = await fs.open(this.blobPath(digest), 'r');
+      const buf = Buffer.alloc(length);
+      const { bytesRead } = await handle.read(buf, 0, length, offset);
+      return bytesRead === length ? buf : undefined;
+    } catch (e) {
+      if (isErrno(e, 'ENOENT')) return undefined;
+      throw e;
+    } finally {
+      await handle?.close();
+    }
+  }
+
   async readBlob(digest: string): Promise<Buffer> {
     const data = await readIfExists(this.blobPath(digest));
     if (data === undefined) throw cacheError('TB_CACHE_BLOB_NOT_FOUND', `blob ${digest} is not in the store`);

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import zlib from 'node:zlib';
+import { endsMember, MAX_MEMBER, MemberWriter, type MemberIndex, type MemberSource } from './gzip-members.ts';
 import { encodeHeader, END_OF_ARCHIVE, paddingFor } from './tar-header.ts';
 import { walkUpper, type LayerMember } from './upper-walk.ts';
 
@@ -28,6 +28,8 @@ export interface DiffOptions {
    * changes nothing gives an empty layer. Without it every upper directory is emitted.
    */
   lowers?: string[];
+  /** An earlier blob whose gzip members may be copied where this layer has the same ones (gzip-members.ts). */
+  reuse?: MemberSource;
 }
 
 /** The layer written to the sink. */
@@ -40,6 +42,9 @@ export interface LayerDiff {
   size: number;
   /** The upper dir held no change: the tar has no members (the caller usually drops the layer). */
   empty: boolean;
+  /** With gzip: the blob's gzip members, for a later diff's `reuse`, and how many were copied from `reuse`. */
+  members?: MemberIndex;
+  reusedMembers?: number;
 }
 
 export const DEFAULT_GZIP_LEVEL = 1;
@@ -57,19 +62,24 @@ export async function diffUpperToLayer(upperDir: string, sink: LayerSink, opts: 
   let size = 0;
   let empty = true;
 
-  async function* tar(): AsyncGenerator<Buffer> {
+  // Yields the tar's bytes, and after each entry its name (where a gzip member may end).
+  async function* tar(): AsyncGenerator<Buffer | string> {
     for await (const { member, data } of withSmallFilesRead(walkUpper(upperDir, { sourceDateEpoch: opts.sourceDateEpoch, userXattr: opts.userXattr, lowers: opts.lowers }))) {
       empty = false;
       const header = encodeHeader(member.entry);
       tarHash.update(header);
       yield header;
-      if (member.source === undefined || member.entry.size === 0) continue;
+      if (member.source === undefined || member.entry.size === 0) {
+        yield member.entry.path;
+        continue;
+      }
       if (data) {
         tarHash.update(data);
         yield data;
         const pad = paddingFor(data.length);
         tarHash.update(pad);
         yield pad;
+        yield member.entry.path;
         continue;
       }
       let read = 0;
@@ -89,11 +99,46 @@ export async function diffUpperToLayer(upperDir: string, sink: LayerSink, opts: 
       const pad = paddingFor(read);
       tarHash.update(pad);
       yield pad;
+      yield member.entry.path;
     }
     tarHash.update(END_OF_ARCHIVE);
     yield END_OF_ARCHIVE;
   }
 
+  if (opts.compression === 'gzip') {
+    const emit = async (chunk: Buffer): Promise<void> => {
+      outHash.update(chunk);
+      size += chunk.length;
+      await writeToSink(sink, chunk);
+    };
+    const members = new MemberWriter(emit, opts.level ?? DEFAULT_GZIP_LEVEL, opts.reuse);
+    let parts: Buffer[] = [];
+    let bytes = 0;
+    const cut = async (): Promise<void> => {
+      const member = Buffer.concat(parts, bytes);
+      parts = [];
+      bytes = 0;
+      await members.add(member);
+    };
+    for await (const c of tar()) {
+      if (typeof c === 'string') {
+        if (endsMember(bytes, c)) await cut();
+        continue;
+      }
+      // A big file is cut at MAX_MEMBER, so no member is held whole in memory beyond that.
+      for (let at = 0; at < c.length; ) {
+        const take = Math.min(c.length - at, MAX_MEMBER - bytes);
+        parts.push(at === 0 && take === c.length ? c : c.subarray(at, at + take));
+        bytes += take;
+        at += take;
+        if (bytes >= MAX_MEMBER) await cut();
+      }
+    }
+    if (bytes > 0) await cut();
+    const index = await members.finish();
+    const diffId = `sha256:${tarHash.digest('hex')}`;
+    return { digest: `sha256:${outHash.digest('hex')}`, diffId, size, empty, members: index, reusedMembers: members.reused };
+  }
   const out = new Writable({
     write(chunk: Buffer, _enc, cb) {
       outHash.update(chunk);
@@ -101,13 +146,13 @@ export async function diffUpperToLayer(upperDir: string, sink: LayerSink, opts: 
       writeToSink(sink, chunk).then(() => cb(), cb);
     },
   });
-  if (opts.compression === 'gzip') {
-    await pipeline(coalesce(tar()), zlib.createGzip({ level: opts.level ?? DEFAULT_GZIP_LEVEL }), out);
-  } else {
-    await pipeline(coalesce(tar()), out);
-  }
+  await pipeline(coalesce(bytesOnly(tar())), out);
   const diffId = `sha256:${tarHash.digest('hex')}`;
   return { digest: `sha256:${outHash.digest('hex')}`, diffId, size, empty };
+}
+
+async function* bytesOnly(chunks: AsyncIterable<Buffer | string>): AsyncGenerator<Buffer> {
+  for await (const c of chunks) if (typeof c !== 'string') yield c;
 }
 
 // A layer of many small files spent most of its time on one open/stream/close round trip per

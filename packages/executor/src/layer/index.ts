@@ -4,3 +4,4 @@ export { walkUpper } from './upper-walk.ts';
 export type { LayerMember, WalkOptions } from './upper-walk.ts';
 export { encodeHeader } from './tar-header.ts';
 export type { TarEntry, TarEntryType } from './tar-header.ts';
+export type { GzipMember, MemberIndex, MemberSource } from './gzip-members.ts';

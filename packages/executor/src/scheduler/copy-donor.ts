@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Step } from '@tbuild/planner';
 import type { CopyReuse } from '../copy/copy-files.ts';
+import type { MemberIndex, MemberSource } from '../layer/index.ts';
 import type { StorePort } from './ports.ts';
 
 /**
@@ -23,6 +24,9 @@ import type { StorePort } from './ports.ts';
 interface DonorNote {
   diffId: string;
   files: Record<string, string>;
+  /** The previous result's blob and its gzip members, whose unchanged ones the new blob copies. */
+  blob?: string;
+  members?: MemberIndex;
 }
 
 /** Fewer files than this are copied faster than their note is read and written. */
@@ -40,16 +44,16 @@ export function donorName(step: Step): string | undefined {
 
 /**
  * What copyFiles needs to take files from the previous result and to record this one.
- * `digests`: per-file digests of the selected context files, by absolute path. `discard`
- * removes what is left of the previous result; call it once the copy is over, whatever
- * happened.
+ * `digests`: per-file digests of the selected context files, by absolute path. `members`: the
+ * previous blob's gzip members, for the new layer to copy. `discard` removes what is left of
+ * the previous result; call it once the copy is over, whatever happened.
  */
 export async function openDonor(
   store: StorePort,
   name: string,
   upper: string,
   digests: Map<string, string>,
-): Promise<{ reuse: CopyReuse; save(diffId: string): Promise<void>; discard(): Promise<void> } | undefined> {
+): Promise<{ reuse: CopyReuse; members?: MemberSource; save(layer: { diffId: string; digest: string }, members?: MemberIndex): Promise<void>; discard(): Promise<void> } | undefined> {
   if (!store.readMeta || !store.writeMeta || !store.takeSnapshot || digests.size < MIN_FILES) return undefined;
   let note: DonorNote | undefined;
   try {
@@ -71,13 +75,31 @@ export async function openDonor(
       if (d !== undefined) written[rel] = d;
     },
   };
+  const blob = note?.blob;
+  const read = store.readBlobRange?.bind(store);
+  const members: MemberSource | undefined =
+    blob && read && isMemberIndex(note?.members)
+      ? { index: note.members, read: async (offset, length) => (await read(blob, offset, length)) ?? Buffer.alloc(0) }
+      : undefined;
   return {
     reuse,
-    save: async (diffId) => {
-      await store.writeMeta!(name, JSON.stringify({ diffId, files: written } satisfies DonorNote));
+    members,
+    save: async (layer, index) => {
+      await store.writeMeta!(name, JSON.stringify({ diffId: layer.diffId, files: written, blob: layer.digest, members: index } satisfies DonorNote));
     },
     discard: async () => {
       if (donorDir) await fs.rm(donorDir, { recursive: true, force: true });
     },
   };
+}
+
+/** A note's member index, checked enough that reading by it asks for sane byte ranges. */
+function isMemberIndex(v: unknown): v is MemberIndex {
+  const i = v as MemberIndex | undefined;
+  return (
+    typeof i?.zlib === 'string' &&
+    typeof i.level === 'number' &&
+    Array.isArray(i.members) &&
+    i.members.every((m) => typeof m?.sha === 'string' && typeof m.gzSha === 'string' && Number.isSafeInteger(m.size) && Number.isSafeInteger(m.gzSize) && m.gzSize > 0 && m.gzSize <= 16 << 20)
+  );
 }

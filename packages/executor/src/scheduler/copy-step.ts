@@ -7,9 +7,10 @@ import { resolveCopyOwner } from '../copy/chown.ts';
 import { isDirectoryIn } from '../copy/confined-path.ts';
 import { copyFiles, type CopyReuse, type CopySource } from '../copy/copy-files.ts';
 import { donorName, openDonor } from './copy-donor.ts';
+import type { MemberIndex } from '../layer/index.ts';
 import type { ActiveSnapshot } from '../snapshot/snapshotter.ts';
 import type { StepRunContext } from './execute-plan.ts';
-import { buildLayer, mountLayers, type LayerBuilderDeps } from './layer-builder.ts';
+import { buildLayer, mountLayers, type GzipReuse, type LayerBuilderDeps } from './layer-builder.ts';
 import type { ExecutorDeps, FileSelector, LayerRef, SelectedFileLike } from './ports.ts';
 import { fetchUrlSource } from './add-url.ts';
 import { extractArchiveInto, isArchive } from './add-archive.ts';
@@ -37,7 +38,8 @@ export async function runCopyStep(d: CopyStepDeps, step: Step, spec: CopySpec, p
   };
   const at = d.file ? { file: d.file, range: step.location } : undefined;
   const donor = donorName(step);
-  let recordDonor: ((diffId: string) => Promise<void>) | undefined;
+  let recordDonor: ((layer: { diffId: string; digest: string }, members?: MemberIndex) => Promise<void>) | undefined;
+  const gz: GzipReuse = {};
   let discardDonor: (() => Promise<void>) | undefined;
   try {
     // --link copies onto an empty root: the layer does not depend on what is below it.
@@ -103,6 +105,7 @@ export async function runCopyStep(d: CopyStepDeps, step: Step, spec: CopySpec, p
         reuse = opened?.reuse;
         recordDonor = opened?.save;
         discardDonor = opened?.discard;
+        gz.reuse = opened?.members;
       }
       try {
         await copyFiles({ rootfs: active.rootfs, dest: spec.dest, files, destMustBeDir, sourceIsDir, ...(keepOwners ? {} : owner), chmod, keepSourceAttrs, ...(reuse ? { reuse } : {}) });
@@ -110,8 +113,8 @@ export async function runCopyStep(d: CopyStepDeps, step: Step, spec: CopySpec, p
         if (e instanceof BuildError && at && !e.location) throw new BuildError({ ...e.diagnostics[0]!, location: at }, { cause: e });
         throw e;
       }
-    });
-    if (layer && recordDonor) await recordDonor(layer.diffId).catch(() => undefined);
+    }, gz);
+    if (layer && recordDonor) await recordDonor(layer, gz.index).catch(() => undefined);
     return layer;
   } finally {
     await discardDonor?.().catch(() => undefined);

@@ -1,5 +1,5 @@
 import type { ActiveSnapshot, Snapshotter } from '../snapshot/snapshotter.ts';
-import { diffUpperToLayer } from '../layer/index.ts';
+import { diffUpperToLayer, type MemberIndex, type MemberSource } from '../layer/index.ts';
 import type { LayerRef, StorePort } from './ports.ts';
 
 export const LAYER_MEDIA_TYPE = 'application/vnd.oci.image.layer.v1.tar+gzip';
@@ -22,6 +22,15 @@ async function snapshotDirs(deps: LayerBuilderDeps, layers: LayerRef[]): Promise
 }
 
 /**
+ * A layer's gzip members: `reuse` (which `change` may set) names an earlier blob whose members
+ * can be copied; `index` is set to the new blob's members once it is written.
+ */
+export interface GzipReuse {
+  reuse?: MemberSource;
+  index?: MemberIndex;
+}
+
+/**
  * Runs `change` on a writable view over `layers` and turns what it changed into a new layer:
  * the upper dir is diffed into a gzip tar blob in the store and then adopted as that layer's
  * snapshot (no unpacking it again). An empty diff gives no layer. Whatever happens, nothing
@@ -32,6 +41,7 @@ export async function buildLayer(
   layers: LayerRef[],
   key: string,
   change: (active: ActiveSnapshot) => Promise<void>,
+  gz: GzipReuse = {},
 ): Promise<LayerRef | undefined> {
   const lowers = await snapshotDirs(deps, layers);
   const active = await deps.snapshotter.prepare({ lowers, key });
@@ -45,7 +55,7 @@ export async function buildLayer(
     const writer = deps.store.blobWriter();
     let diff;
     try {
-      diff = await diffUpperToLayer(active.upper, writer, { compression: 'gzip', sourceDateEpoch: deps.sourceDateEpoch, lowers });
+      diff = await diffUpperToLayer(active.upper, writer, { compression: 'gzip', sourceDateEpoch: deps.sourceDateEpoch, lowers, reuse: gz.reuse });
     } catch (e) {
       await writer.abort();
       throw e;
@@ -56,6 +66,7 @@ export async function buildLayer(
       return undefined;
     }
     const blob = await writer.commit({ digest: diff.digest, size: diff.size });
+    gz.index = diff.members;
     await deps.store.adoptSnapshot(diff.diffId, active.upper);
     return { digest: blob.digest, diffId: diff.diffId, size: blob.size, mediaType: LAYER_MEDIA_TYPE };
   } finally {

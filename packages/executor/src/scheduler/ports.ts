@@ -26,6 +26,8 @@ export interface StorePort {
   /** Small notes (copy-donor.ts); a store without them only loses that shortcut. */
   readMeta?(name: string): Promise<Buffer | undefined>;
   writeMeta?(name: string, data: string): Promise<void>;
+  /** Bytes of a blob, unverified (Store.readBlobRange); a store without it only loses reusing gzip members. */
+  readBlobRange?(digest: string, offset: number, length: number): Promise<Buffer | undefined>;
   /** Hands the snapshot of `diffId` over to be emptied, if nothing may be using it (Store.takeSnapshot). */
   takeSnapshot?(diffId: string): Promise<string | undefined>;
 }

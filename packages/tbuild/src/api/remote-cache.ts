@@ -107,6 +107,10 @@ export class RemoteBackedStore implements StorePort {
     return this.local.writeMeta(name, data);
   }
 
+  readBlobRange(digest: string, offset: number, length: number): Promise<Buffer | undefined> {
+    return this.local.readBlobRange(digest, offset, length);
+  }
+
   takeSnapshot(diffId: string): Promise<string | undefined> {
     return this.local.takeSnapshot(diffId);
   }

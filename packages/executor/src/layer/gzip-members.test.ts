@@ -1,0 +1,63 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../../../../test/support/root.ts';
+import { diffUpperToLayer, type LayerDiff } from './diff-upper.ts';
+import type { MemberSource } from './gzip-members.ts';
+import { memorySink } from './read-tar.test-support.ts';
+
+// A plain directory stands in for an upper dir: without lowers, every entry is emitted.
+describe('layer blobs as gzip members', () => {
+  const tmp = tempDir('tbuild-members-');
+  const tree = path.join(tmp.dir, 'tree');
+  afterAll(() => tmp.cleanup());
+  beforeAll(() => {
+    // ~6 MB of mostly incompressible 4 KB files: several members.
+    for (let d = 0; d < 30; d++) {
+      fs.mkdirSync(path.join(tree, `d${d}`), { recursive: true });
+      for (let f = 0; f < 50; f++) fs.writeFileSync(path.join(tree, `d${d}/f${f}`), crypto.randomBytes(4096));
+      fs.utimesSync(path.join(tree, `d${d}`), 1_000_000, 1_000_000);
+    }
+  });
+
+  const diff = async (reuse?: MemberSource): Promise<{ d: LayerDiff; blob: Buffer }> => {
+    const sink = memorySink();
+    const d = await diffUpperToLayer(tree, sink, { compression: 'gzip', sourceDateEpoch: 1_000_000, reuse });
+    return { d, blob: sink.bytes() };
+  };
+  const from = (blob: Buffer, d: LayerDiff): MemberSource => ({ index: d.members!, read: async (o, n) => blob.subarray(o, o + n) });
+
+  it('is several members that gunzip as one tar with the diff ID', async () => {
+    const { d, blob } = await diff();
+    expect(d.members!.members.length).toBeGreaterThan(3);
+    expect(d.members!.members.reduce((n, m) => n + m.gzSize, 0)).toBe(blob.length);
+    const tar = zlib.gunzipSync(blob);
+    expect(`sha256:${crypto.createHash('sha256').update(tar).digest('hex')}`).toBe(d.diffId);
+    expect(d.members!.members.reduce((n, m) => n + m.size, 0)).toBe(tar.length);
+  });
+
+  it('copies the members an edit left alone, giving the very bytes a fresh gzip gives', async () => {
+    const first = await diff();
+    fs.writeFileSync(path.join(tree, 'd17/f3'), crypto.randomBytes(4096));
+    fs.utimesSync(path.join(tree, 'd17'), 1_000_000, 1_000_000);
+    const fresh = await diff();
+    const reused = await diff(from(first.blob, first.d));
+    expect(reused.blob.equals(fresh.blob)).toBe(true);
+    expect(reused.d.digest).toBe(fresh.d.digest);
+    expect(reused.d.reusedMembers).toBe(first.d.members!.members.length - 1);
+  });
+
+  it('compresses again what a damaged blob or another zlib would give', async () => {
+    const first = await diff();
+    const damaged = Buffer.from(first.blob);
+    damaged[damaged.length >> 1]! ^= 0xff;
+    const viaDamaged = await diff(from(damaged, first.d));
+    expect(viaDamaged.blob.equals(first.blob)).toBe(true);
+    expect(viaDamaged.d.reusedMembers).toBe(first.d.members!.members.length - 1);
+    const otherZlib = await diff({ index: { ...first.d.members!, zlib: 'other' }, read: async (o, n) => first.blob.subarray(o, o + n) });
+    expect(otherZlib.d.reusedMembers).toBe(0);
+    expect(otherZlib.blob.equals(first.blob)).toBe(true);
+  });
+});
