@@ -51,10 +51,11 @@ export const DEFAULT_GZIP_LEVEL = 1;
 
 /**
  * Turns an overlay upper dir into an OCI layer tar (see `walkUpper` for the mapping), optionally
- * gzips it, and streams it to `sink` while hashing both forms. The sink is not ended or closed:
- * it belongs to the caller (a blob writer commits, a file stream is ended by its owner). Memory
- * stays bounded: files are streamed, never read whole. Throws `TB_EXEC_WHITEOUT_NAME` for files
- * named `.wh.*`; on any error the sink may hold a partial blob and must be discarded.
+ * gzips it (as gzip members, gzip-members.ts), and streams it to `sink` while hashing both forms.
+ * The sink is not ended or closed: it belongs to the caller (a blob writer commits, a file
+ * stream is ended by its owner). Memory stays bounded: large files are streamed, and at most
+ * three members of at most 4 MB are held. Throws `TB_EXEC_WHITEOUT_NAME` for files named
+ * `.wh.*`; on any error the sink may hold a partial blob and must be discarded.
  */
 export async function diffUpperToLayer(upperDir: string, sink: LayerSink, opts: DiffOptions): Promise<LayerDiff> {
   const tarHash = crypto.createHash('sha256');
@@ -115,10 +116,10 @@ export async function diffUpperToLayer(upperDir: string, sink: LayerSink, opts: 
     let parts: Buffer[] = [];
     let bytes = 0;
     const cut = async (): Promise<void> => {
-      const member = Buffer.concat(parts, bytes);
+      const run = Buffer.concat(parts, bytes);
       parts = [];
       bytes = 0;
-      await members.add(member);
+      await members.add(run);
     };
     for await (const c of tar()) {
       if (typeof c === 'string') {
