@@ -192,8 +192,8 @@ export async function copyFiles(req: CopyRequest): Promise<{ files: number; byte
   }
   await drain();
   // Directories last, deepest first, once nothing more is written into them: their mode, and
-  // their source's times, as BuildKit's copy gives them. (The times also keep an unchanged
-  // directory's tar header, and so the gzip member holding it, the same from build to build.)
+  // their source's times, as files get theirs. (The times also keep an unchanged directory's
+  // tar header, and so the gzip member holding it, the same from build to build.)
   for (const d of dirs.reverse()) {
     await fs.chmod(d.host, d.mode);
     const st = await fs.stat(d.source).catch(() => undefined);
