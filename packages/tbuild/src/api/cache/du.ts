@@ -64,7 +64,8 @@ export async function cacheDu(opts: { root: string; top?: number }): Promise<Cac
 
   const snapshots: UsageRow = { count: 0, bytes: 0 };
   let snapshotBytes = 0;
-  // Snapshots share inodes (COPY links unchanged files from an earlier result): count each once.
+  // Snapshots may share inodes (COPY hard-linked unchanged files in stores of earlier tbuild
+  // builds; it moves them now): count each once.
   const seen = new Set<string>();
   for (const name of await fs.readdir(store.dirs.snapshots).catch(() => [] as string[])) {
     const bytes = await diskUsage(path.join(store.dirs.snapshots, name), seen);
