@@ -34,16 +34,15 @@ export interface MemberSource {
 
 /** A member ends after an entry once it holds at least this much and the entry's name hash says so. */
 const MIN_MEMBER = 512 << 10;
-/** …and always once it holds this much. */
+/** …and, wherever it is, once it holds this much (diff-upper cuts there, inside an entry if need be). */
 export const MAX_MEMBER = 4 << 20;
 /** One entry name in 8 ends a member (past MIN_MEMBER): ~1 MB members on small files. */
 const CUT_MASK = 7;
 /** Members being compressed at once (the thread pool does the work). */
 const IN_FLIGHT = 2;
 
-/** Whether a member holding `bytes` ends after the entry named `name`. */
+/** Whether a member holding `bytes` (less than MAX_MEMBER) ends after the entry named `name`. */
 export function endsMember(bytes: number, name: string): boolean {
-  if (bytes >= MAX_MEMBER) return true;
   if (bytes < MIN_MEMBER) return false;
   // FNV-1a: stable across processes and versions, unlike anything seeded.
   let h = 0x811c9dc5;
