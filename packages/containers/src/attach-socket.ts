@@ -32,16 +32,30 @@ export interface AttachServer {
   close(): void;
 }
 
-/** Listens in `dir` (the container's dir) before the process starts; see ATTACH_SOCKET. */
-export async function serveAttach(dir: string): Promise<AttachServer> {
+/**
+ * Listens in `dir` (the container's dir) before the process starts; see ATTACH_SOCKET.
+ * `abandoned` is polled until the first `i` client comes: once it holds, no client will come
+ * (the attached CLI died before it connected), and stdin ends as if that client had gone.
+ */
+export async function serveAttach(dir: string, abandoned?: () => boolean): Promise<AttachServer> {
   fs.rmSync(path.join(dir, ATTACH_SOCKET), { force: true });
   const sp = shortPath(dir);
   const stdin = new PassThrough();
   let taken = false;
   const sockets = new Set<net.Socket>();
+  const watch = abandoned
+    ? setInterval(() => {
+        if (taken) return clearInterval(watch);
+        if (abandoned()) {
+          clearInterval(watch);
+          stdin.end();
+        }
+      }, 100).unref()
+    : undefined;
   const out: AttachServer = {
     stdin,
     close: () => {
+      clearInterval(watch);
       server.close();
       for (const s of sockets) s.destroy();
       stdin.end();
@@ -55,7 +69,7 @@ export async function serveAttach(dir: string): Promise<AttachServer> {
     sock.once('readable', function first() {
       const kind = sock.read(1) as Buffer | null;
       if (!kind) return void sock.once('readable', first);
-      if (kind.toString() === 'i' && !taken) {
+      if (kind.toString() === 'i' && !taken && !stdin.writableEnded) {
         taken = true;
         sock.pipe(stdin, { end: false });
         sock.once('close', () => stdin.end());

@@ -20,7 +20,7 @@ export {
 } from './lifecycle.ts';
 export type { SupervisorLauncher, SuperviseTarget } from './lifecycle.ts';
 export { superviseContainer } from './supervisor.ts';
-export { attach } from './attach-marker.ts';
+export { attach, STDIN_TAG } from './attach-marker.ts';
 export { connectAttach } from './attach-socket.ts';
 export type { SuperviseOptions } from './supervisor.ts';
 export { reconcileState } from './state.ts';

@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Store } from '@tbuild/cache';
 import { putImage, tagImage, getImage } from '@tbuild/registry';
@@ -10,7 +12,8 @@ import { execInContainer } from './exec.ts';
 import { inspectContainer, listContainers } from './inspect.ts';
 import { killContainer, removeContainer, restartContainer, startContainer, stopContainer, waitContainer, type SupervisorLauncher } from './lifecycle.ts';
 import { followLog, readLogSnapshot, type LogRecord } from './log-file.ts';
-import { isAlive } from './process-identity.ts';
+import { STDIN_TAG } from './attach-marker.ts';
+import { identityOf, isAlive } from './process-identity.ts';
 import { reconcileState } from './state.ts';
 import { bundledSupervisor } from './test-support.ts';
 
@@ -142,6 +145,28 @@ describe.skipIf(!isRoot)(`container lifecycle with real runc (${NEEDS_ROOT})`, (
     const end = await stopContainer(cs, rec.id, { timeoutSec: 0 });
     expect(end.status).toBe('exited');
     expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(cs.paths(rec.id).rootfs);
+  });
+
+  it('ends stdin when the attached client that was to send it dies before connecting; -i alone keeps it open', async () => {
+    const stand = spawn('sleep', ['60'], { stdio: 'ignore' });
+    try {
+      const rec = await createContainer(cs, sh('echo up; cat; echo eof', { openStdin: true }));
+      const id = identityOf(stand.pid!)!;
+      fs.writeFileSync(path.join(cs.paths(rec.id).attach, `${id.pid}.${id.start}.${STDIN_TAG}`), '');
+      const detached = await createContainer(cs, sh('echo up; cat; echo eof', { openStdin: true }));
+      await startContainer(cs, rec.id, launch);
+      await startContainer(cs, detached.id, launch);
+      await waitForLog(rec.id, 'up');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(cs.readState(rec.id).status).toBe('running');
+      stand.kill('SIGKILL');
+      expect((await waitContainer(cs, rec.id)).exitCode).toBe(0);
+      expect(text(rec.id)).toBe('up\neof\n');
+      expect(cs.readState(detached.id).status).toBe('running');
+      await removeContainer(cs, detached.id, { force: true });
+    } finally {
+      stand.kill('SIGKILL');
+    }
   });
 
   it('--rm removes the container after it exits', async () => {

@@ -26,6 +26,12 @@ export function selfIdentity(): ProcessIdentity {
   return { pid: process.pid, start: startTime(process.pid) ?? '' };
 }
 
+/** Another live process's identity, or undefined when it is gone. */
+export function identityOf(pid: number): ProcessIdentity | undefined {
+  const start = startTime(pid);
+  return start === undefined ? undefined : { pid, start };
+}
+
 export function isAlive(p: ProcessIdentity | undefined): boolean {
   return p !== undefined && p.pid > 0 && startTime(p.pid) === p.start;
 }

@@ -9,7 +9,7 @@ import { serveAttach, type AttachServer } from './attach-socket.ts';
 import { ContainerStore } from './container-store.ts';
 import { imageLowers } from './image-layers.ts';
 import { DEFAULT_ROTATION, LogWriter, type LogRotation } from './log-file.ts';
-import { waitForAttached } from './attach-marker.ts';
+import { anyAttached, STDIN_TAG, waitForAttached } from './attach-marker.ts';
 import { selfIdentity } from './process-identity.ts';
 import type { ContainerRecord, ContainerState } from './record.ts';
 import { removeContainerFiles } from './remove.ts';
@@ -83,7 +83,11 @@ export async function superviseContainer(o: SuperviseOptions): Promise<void> {
     const req = runRequest(rec, p.rootfs);
     const runtime = new RuncRuntime({ stateDir: p.runtime, runc: o.runc });
     // Listening before the process starts, so `run -i` finds the socket as soon as `start` returns.
-    if (rec.hostConfig.openStdin || rec.hostConfig.tty) server = await serveAttach(p.dir);
+    // An attached `run -i` leaves a stdin marker before the start; if its process dies before it
+    // connects, nothing else would ever end the process's stdin (docker attaches before starting).
+    const stdinMarker = { any: false };
+    const abandoned = (): boolean => !anyAttached(p.attach, STDIN_TAG, stdinMarker) && stdinMarker.any;
+    if (rec.hostConfig.openStdin || rec.hostConfig.tty) server = await serveAttach(p.dir, rec.hostConfig.openStdin ? abandoned : undefined);
     const io: RunIO = { onStdout: (b) => log.write('stdout', b), onStderr: (b) => log.write('stderr', b) };
     if (rec.hostConfig.openStdin) io.stdin = server!.stdin;
     if (server) io.onResizer = (fn) => (server!.resize = fn);

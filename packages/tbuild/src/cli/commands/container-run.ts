@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   attach,
+  STDIN_TAG,
   createContainer,
   execInContainer,
   followLog,
@@ -46,7 +47,7 @@ const RUN_FLAGS: CommandSpec['flags'] = [
   { name: 'stop-timeout', type: 'string', placeholder: 'SECONDS', help: 'seconds `stop` waits before SIGKILL (default 10)' },
   { name: 'hostname', type: 'string', placeholder: 'NAME', help: 'container host name (default: the short ID)' },
   { name: 'publish', short: 'p', type: 'list', placeholder: 'HOST:CTR', help: 'not supported yet (no network mode publishes ports)' },
-  { name: 'interactive', short: 'i', type: 'bool', help: 'keep stdin open and pass ours to the process (with -d: open, nothing attached)' },
+  { name: 'interactive', short: 'i', type: 'bool', help: 'keep stdin open and pass ours to the process; its end, or this CLI dying, is the process\'s EOF (with -d: open, nothing attached)' },
   { name: 'tty', short: 't', type: 'bool', help: 'give the process a pseudo-terminal (stdout and stderr merged)' },
 ];
 
@@ -129,6 +130,7 @@ export const runCommand: Command = {
     // Attached: the container still runs under its own supervisor; this process only streams
     // its log and waits, so killing the CLI does not kill the container (as with docker).
     const detachMarker = attach(cs.paths(rec.id).attach);
+    const stdinMarker = interactive ? attach(cs.paths(rec.id).attach, STDIN_TAG) : undefined;
     try {
       const s = await startContainer(cs, rec.id, launcher());
       if (s.error) return startFailure(ctx, s);
@@ -146,6 +148,7 @@ export const runCommand: Command = {
         await followLog(cs.paths(rec.id).log, 0, { onRecord: (r) => printRecord(ctx, r, false), done: () => end !== undefined, ...(pollMs ? { pollMs } : {}) });
         await ended;
         // Detach before waiting for `stop`: it waits for the supervisor, which with --rm waits for us.
+        stdinMarker?.();
         detachMarker();
         await stopping;
       } finally {
@@ -154,6 +157,7 @@ export const runCommand: Command = {
       }
       return end!.error ? startFailure(ctx, end!) : end!.exitCode;
     } finally {
+      stdinMarker?.();
       detachMarker();
     }
   },
