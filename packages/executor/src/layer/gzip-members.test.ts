@@ -1,11 +1,12 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../../../test/support/root.ts';
 import { diffUpperToLayer, type LayerDiff } from './diff-upper.ts';
-import type { MemberSource } from './gzip-members.ts';
+import { looksIncompressible, MemberWriter, STORED, type MemberSource } from './gzip-members.ts';
 import { memorySink } from './read-tar.test-support.ts';
 
 // A plain directory stands in for an upper dir: without lowers, every entry is emitted.
@@ -59,5 +60,25 @@ describe('layer blobs as gzip members', () => {
     const otherZlib = await diff({ index: { ...first.d.members!, zlib: 'other' }, read: async (o, n) => first.blob.subarray(o, o + n) });
     expect(otherZlib.d.reusedMembers).toBe(0);
     expect(otherZlib.blob.equals(first.blob)).toBe(true);
+  });
+
+  it('stores members that do not shrink, and compresses the rest, as one readable stream', async () => {
+    const random = crypto.randomBytes(1 << 20);
+    const text = Buffer.from('a line of text that repeats, as logs and sources do\n'.repeat(20_000));
+    // Random at the start but text elsewhere: the probe's other windows keep it compressed.
+    const mixed = Buffer.concat([random.subarray(0, 64 << 10), text]);
+    expect([random, text, mixed].map(looksIncompressible)).toEqual([true, false, false]);
+    const out: Buffer[] = [];
+    const w = new MemberWriter(async (b) => void out.push(b), 1);
+    for (const m of [random, text, mixed]) await w.add(m);
+    const index = await w.finish();
+    // Level 1 would also fall back to stored blocks for random bytes, but only after deflating them: other bytes.
+    const gzip = promisify(zlib.gzip);
+    expect(out[0]!.equals(await gzip(random, STORED))).toBe(true);
+    expect(out[0]!.equals(await gzip(random, { level: 1 }))).toBe(false);
+    expect(out[1]!.equals(await gzip(text, { level: 1 }))).toBe(true);
+    expect(index.members[1]!.gzSize).toBeLessThan(text.length / 10);
+    expect(index.members[2]!.gzSize).toBeLessThan((64 << 10) + text.length / 10);
+    expect(zlib.gunzipSync(Buffer.concat(out)).equals(Buffer.concat([random, text, mixed]))).toBe(true);
   });
 });
