@@ -81,4 +81,23 @@ describe('layer blobs as gzip members', () => {
     expect(index.members[2]!.gzSize).toBeLessThan((64 << 10) + text.length / 10);
     expect(zlib.gunzipSync(Buffer.concat(out)).equals(Buffer.concat([random, text, mixed]))).toBe(true);
   });
+
+  it('gives a big file a member of its own, so random bytes beside text are stored and the text still shrinks', async () => {
+    const mixedTree = path.join(tmp.dir, 'mixed');
+    fs.mkdirSync(mixedTree);
+    const line = 'text beside a big random file\n';
+    fs.writeFileSync(path.join(mixedTree, 'a.txt'), line.repeat(2000));
+    fs.writeFileSync(path.join(mixedTree, 'big.bin'), crypto.randomBytes(1 << 20));
+    fs.writeFileSync(path.join(mixedTree, 'c.txt'), line.repeat(2000));
+    const sink = memorySink();
+    const d = await diffUpperToLayer(mixedTree, sink, { compression: 'gzip', sourceDateEpoch: 1_000_000 });
+    const sizes = d.members!.members.map((m) => m.size);
+    // The big file's header and bytes, exactly: no text before or after it in that member.
+    expect(sizes).toContain(512 + (1 << 20));
+    const big = d.members!.members[sizes.indexOf(512 + (1 << 20))]!;
+    expect(big.gzSize).toBeLessThan(big.size + 1024);
+    const rest = d.members!.members.filter((m) => m !== big);
+    expect(rest.reduce((n, m) => n + m.gzSize, 0)).toBeLessThan(rest.reduce((n, m) => n + m.size, 0) / 5);
+    expect(zlib.gunzipSync(sink.bytes()).length).toBe(d.members!.members.reduce((n, m) => n + m.size, 0));
+  });
 });
