@@ -61,7 +61,7 @@ describe.skipIf(!isRoot)(`COPY after an edit takes unchanged files from its prev
   let stores: Array<{ root: string; cleanup: () => void }> = [];
 
   beforeAll(() => {
-    for (let d = 0; d < 4; d++) {
+    for (let d = 0; d < 5; d++) {
       fs.mkdirSync(path.join(ctx, `data/d${d}`), { recursive: true });
       for (let f = 0; f < 40; f++) fs.writeFileSync(path.join(ctx, `data/d${d}/f${f}.txt`), `file ${d}/${f}\n`, { mode: f % 3 ? 0o644 : 0o755 });
     }
@@ -85,15 +85,21 @@ describe.skipIf(!isRoot)(`COPY after an edit takes unchanged files from its prev
     const fresh = await seededStore();
     stores = [reused, fresh];
     await build(reused.root);
-    const [before] = inodesOf(reused.root, 'data/d0/f0.txt');
+    const [before, d3Before, d4Before] = ['data/d0/f0.txt', 'data/d3', 'data/d4'].map((p) => inodesOf(reused.root, p)[0]);
     expect(before).toBeDefined();
 
     fs.writeFileSync(path.join(ctx, 'data/d1/f1.txt'), 'edited\n');
     fs.chmodSync(path.join(ctx, 'data/d2/f2.txt'), 0o600);
+    fs.rmSync(path.join(ctx, 'data/d3/f39.txt'));
+    fs.writeFileSync(path.join(ctx, 'data/d0/new.txt'), 'new\n');
     const viaDonor = await build(reused.root);
     // Both COPYs reran and moved their unchanged files out of their previous results, which
     // are gone from the store (their blobs stay): no file is shared, nothing shows 2 links.
     expect(inodesOf(reused.root, 'data/d0/f0.txt')).toEqual([before]);
+    // A directory nothing changed in moved whole; one that lost a file was made afresh.
+    expect(inodesOf(reused.root, 'data/d4')).toEqual([d4Before]);
+    expect(inodesOf(reused.root, 'data/d3')).not.toContain(d3Before);
+    expect(inodesOf(reused.root, 'data/d3/f0.txt')).toHaveLength(1);
     expect(linkedInSnapshots(reused.root)).toBe(0);
     expect(fs.readFileSync(path.join(viaDonor, 'seen'), 'utf8')).toBe('edited\nedited\n');
 
@@ -110,7 +116,9 @@ describe.skipIf(!isRoot)(`COPY after an edit takes unchanged files from its prev
     expect(copyBlobs(reused.root)).toHaveLength(2);
     const copied = (m: ReturnType<typeof files>) => new Map([...m].filter(([p]) => p.startsWith('data/') || p.startsWith('plain/')));
     const a = copied(files(viaDonor));
-    expect(a.size).toBe(2 * 160);
+    expect(a.size).toBe(2 * 200);
+    expect(a.has('data/d3/f39.txt')).toBe(false);
+    expect(a.get('plain/d0/new.txt')?.[4]).toBe('new\n');
     expect(a).toEqual(copied(files(full)));
     expect(a.get('data/d2/f2.txt')![0] & 0o7777).toBe(0o640);
     expect(a.get('plain/d2/f2.txt')![0] & 0o7777).toBe(0o600);
@@ -132,7 +140,7 @@ describe.skipIf(!isRoot)(`COPY after an edit takes unchanged files from its prev
     expect(inodesOf(store.root, 'data/d0/f0.txt')).toHaveLength(2);
     expect(linkedInSnapshots(store.root)).toBe(0);
     // And the running container still reads every file of it.
-    r = await tbuild(['exec', '--root', store.root, 'keeps-old', 'sh', '-c', 'cat /data/d3/f3.txt && ls /data/d0 | wc -l']);
+    r = await tbuild(['exec', '--root', store.root, 'keeps-old', 'sh', '-c', 'cat /data/d3/f3.txt && ls /data/d4 | wc -l']);
     expect(r.stdout.replace(/ +/g, '')).toBe('one\n40\n');
     r = await tbuild(['rm', '--root', store.root, '-f', 'keeps-old']);
     expect(r.code, r.stderr).toBe(0);

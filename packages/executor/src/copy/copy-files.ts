@@ -59,6 +59,8 @@ export interface CopyReuse {
   upper: string;
   /** A file this copy may move into place at `rel`, made from the content `f` has, if there is one. */
   donorFor(f: CopySource, rel: string): string | undefined;
+  /** The previous result's directory at `rel`, to move whole when everything in it is taken; undefined without one. */
+  donorDir?(rel: string): string | undefined;
   /** Called for every regular file written, taken or copied. */
   written(f: CopySource, rel: string): void;
 }
@@ -109,6 +111,14 @@ export async function copyFiles(req: CopyRequest): Promise<{ files: number; byte
   const written = new Set<string>();
   // Keys are directory paths as dirname() gives them: no trailing slash.
   const destDir = dest.length > 1 ? dest.replace(/\/+$/, '') : dest;
+  // Directories moved whole from the donor (container paths): what is below them is in place.
+  const taken = new Set<string>();
+  const underTaken = (target: string): boolean => {
+    if (!taken.size) return false;
+    for (let p = path.posix.dirname(target); p.length > destDir.length; p = path.posix.dirname(p)) if (taken.has(p)) return true;
+    return false;
+  };
+  const wholeDirs = req.reuse?.donorDir ? new WholeDirTaker(req, req.reuse, sorted) : undefined;
   const destExisted = await isDirectoryIn(req.rootfs, dest);
   made.set(destDir, mkdirAllInRoot(req.rootfs, dest, owner).then((host) => ({ host, fresh: !destExisted })));
   await made.get(destDir);
@@ -121,6 +131,7 @@ export async function copyFiles(req: CopyRequest): Promise<{ files: number; byte
         // Parents first, each made once. Inside a directory this copy made, nothing can be in
         // the way: a new directory is one mkdir there, no confined walk from the root.
         const p = under && parent !== containerDir ? await ensureDir(parent) : undefined;
+        if (p && (taken.has(containerDir) || underTaken(containerDir))) return { host: path.join(p.host, path.posix.basename(containerDir)), fresh: false };
         if (p?.fresh && !written.has(containerDir)) {
           const host = path.join(p.host, path.posix.basename(containerDir));
           // Synchronous, as takeUnchanged is: a thread-pool round trip per call cost more than the call.
@@ -159,6 +170,14 @@ export async function copyFiles(req: CopyRequest): Promise<{ files: number; byte
     const target = path.posix.join(dest, f.destRel);
     if (f.type === 'dir') {
       if (pendingAt(target)) await drain();
+      if (wholeDirs && f.destRel !== '' && !written.has(target) && !underTaken(target) && (await ensureDir(path.posix.dirname(target))).fresh) {
+        const moved = wholeDirs.take(f, target);
+        if (moved) {
+          taken.add(target);
+          count += moved.files;
+          bytes += moved.bytes;
+        }
+      }
       const { host } = await ensureDir(target);
       written.add(target);
       // The destination directory itself is made by the copy, like its parents: not the source's owner.
@@ -166,6 +185,10 @@ export async function copyFiles(req: CopyRequest): Promise<{ files: number; byte
       fsSync.lchownSync(host, o.uid, o.gid);
       dirs.push({ host, mode: req.chmod ? req.chmod(f.mode, true) : f.mode & 0o7777, source: f.absPath });
       count++;
+      continue;
+    }
+    if (f.type === 'file' && underTaken(target)) {
+      written.add(target);
       continue;
     }
     if (f.type !== 'file' || pendingAt(target)) {
@@ -277,6 +300,91 @@ function takeUnchanged(req: CopyRequest, reuse: CopyReuse, f: CopySource, host: 
   const rel = path.relative(req.rootfs, host);
   const donor = reuse.donorFor(f, rel);
   if (!donor) return undefined;
+  const size = unchangedSize(req, f, donor);
+  if (size === undefined) return undefined;
+  try {
+    fsSync.renameSync(donor, path.join(reuse.upper, rel));
+  } catch {
+    return undefined;
+  }
+  reuse.written(f, rel);
+  return size;
+}
+
+/**
+ * Moves a directory of the donor into the upper dir in one rename when the copy would write
+ * exactly what it holds: every entry below it a file takeUnchanged would take (same checks) or
+ * such a directory, and nothing else in it (a file deleted from the context since must not come
+ * back). A 20,000-file COPY with one edited file made 19,999 renames (~0.5 s on this disk's
+ * journal); it now makes one per unchanged directory. The directories' own modes, owners and
+ * times are set by the copy afterwards, as for directories it makes.
+ */
+class WholeDirTaker {
+  readonly #req: CopyRequest;
+  readonly #reuse: CopyReuse & { donorDir(rel: string): string | undefined };
+  /** Entries by the destRel of their parent directory. */
+  readonly #children = new Map<string, CopySource[]>();
+
+  constructor(req: CopyRequest, reuse: CopyReuse, sorted: CopySource[]) {
+    this.#req = req;
+    this.#reuse = reuse as CopyReuse & { donorDir(rel: string): string | undefined };
+    for (const f of sorted) {
+      if (f.destRel === '') continue;
+      const parent = path.posix.dirname(f.destRel);
+      const key = parent === '.' ? '' : parent;
+      let list = this.#children.get(key);
+      if (!list) this.#children.set(key, (list = []));
+      list.push(f);
+    }
+  }
+
+  /** Moves the directory `f` (at container path `target`, in a directory this copy made) whole, if it can. */
+  take(f: CopySource, target: string): { files: number; bytes: number } | undefined {
+    const rel = target.slice(1);
+    const donor = this.#reuse.donorDir(rel);
+    if (!donor) return undefined;
+    const files: Array<[CopySource, string, number]> = [];
+    if (!this.#matches(f.destRel, rel, donor, files)) return undefined;
+    try {
+      fsSync.renameSync(donor, path.join(this.#reuse.upper, rel));
+    } catch {
+      return undefined;
+    }
+    let bytes = 0;
+    for (const [file, fileRel, size] of files) {
+      this.#reuse.written(file, fileRel);
+      bytes += size;
+    }
+    return { files: files.length, bytes };
+  }
+
+  #matches(destRel: string, rel: string, donor: string, files: Array<[CopySource, string, number]>): boolean {
+    const kids = this.#children.get(destRel) ?? [];
+    let names: string[];
+    try {
+      names = fsSync.readdirSync(donor);
+    } catch {
+      return false;
+    }
+    if (names.length !== kids.length || new Set(kids.map((k) => path.posix.basename(k.destRel))).size !== kids.length) return false;
+    for (const k of kids) {
+      const kidRel = path.posix.join(rel, path.posix.basename(k.destRel));
+      const at = path.join(donor, path.posix.basename(k.destRel));
+      if (k.type === 'dir') {
+        if (!fsSync.lstatSync(at, { throwIfNoEntry: false })?.isDirectory() || !this.#matches(k.destRel, kidRel, at, files)) return false;
+        continue;
+      }
+      if (k.type !== 'file' || this.#reuse.donorFor(k, kidRel) !== at) return false;
+      const size = unchangedSize(this.#req, k, at);
+      if (size === undefined) return false;
+      files.push([k, kidRel, size]);
+    }
+    return true;
+  }
+}
+
+/** The size of `f` when `donor` is exactly what copying it would write, else undefined. */
+function unchangedSize(req: CopyRequest, f: CopySource, donor: string): number | undefined {
   try {
     const st = sourceStat(f);
     const d = fsSync.lstatSync(donor);
@@ -284,8 +392,6 @@ function takeUnchanged(req: CopyRequest, reuse: CopyReuse, f: CopySource, host: 
     const want = copyMeta(req, f, st);
     // A single link only: a moved file must look like a fresh copy to RUN, link count included.
     if (!d.isFile() || d.nlink !== 1 || d.size !== st.size || d.mtime.getTime() !== st.mtime || d.uid !== want.uid || d.gid !== want.gid || (d.mode & 0o7777) !== want.mode) return undefined;
-    fsSync.renameSync(donor, path.join(reuse.upper, rel));
-    reuse.written(f, rel);
     return st.size;
   } catch {
     return undefined;

@@ -19,7 +19,8 @@ import type { StorePort } from './ports.ts';
  * The files are moved, not linked: a linked file showed a link count of 2 to later RUN steps,
  * so a RUN that records `ls -l` made a different image than a fresh build. Moving empties the
  * previous snapshot, so the store hands it over only when nothing can have it mounted
- * (Store.takeSnapshot); otherwise everything is copied. Its blob stays in the store.
+ * (Store.takeSnapshot); otherwise everything is copied. Its blob stays in the store. A
+ * directory whose whole contents are unchanged is moved in one rename (copy-files.ts).
  */
 interface DonorNote {
   diffId: string;
@@ -70,6 +71,7 @@ export async function openDonor(
       const want = digests.get(f.absPath);
       return donorDir && want !== undefined && note!.files[rel] === want ? path.join(donorDir, rel) : undefined;
     },
+    donorDir: (rel) => (donorDir ? path.join(donorDir, rel) : undefined),
     written: (f, rel) => {
       const d = digests.get(f.absPath);
       if (d !== undefined) written[rel] = d;
