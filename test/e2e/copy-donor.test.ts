@@ -182,4 +182,32 @@ describe.skipIf(!isRoot)(`COPY after an edit takes unchanged files from its prev
     expect(kept.get('sub/f2')![0] & 0o7777).toBe(0o750);
     expect(fs.readFileSync(path.join(out, 'seen'), 'utf8')).toBe('/kept/sub/f2 750 0 1\n/owned/sub/f2 750 7 1\n');
   });
+
+  it('a layer of several gzip members: unchanged members come from the previous blob, the blob a fresh build makes', async () => {
+    const big = path.join(work.dir, 'big');
+    // ~3.6 MB of distinct text: several members, most of them holding only unchanged files.
+    for (let d = 0; d < 3; d++) {
+      fs.mkdirSync(path.join(big, `src/d${d}`), { recursive: true });
+      for (let f = 0; f < 300; f++) fs.writeFileSync(path.join(big, `src/d${d}/f${f}.txt`), `${d}/${f} `.repeat(500).slice(0, 4000));
+    }
+    fs.writeFileSync(path.join(big, 'Dockerfile'), 'FROM busybox\nCOPY src /src\n');
+    const reused = await seededStore();
+    const fresh = await seededStore();
+    stores.push(reused, fresh);
+    const run = async (root: string): Promise<string> => {
+      const out = fs.mkdtempSync(path.join(work.dir, 'out-'));
+      const r = await tbuild(['build', '--root', root, '-q', '-o', `type=local,dest=${out}`, big], { env: { SOURCE_DATE_EPOCH: '1700000000' } });
+      expect(r.code, r.stderr).toBe(0);
+      return out;
+    };
+    await run(reused.root);
+    const first = JSON.parse(fs.readFileSync(path.join(reused.root, 'meta', fs.readdirSync(path.join(reused.root, 'meta')).find((n) => n.startsWith('copy-donor-'))!), 'utf8')) as { members: { members: unknown[] } };
+    expect(first.members.members.length).toBeGreaterThan(3);
+    fs.writeFileSync(path.join(big, 'src/d1/f150.txt'), 'edited\n');
+    const viaDonor = await run(reused.root);
+    const full = await run(fresh.root);
+    expect(copyBlobs(reused.root)).toEqual(copyBlobs(fresh.root));
+    expect(files(path.join(viaDonor, 'src'))).toEqual(files(path.join(full, 'src')));
+    expect(fs.readFileSync(path.join(viaDonor, 'src/d1/f150.txt'), 'utf8')).toBe('edited\n');
+  });
 });

@@ -61,8 +61,8 @@ export interface CopyReuse {
   donorFor(f: CopySource, rel: string): string | undefined;
   /** The previous result's directory at `rel`, to move whole when everything in it is taken; undefined without one. */
   donorDir?(rel: string): string | undefined;
-  /** Called for every regular file written, taken or copied. */
-  written(f: CopySource, rel: string): void;
+  /** Called for every regular file written: `taken` when moved from the previous result, else copied. */
+  written(f: CopySource, rel: string, taken: boolean): void;
 }
 
 /**
@@ -273,7 +273,7 @@ async function writeOne(req: CopyRequest, f: CopySource, containerPath: string, 
     const { mtimeNs } = fsSync.statSync(f.absPath, { bigint: true });
     if (mtimeNs % 1_000_000n !== 0n) late.mtimes.set(host, mtimeNs);
   }
-  req.reuse?.written(f, path.relative(req.rootfs, host));
+  req.reuse?.written(f, path.relative(req.rootfs, host), false);
   return st.size;
 }
 
@@ -307,7 +307,7 @@ function takeUnchanged(req: CopyRequest, reuse: CopyReuse, f: CopySource, host: 
   } catch {
     return undefined;
   }
-  reuse.written(f, rel);
+  reuse.written(f, rel, true);
   return size;
 }
 
@@ -352,7 +352,7 @@ class WholeDirTaker {
     }
     let bytes = 0;
     for (const [file, fileRel, size] of files) {
-      this.#reuse.written(file, fileRel);
+      this.#reuse.written(file, fileRel, true);
       bytes += size;
     }
     return { files: files.length, bytes };

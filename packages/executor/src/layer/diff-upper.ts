@@ -2,7 +2,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { endsMember, MAX_MEMBER, MemberWriter, type MemberIndex, type MemberSource } from './gzip-members.ts';
+import { endsMember, MAX_MEMBER, MemberWriter, type GzipMember, type MemberIndex, type MemberSource } from './gzip-members.ts';
+import { MemberReplay, type ReplayCandidate } from './member-replay.ts';
 import { encodeHeader, END_OF_ARCHIVE, paddingFor } from './tar-header.ts';
 import { walkUpper, type LayerMember } from './upper-walk.ts';
 
@@ -30,6 +31,12 @@ export interface DiffOptions {
   lowers?: string[];
   /** An earlier blob whose gzip members may be copied where this layer has the same ones (gzip-members.ts). */
   reuse?: MemberSource;
+  /**
+   * Paths (as in the tar) of files moved unchanged from `reuse`'s snapshot: a member made only
+   * of such files and of headers equal to the previous member's is taken by inflating that
+   * member instead of reading the files (member-replay.ts).
+   */
+  trusted?: ReadonlySet<string>;
 }
 
 /** The layer written to the sink. */
@@ -45,6 +52,8 @@ export interface LayerDiff {
   /** With gzip: the blob's gzip members, for a later diff's `reuse`, and how many were copied from `reuse`. */
   members?: MemberIndex;
   reusedMembers?: number;
+  /** Of the copied members, those whose files were not read at all (`trusted`). */
+  replayedMembers?: number;
 }
 
 export const DEFAULT_GZIP_LEVEL = 1;
@@ -62,14 +71,40 @@ export async function diffUpperToLayer(upperDir: string, sink: LayerSink, opts: 
   const outHash = crypto.createHash('sha256');
   let size = 0;
   let empty = true;
+  // The gzip member being gathered: its bytes so far, and the entry it started with.
+  let bytes = 0;
+  let memberFirst: string | undefined;
+  let replay: MemberReplay | undefined;
+  const trusted = opts.trusted;
 
-  // Yields the tar's bytes, after each entry its name (where a gzip member may end), and CUT
-  // around a file big enough to be a member of its own.
-  async function* tar(): AsyncGenerator<Buffer | string | typeof CUT> {
-    for await (const { member, data } of withSmallFilesRead(walkUpper(upperDir, { sourceDateEpoch: opts.sourceDateEpoch, userXattr: opts.userXattr, lowers: opts.lowers }))) {
+  // Yields the tar's bytes, after each entry its name (where a gzip member may end), CUT
+  // around a file big enough to be a member of its own, and members replayed whole.
+  async function* tar(): AsyncGenerator<Buffer | string | typeof CUT | Replayed> {
+    const it = withSmallFilesRead(walkUpper(upperDir, { sourceDateEpoch: opts.sourceDateEpoch, userXattr: opts.userXattr, lowers: opts.lowers }), trusted)[Symbol.asyncIterator]();
+    // Entries a replay attempt read past and gave back, in order.
+    const pending: WalkItem[] = [];
+    const next = async (): Promise<WalkItem | undefined> => {
+      if (pending.length) return pending.shift();
+      const r = await it.next();
+      return r.done ? undefined : r.value;
+    };
+    for (let item = await next(); item; item = await next()) {
+      const { member } = item;
       empty = false;
       const own = member.source !== undefined && member.entry.size >= OWN_MEMBER;
       if (own) yield CUT;
+      if (bytes === 0) memberFirst = member.entry.path;
+      const candidate = replay && bytes === 0 && !own ? replay.candidate(member.entry.path) : undefined;
+      if (candidate) {
+        const r = await tryReplay(replay!, candidate, item, next);
+        if (r.raw) {
+          tarHash.update(r.raw);
+          yield { replayed: r.gz, member: candidate.member };
+          continue;
+        }
+        pending.unshift(...r.giveBack);
+      }
+      const data = item.data ?? (item.trusted && member.entry.size > 0 && member.entry.size <= SMALL_FILE ? await readSmall(member.source!, member.entry.size) : undefined);
       const header = encodeHeader(member.entry);
       tarHash.update(header);
       yield header;
@@ -116,13 +151,15 @@ export async function diffUpperToLayer(upperDir: string, sink: LayerSink, opts: 
       await writeToSink(sink, chunk);
     };
     const members = new MemberWriter(emit, opts.level ?? DEFAULT_GZIP_LEVEL, opts.reuse);
+    if (trusted?.size && members.reuseSource) replay = new MemberReplay(members.reuseSource);
     let parts: Buffer[] = [];
-    let bytes = 0;
     const cut = async (): Promise<void> => {
       const run = Buffer.concat(parts, bytes);
+      const first = memberFirst;
       parts = [];
       bytes = 0;
-      await members.add(run);
+      memberFirst = undefined;
+      await members.add(run, first);
     };
     for await (const c of tar()) {
       if (c === CUT) {
@@ -131,6 +168,10 @@ export async function diffUpperToLayer(upperDir: string, sink: LayerSink, opts: 
       }
       if (typeof c === 'string') {
         if (endsMember(bytes, c)) await cut();
+        continue;
+      }
+      if (!Buffer.isBuffer(c)) {
+        await members.addCompressed(c.replayed, c.member);
         continue;
       }
       // A big file is cut at MAX_MEMBER, so no member is held whole in memory beyond that.
@@ -145,7 +186,7 @@ export async function diffUpperToLayer(upperDir: string, sink: LayerSink, opts: 
     if (bytes > 0) await cut();
     const index = await members.finish();
     const diffId = `sha256:${tarHash.digest('hex')}`;
-    return { digest: `sha256:${outHash.digest('hex')}`, diffId, size, empty, members: index, reusedMembers: members.reused };
+    return { digest: `sha256:${outHash.digest('hex')}`, diffId, size, empty, members: index, reusedMembers: members.reused, replayedMembers: members.replayed };
   }
   const out = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -159,7 +200,7 @@ export async function diffUpperToLayer(upperDir: string, sink: LayerSink, opts: 
   return { digest: `sha256:${outHash.digest('hex')}`, diffId, size, empty };
 }
 
-async function* bytesOnly(chunks: AsyncIterable<Buffer | string | typeof CUT>): AsyncGenerator<Buffer> {
+async function* bytesOnly(chunks: AsyncIterable<Buffer | string | typeof CUT | Replayed>): AsyncGenerator<Buffer> {
   for await (const c of chunks) if (Buffer.isBuffer(c)) yield c;
 }
 
@@ -169,6 +210,59 @@ async function* bytesOnly(chunks: AsyncIterable<Buffer | string | typeof CUT>): 
  */
 const OWN_MEMBER = 512 << 10;
 const CUT = Symbol('cut');
+
+/** A member of the previous blob taken whole: its compressed bytes, checked. */
+interface Replayed {
+  replayed: Buffer;
+  member: GzipMember;
+}
+
+/** A walked entry; a trusted file's bytes are not read ahead (a replay may never need them). */
+interface WalkItem {
+  member: LayerMember;
+  data?: Buffer;
+  trusted: boolean;
+}
+
+/**
+ * Gathers the entries that would make up the member starting with `first`, without reading
+ * file bytes, and replays `candidate` when they are exactly its entries: the member ends after
+ * the same entry (same cut rules as the writer), every file in it was moved unchanged, and each
+ * header is byte for byte the one at the same offset of the inflated previous member. The
+ * files' bytes are then the previous member's bytes, for they are the very files that member
+ * was made from. Otherwise the entries read are given back, to be archived as usual.
+ */
+async function tryReplay(
+  replay: MemberReplay,
+  candidate: ReplayCandidate,
+  first: WalkItem,
+  next: () => Promise<WalkItem | undefined>,
+): Promise<{ raw: Buffer; gz: Buffer; giveBack?: undefined } | { raw?: undefined; giveBack: WalkItem[] }> {
+  const inflated = replay.inflate(candidate);
+  const items = [first];
+  const headers: Array<[number, Buffer]> = [];
+  let at = 0;
+  const giveUp = () => ({ giveBack: items.slice(1) });
+  for (let item = first; ; ) {
+    const size = item.member.source !== undefined ? item.member.entry.size : 0;
+    if ((size > 0 && !item.trusted) || size >= OWN_MEMBER) return giveUp();
+    const header = encodeHeader(item.member.entry);
+    headers.push([at, header]);
+    at += header.length + size + paddingFor(size).length;
+    if (at > candidate.member.size) return giveUp();
+    if (at >= MAX_MEMBER || endsMember(at, item.member.entry.path)) break;
+    const n = await next();
+    // The archive's last member holds its end marker too: archived as usual.
+    if (!n) return giveUp();
+    items.push(n);
+    item = n;
+  }
+  if (at !== candidate.member.size) return giveUp();
+  const got = await inflated;
+  if (!got) return giveUp();
+  for (const [offset, header] of headers) if (!got.raw.subarray(offset, offset + header.length).equals(header)) return giveUp();
+  return { raw: got.raw, gz: got.gz };
+}
 
 // A layer of many small files spent most of its time on one open/stream/close round trip per
 // file (20,000 4 KB files: ~25 s of an 85 s COPY on this machine). Small files are read whole,
@@ -180,9 +274,9 @@ const TINY_FILE = 64 << 10;
 const SMALL_FILE = 256 << 10;
 const READ_AHEAD = 16;
 
-async function* withSmallFilesRead(members: Iterable<LayerMember>): AsyncGenerator<{ member: LayerMember; data?: Buffer }> {
+async function* withSmallFilesRead(members: Iterable<LayerMember>, trusted?: ReadonlySet<string>): AsyncGenerator<WalkItem> {
   const it = members[Symbol.iterator]();
-  const queue: Array<{ member: LayerMember; data?: Promise<Buffer> }> = [];
+  const queue: Array<{ member: LayerMember; data?: Promise<Buffer>; trusted: boolean }> = [];
   let done = false;
   const fill = (): void => {
     while (!done && queue.length < READ_AHEAD) {
@@ -192,11 +286,12 @@ async function* withSmallFilesRead(members: Iterable<LayerMember>): AsyncGenerat
         break;
       }
       const m = n.value;
+      const isTrusted = m.source !== undefined && trusted?.has(m.entry.path) === true;
       const small = m.source !== undefined && m.entry.size > 0 && m.entry.size <= SMALL_FILE;
-      const data = !small ? undefined : m.entry.size <= TINY_FILE ? readTiny(m.source!, m.entry.size) : readWhole(m.source!, m.entry.size);
+      const data = !small || isTrusted ? undefined : readSmall(m.source!, m.entry.size);
       // Awaited in order below; until then a failure must not count as unhandled.
       data?.catch(() => undefined);
-      queue.push({ member: m, data });
+      queue.push({ member: m, data, trusted: isTrusted });
     }
   };
   try {
@@ -205,7 +300,7 @@ async function* withSmallFilesRead(members: Iterable<LayerMember>): AsyncGenerat
       const next = queue.shift()!;
       const data = next.data ? await next.data : undefined;
       fill();
-      yield { member: next.member, data };
+      yield { member: next.member, trusted: next.trusted, ...(data ? { data } : {}) };
     }
   } finally {
     it.return?.();
@@ -234,6 +329,10 @@ async function* coalesce(chunks: AsyncIterable<Buffer>): AsyncGenerator<Buffer> 
     }
   }
   if (bytes > 0) yield Buffer.concat(parts, bytes);
+}
+
+function readSmall(file: string, size: number): Promise<Buffer> {
+  return size <= TINY_FILE ? readTiny(file, size) : readWhole(file, size);
 }
 
 /** readWhole's synchronous twin, for files small enough that the syscalls beat three thread-pool hops. */

@@ -23,9 +23,9 @@ describe('layer blobs as gzip members', () => {
     }
   });
 
-  const diff = async (reuse?: MemberSource): Promise<{ d: LayerDiff; blob: Buffer }> => {
+  const diff = async (reuse?: MemberSource, trusted?: Set<string>): Promise<{ d: LayerDiff; blob: Buffer }> => {
     const sink = memorySink();
-    const d = await diffUpperToLayer(tree, sink, { compression: 'gzip', sourceDateEpoch: 1_000_000, reuse });
+    const d = await diffUpperToLayer(tree, sink, { compression: 'gzip', sourceDateEpoch: 1_000_000, reuse, trusted });
     return { d, blob: sink.bytes() };
   };
   const from = (blob: Buffer, d: LayerDiff): MemberSource => ({ index: d.members!, read: async (o, n) => blob.subarray(o, o + n) });
@@ -99,5 +99,32 @@ describe('layer blobs as gzip members', () => {
     const rest = d.members!.members.filter((m) => m !== big);
     expect(rest.reduce((n, m) => n + m.gzSize, 0)).toBeLessThan(rest.reduce((n, m) => n + m.size, 0) / 5);
     expect(zlib.gunzipSync(sink.bytes()).length).toBe(d.members!.members.reduce((n, m) => n + m.size, 0));
+  });
+
+  it('replays members of trusted files from the previous blob without reading them, and falls back where a header differs', async () => {
+    const first = await diff();
+    expect(first.d.members!.members.every((m) => m.first !== undefined)).toBe(true);
+    const all = new Set<string>();
+    for (let d = 0; d < 30; d++) for (let f = 0; f < 50; f++) all.add(`d${d}/f${f}`);
+    // An edited file is not trusted (a COPY copies it); a trusted one whose mode changed shows in its header.
+    fs.writeFileSync(path.join(tree, 'd23/f7'), crypto.randomBytes(4096));
+    fs.chmodSync(path.join(tree, 'd5/f1'), 0o600);
+    for (const d of ['d23', 'd5']) fs.utimesSync(path.join(tree, d), 1_000_000, 1_000_000);
+    const trusted = new Set([...all].filter((p) => p !== 'd23/f7'));
+    const fresh = await diff();
+    const replayed = await diff(from(first.blob, first.d), trusted);
+    expect(replayed.blob.equals(fresh.blob)).toBe(true);
+    expect(replayed.d.diffId).toBe(fresh.d.diffId);
+    const n = first.d.members!.members.length;
+    // Two members hold a change; the last also holds the archive's end, which is never replayed.
+    expect(replayed.d.replayedMembers).toBe(n - 3);
+    expect(replayed.d.reusedMembers).toBe(n - 2);
+    expect(replayed.d.members).toEqual(fresh.d.members);
+    // A damaged previous blob: that member's files are read after all.
+    const damaged = Buffer.from(first.blob);
+    damaged[damaged.length >> 1]! ^= 0xff;
+    const viaDamaged = await diff(from(damaged, first.d), trusted);
+    expect(viaDamaged.blob.equals(fresh.blob)).toBe(true);
+    expect(viaDamaged.d.replayedMembers).toBe(n - 4);
   });
 });

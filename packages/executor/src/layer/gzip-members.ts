@@ -17,6 +17,8 @@ export interface GzipMember {
   size: number;
   gzSha: string;
   gzSize: number;
+  /** The path of the tar entry the member starts with; absent when it starts inside an entry. */
+  first?: string;
 }
 
 /** A blob's members in order, and how they were compressed: reused only with the same zlib and level (incompressible members are stored whatever the level). */
@@ -74,7 +76,12 @@ export function endsMember(bytes: number, name: string): boolean {
   return ((h >>> 0) & CUT_MASK) === 0;
 }
 
-const sha256 = (b: Buffer): string => crypto.createHash('sha256').update(b).digest('hex');
+export const sha256 = (b: Buffer): string => crypto.createHash('sha256').update(b).digest('hex');
+
+function withFirst(m: GzipMember, first: string | undefined): GzipMember {
+  const { first: _old, ...rest } = m;
+  return first === undefined ? rest : { ...rest, first };
+}
 
 /**
  * Compresses members in order into `write`, copying those an earlier blob already has
@@ -90,6 +97,8 @@ export class MemberWriter {
   readonly #queue: Array<Promise<{ gz: Buffer; member: GzipMember }>> = [];
   readonly #members: GzipMember[] = [];
   reused = 0;
+  /** Of those, the members taken through addCompressed. */
+  replayed = 0;
 
   constructor(write: (b: Buffer) => Promise<void>, level: number, reuse?: MemberSource) {
     this.#write = write;
@@ -104,12 +113,25 @@ export class MemberWriter {
     }
   }
 
-  /** Queues one member's uncompressed bytes; waits while enough are in flight. */
-  async add(bytes: Buffer): Promise<void> {
-    const job = this.#compress(bytes);
+  /** Queues one member's uncompressed bytes (starting with entry `first`); waits while enough are in flight. */
+  async add(bytes: Buffer, first?: string): Promise<void> {
+    const job = this.#compress(bytes).then(({ gz, member }) => ({ gz, member: withFirst(member, first) }));
     job.catch(() => undefined);
     this.#queue.push(job);
     while (this.#queue.length >= IN_FLIGHT) await this.#flushOne();
+  }
+
+  /** Queues a member of the reuse blob as it is: the caller has checked its bytes (member-replay.ts). */
+  async addCompressed(gz: Buffer, member: GzipMember): Promise<void> {
+    this.reused++;
+    this.replayed++;
+    this.#queue.push(Promise.resolve({ gz, member }));
+    while (this.#queue.length >= IN_FLIGHT) await this.#flushOne();
+  }
+
+  /** The reuse blob, when its members are what compressing here would give (same zlib and level). */
+  get reuseSource(): MemberSource | undefined {
+    return this.#reuse;
   }
 
   /** Writes what is queued and returns the blob's index. */

@@ -54,7 +54,7 @@ export async function openDonor(
   name: string,
   upper: string,
   digests: Map<string, string>,
-): Promise<{ reuse: CopyReuse; members?: MemberSource; save(layer: { diffId: string; digest: string }, members?: MemberIndex): Promise<void>; discard(): Promise<void> } | undefined> {
+): Promise<{ reuse: CopyReuse; members?: MemberSource; trusted: ReadonlySet<string>; save(layer: { diffId: string; digest: string }, members?: MemberIndex): Promise<void>; discard(): Promise<void> } | undefined> {
   if (!store.readMeta || !store.writeMeta || !store.takeSnapshot || digests.size < MIN_FILES) return undefined;
   let note: DonorNote | undefined;
   try {
@@ -65,6 +65,8 @@ export async function openDonor(
   }
   const donorDir = note && typeof note.files === 'object' && typeof note.diffId === 'string' ? await store.takeSnapshot(note.diffId) : undefined;
   const written: Record<string, string> = {};
+  // Files moved, not copied, and not written again since: their bytes are the previous blob's.
+  const trusted = new Set<string>();
   const reuse: CopyReuse = {
     upper,
     donorFor: (f, rel) => {
@@ -72,9 +74,11 @@ export async function openDonor(
       return donorDir && want !== undefined && note!.files[rel] === want ? path.join(donorDir, rel) : undefined;
     },
     donorDir: (rel) => (donorDir ? path.join(donorDir, rel) : undefined),
-    written: (f, rel) => {
+    written: (f, rel, taken) => {
       const d = digests.get(f.absPath);
       if (d !== undefined) written[rel] = d;
+      if (taken) trusted.add(rel);
+      else trusted.delete(rel);
     },
   };
   const blob = note?.blob;
@@ -86,6 +90,7 @@ export async function openDonor(
   return {
     reuse,
     members,
+    trusted,
     save: async (layer, index) => {
       await store.writeMeta!(name, JSON.stringify({ diffId: layer.diffId, files: written, blob: layer.digest, members: index } satisfies DonorNote));
     },
@@ -102,6 +107,6 @@ function isMemberIndex(v: unknown): v is MemberIndex {
     typeof i?.zlib === 'string' &&
     typeof i.level === 'number' &&
     Array.isArray(i.members) &&
-    i.members.every((m) => typeof m?.sha === 'string' && typeof m.gzSha === 'string' && Number.isSafeInteger(m.size) && Number.isSafeInteger(m.gzSize) && m.gzSize > 0 && m.gzSize <= 16 << 20)
+    i.members.every((m) => typeof m?.sha === 'string' && typeof m.gzSha === 'string' && (m.first === undefined || typeof m.first === 'string') && Number.isSafeInteger(m.size) && Number.isSafeInteger(m.gzSize) && m.gzSize > 0 && m.gzSize <= 16 << 20)
   );
 }

@@ -106,6 +106,7 @@ export async function runCopyStep(d: CopyStepDeps, step: Step, spec: CopySpec, p
         recordDonor = opened?.save;
         discardDonor = opened?.discard;
         gz.reuse = opened?.members;
+        gz.trusted = opened?.trusted;
       }
       try {
         await copyFiles({ rootfs: active.rootfs, dest: spec.dest, files, destMustBeDir, sourceIsDir, ...(keepOwners ? {} : owner), chmod, keepSourceAttrs, ...(reuse ? { reuse } : {}) });

@@ -27,6 +27,8 @@ async function snapshotDirs(deps: LayerBuilderDeps, layers: LayerRef[]): Promise
  */
 export interface GzipReuse {
   reuse?: MemberSource;
+  /** Paths of files moved unchanged from `reuse`'s snapshot (diff-upper's `trusted`). */
+  trusted?: ReadonlySet<string>;
   index?: MemberIndex;
 }
 
@@ -55,7 +57,7 @@ export async function buildLayer(
     const writer = deps.store.blobWriter();
     let diff;
     try {
-      diff = await diffUpperToLayer(active.upper, writer, { compression: 'gzip', sourceDateEpoch: deps.sourceDateEpoch, lowers, reuse: gz.reuse });
+      diff = await diffUpperToLayer(active.upper, writer, { compression: 'gzip', sourceDateEpoch: deps.sourceDateEpoch, lowers, reuse: gz.reuse, trusted: gz.trusted });
     } catch (e) {
       await writer.abort();
       throw e;
