@@ -63,6 +63,7 @@ export class BuildContext {
   private readonly statCache: StatCache;
   private readonly persistence: StatCachePersistence | undefined;
   private readonly selections = new Map<string, Promise<SelectedFile[]>>();
+  private readonly hashes = new Map<string, Promise<ContextDigest>>();
   private readonly memo = new Map<string, Memo>();
   private saving: Promise<void> = Promise.resolve();
   private readonly ident = new Float64Array(7);
@@ -101,7 +102,7 @@ export class BuildContext {
 
   /** The entries COPY writes for `sel`, in copy order. */
   async select(sel: ContextSelection): Promise<SelectedFile[]> {
-    const key = JSON.stringify([sel.sources, sel.excludes, sel.parents, sel.followSymlinks ?? true]);
+    const key = selectionKey(sel);
     let p = this.selections.get(key);
     if (!p) {
       p = selectFiles(this.env, sel);
@@ -117,6 +118,20 @@ export class BuildContext {
    * are never included.
    */
   async hash(sel: ContextSelection): Promise<ContextDigest> {
+    // Once per selection and build, as select: the planner's key and the COPY's per-file
+    // digests then come from one look at the files (a 20,000-file COPY hashed them twice).
+    const key = selectionKey(sel);
+    let p = this.hashes.get(key);
+    if (!p) {
+      p = this.computeHash(sel);
+      this.hashes.set(key, p);
+      p.catch(() => this.hashes.delete(key));
+    }
+    const d = await p;
+    return { digest: d.digest, files: d.files.slice() };
+  }
+
+  private async computeHash(sel: ContextSelection): Promise<ContextDigest> {
     const files = await this.select(sel);
     const content = await this.contentHashes(files);
     const sha = createHash('sha256').update(DIGEST_SALT);
@@ -224,4 +239,8 @@ function sortedHas(names: string[], name: string): boolean {
     else hi = mid - 1;
   }
   return false;
+}
+
+function selectionKey(sel: ContextSelection): string {
+  return JSON.stringify([sel.sources, sel.excludes, sel.parents, sel.followSymlinks ?? true]);
 }
