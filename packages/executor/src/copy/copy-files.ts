@@ -59,8 +59,8 @@ export interface CopyReuse {
   upper: string;
   /** A file this copy may move into place at `rel`, made from the content `f` has, if there is one. */
   donorFor(f: CopySource, rel: string): string | undefined;
-  /** The previous result's directory at `rel`, to move whole when everything in it is taken; undefined without one. */
-  donorDir?(rel: string): string | undefined;
+  /** The previous result's directory at `rel`, to move whole when everything in it is taken; absent without a previous result. */
+  donorDir?(rel: string): string;
   /** Called for every regular file written: `taken` when moved from the previous result, else copied. */
   written(f: CopySource, rel: string, taken: boolean): void;
 }
@@ -118,7 +118,7 @@ export async function copyFiles(req: CopyRequest): Promise<{ files: number; byte
     for (let p = path.posix.dirname(target); p.length > destDir.length; p = path.posix.dirname(p)) if (taken.has(p)) return true;
     return false;
   };
-  const wholeDirs = req.reuse?.donorDir ? new WholeDirTaker(req, req.reuse, sorted) : undefined;
+  const wholeDirs = req.reuse?.donorDir ? new WholeDirTaker(req, req.reuse, req.reuse.donorDir.bind(req.reuse), sorted) : undefined;
   const destExisted = await isDirectoryIn(req.rootfs, dest);
   made.set(destDir, mkdirAllInRoot(req.rootfs, dest, owner).then((host) => ({ host, fresh: !destExisted })));
   await made.get(destDir);
@@ -321,13 +321,15 @@ function takeUnchanged(req: CopyRequest, reuse: CopyReuse, f: CopySource, host: 
  */
 class WholeDirTaker {
   readonly #req: CopyRequest;
-  readonly #reuse: CopyReuse & { donorDir(rel: string): string | undefined };
+  readonly #reuse: CopyReuse;
+  readonly #donorDir: (rel: string) => string;
   /** Entries by the destRel of their parent directory. */
   readonly #children = new Map<string, CopySource[]>();
 
-  constructor(req: CopyRequest, reuse: CopyReuse, sorted: CopySource[]) {
+  constructor(req: CopyRequest, reuse: CopyReuse, donorDir: (rel: string) => string, sorted: CopySource[]) {
     this.#req = req;
-    this.#reuse = reuse as CopyReuse & { donorDir(rel: string): string | undefined };
+    this.#reuse = reuse;
+    this.#donorDir = donorDir;
     for (const f of sorted) {
       if (f.destRel === '') continue;
       const parent = path.posix.dirname(f.destRel);
@@ -341,8 +343,7 @@ class WholeDirTaker {
   /** Moves the directory `f` (at container path `target`, in a directory this copy made) whole, if it can. */
   take(f: CopySource, target: string): { files: number; bytes: number } | undefined {
     const rel = target.slice(1);
-    const donor = this.#reuse.donorDir(rel);
-    if (!donor) return undefined;
+    const donor = this.#donorDir(rel);
     const files: Array<[CopySource, string, number]> = [];
     if (!this.#matches(f.destRel, rel, donor, files)) return undefined;
     try {

@@ -73,7 +73,7 @@ export async function openDonor(
       const want = digests.get(f.absPath);
       return donorDir && want !== undefined && note!.files[rel] === want ? path.join(donorDir, rel) : undefined;
     },
-    donorDir: (rel) => (donorDir ? path.join(donorDir, rel) : undefined),
+    ...(donorDir ? { donorDir: (rel: string) => path.join(donorDir, rel) } : {}),
     written: (f, rel, taken) => {
       const d = digests.get(f.absPath);
       if (d !== undefined) written[rel] = d;
