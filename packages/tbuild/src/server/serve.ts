@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Readable, Writable } from 'node:stream';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { BuildError } from '@tbuild/errors';
 import { FrameReader, KIND, frame, serverSocketPath, type Hello } from '../../bin/server-protocol.js';
 import type { CliContext } from '../cli/command.ts';
@@ -67,6 +69,7 @@ export async function serve(o: ServeOptions): Promise<void> {
   let served = 0;
   let stopping = false;
   let idleTimer: NodeJS.Timeout | undefined;
+  let gcTimer: NodeJS.Timeout | undefined;
   let finished!: () => void;
   const done = new Promise<void>((r) => (finished = r));
 
@@ -81,10 +84,12 @@ export async function serve(o: ServeOptions): Promise<void> {
   });
   const settle = (): void => {
     if (idleTimer) clearTimeout(idleTimer);
-    idleTimer = undefined;
+    if (gcTimer) clearTimeout(gcTimer);
+    idleTimer = gcTimer = undefined;
     if (aborts.size > 0) return;
     if (stopping) return finished();
     if (o.idleMs > 0) idleTimer = setTimeout(() => stop(`idle for ${Math.round(o.idleMs / 1000)} s`), o.idleMs).unref();
+    if (served > 0) gcTimer = setTimeout(collectGarbage, GC_AFTER_MS).unref();
   };
   const stop = (why: string): void => {
     if (stopping) return;
@@ -195,6 +200,36 @@ export async function serve(o: ServeOptions): Promise<void> {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+  }
+}
+
+/**
+ * A build leaves its garbage to V8, which collects it when it sees fit: a server that ran ten
+ * 20,000-file edits in a row peaked at 340 MB, each build's peak stacked on what the last left
+ * (one build alone: ~210 MB). So once builds have stopped for a moment and the process holds
+ * more than GC_ABOVE_BYTES, the server collects everything; a build arriving sooner cancels it.
+ * Not after small builds: the warm build after a full collection ran ~13 ms slower (90 ms).
+ */
+const GC_AFTER_MS = 200;
+const GC_ABOVE_BYTES = 200 * 2 ** 20;
+
+function collectGarbage(): void {
+  if (process.memoryUsage.rss() >= GC_ABOVE_BYTES) fullCollect();
+}
+
+let fullGc: (() => void) | undefined;
+/** A full collection now; false if V8 would not give out its `gc` (then only memory is at stake). */
+export function fullCollect(): boolean {
+  try {
+    // The flag makes `gc` visible to contexts created after it (as jest's leak detector does).
+    if (!fullGc) {
+      v8.setFlagsFromString('--expose-gc');
+      fullGc = vm.runInNewContext('gc') as () => void;
+    }
+    fullGc();
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { FrameReader, KIND, frame } from '../../bin/server-protocol.js';
-import { redacted } from './serve.ts';
+import { fullCollect, redacted } from './serve.ts';
 
 describe('server frames', () => {
   it('reassembles frames however the byte stream is cut, binary payloads intact', () => {
@@ -43,5 +43,16 @@ describe('server frames', () => {
       'x=y',
       '.',
     ]);
+  });
+});
+
+describe('server memory', () => {
+  it('can run a full collection between builds, without --expose-gc', async () => {
+    const make = (): WeakRef<object> => new WeakRef({ big: Buffer.alloc(1 << 20) });
+    const ref = make();
+    // A WeakRef target stays alive until the job that made it ends.
+    await new Promise((r) => setImmediate(r));
+    expect(fullCollect()).toBe(true);
+    expect(ref.deref()).toBeUndefined();
   });
 });
