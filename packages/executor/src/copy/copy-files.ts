@@ -256,13 +256,15 @@ async function writeOne(req: CopyRequest, f: CopySource, containerPath: string, 
     await fs.lchown(host, o.uid, o.gid);
     return 0;
   }
-  const st = await fs.stat(f.absPath);
+  // The stats are synchronous, as takeUnchanged's: on inodes the selection just looked at they
+  // cost less than two thread-pool round trips (COPY --from of 301 files: 66 -> 55 ms).
+  const st = fsSync.statSync(f.absPath);
   const o = copyMeta(req, f, st);
   await fs.copyFile(f.absPath, host);
   // copyFile made the file ours with the source's permission bits. A chown or chmod is a
   // metadata write to the disk's journal, so only what differs is set (chown clears
   // setuid/setgid: chmod follows it).
-  const made = await fs.lstat(host);
+  const made = fsSync.lstatSync(host);
   const chowned = made.uid !== o.uid || made.gid !== o.gid;
   if (chowned) await fs.chown(host, o.uid, o.gid);
   if (chowned || (made.mode & 0o7777) !== o.mode) await fs.chmod(host, o.mode);
