@@ -55,6 +55,9 @@ describe('snapshot paths', () => {
     expect(p1).toBe(p2);
     expect(fs.existsSync(d1) && fs.existsSync(d2)).toBe(false);
     expect(['1', '2']).toContain(fs.readFileSync(path.join(p1, 'who'), 'utf8'));
+    // The loser is moved aside at once and removed in the background.
+    await store.settled();
+    expect(fs.readdirSync(path.dirname(d1))).toEqual([]);
   });
 });
 
