@@ -9,8 +9,6 @@ import { initialState, type ContainerRecord, type ContainerState } from './recor
 /** Docker's rule for container and volume names. */
 export const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
 
-export { CONTAINER_REF_PREFIX };
-
 /**
  * The containers area of a store: `<store>/containers/<id>/` per container and
  * `<store>/volumes/<name>/_data` per named volume. Records and states are JSON files replaced

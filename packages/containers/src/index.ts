@@ -1,6 +1,6 @@
 export type { ContainerRecord, ContainerState, ContainerStatus, HostConfig, MountRecord } from './record.ts';
 export type { ContainerErrorCode } from './errors.ts';
-export { ContainerStore, CONTAINER_REF_PREFIX } from './container-store.ts';
+export { ContainerStore } from './container-store.ts';
 export type { ContainerPaths } from './paths.ts';
 export { createContainer } from './create.ts';
 export type { CreateOptions } from './create.ts';
