@@ -73,7 +73,6 @@ for i, op in enumerate(req["ops"]):
 json.dump(fails, sys.stdout)
 `;
 
-
 /**
  * Applies `ops` under `root` in one helper process. Returns the ops that failed (EPERM when not
  * root, ENOTSUP for xattrs the file system refuses) so the caller decides what is fatal.

@@ -63,7 +63,8 @@ export const DEFAULT_GZIP_LEVEL = 1;
  * gzips it (as gzip members, gzip-members.ts), and streams it to `sink` while hashing both forms.
  * The sink is not ended or closed: it belongs to the caller (a blob writer commits, a file
  * stream is ended by its owner). Memory stays bounded: large files are streamed, and at most
- * three members of at most 4 MB are held. Throws `TB_EXEC_WHITEOUT_NAME` for files named
+ * three members of at most 4 MB are held, plus, when members are replayed, the five the
+ * replay inflates ahead (member-replay.ts). Throws `TB_EXEC_WHITEOUT_NAME` for files named
  * `.wh.*`; on any error the sink may hold a partial blob and must be discarded.
  */
 export async function diffUpperToLayer(upperDir: string, sink: LayerSink, opts: DiffOptions): Promise<LayerDiff> {
