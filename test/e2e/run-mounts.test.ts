@@ -95,6 +95,25 @@ describe.skipIf(!isRoot)(`RUN --mount and network (${NEEDS_ROOT})`, () => {
     expect(fs.existsSync(path.join(r.out, 'mnt'))).toBe(false);
   });
 
+  it('mounts another stage read-only unless rw, and throws rw writes away', async () => {
+    const r = await build(
+      [
+        'FROM busybox AS tools',
+        'RUN echo tool-output > /tool.txt',
+        'FROM busybox',
+        'RUN --mount=type=bind,from=tools,target=/ro (touch /ro/x 2>/dev/null && echo writable || echo readonly) > /result',
+        'RUN --mount=type=bind,from=tools,target=/rw,rw sh -c \'echo changed > /rw/tool.txt && echo new > /rw/new && cat /rw/tool.txt /rw/new >> /result\'',
+        'COPY --from=tools / /tools/',
+        '',
+      ].join('\n'),
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(r.out, 'result'), 'utf8')).toBe('readonly\nchanged\nnew\n');
+    expect(fs.readFileSync(path.join(r.out, 'tools/tool.txt'), 'utf8')).toBe('tool-output\n');
+    expect(fs.existsSync(path.join(r.out, 'tools/new'))).toBe(false);
+    expect(fs.existsSync(path.join(r.out, 'rw'))).toBe(false);
+  });
+
   it('runs RUN without network by default, and on the host network with --network=host', async () => {
     const df = 'FROM busybox\nRUN ls /sys/class/net > /nets\n';
     const none = await build(df, ['--no-cache']);

@@ -30,10 +30,11 @@ const WILDCARD = /[*?[]/;
 export async function runCopyStep(d: CopyStepDeps, step: Step, spec: CopySpec, parentLayers: LayerRef[], ctx: StepRunContext): Promise<LayerRef | undefined> {
   const scratch = await fs.mkdtemp(path.join(d.deps.stateDir, 'copy-'));
   let view: ActiveSnapshot | undefined;
+  let viewGone: Promise<void> | undefined;
   let parentViewHandle: ActiveSnapshot | undefined;
   // With --link the new layer starts empty, but --chown names still resolve in the stage's files.
   const parentView = async (): Promise<string> => {
-    parentViewHandle ??= await mountLayers(d, parentLayers, `${step.id}-chown`);
+    parentViewHandle ??= await mountLayers(d, parentLayers, `${step.id}-chown`, { readonly: true });
     return parentViewHandle.rootfs;
   };
   const at = d.file ? { file: d.file, range: step.location } : undefined;
@@ -60,7 +61,7 @@ export async function runCopyStep(d: CopyStepDeps, step: Step, spec: CopySpec, p
         if (spec.from.kind === 'context') selector = d.deps.context;
         else {
           const layers = spec.from.kind === 'stage' ? await ctx.layersOf({ stage: spec.from.stage }) : await d.deps.imageLayers(spec.from.digest);
-          view = await mountLayers(d, layers, `${step.id}-from`);
+          view = await mountLayers(d, layers, `${step.id}-from`, { readonly: true });
           selector = await d.deps.openRoot(view.rootfs);
           keepSourceAttrs = !spec.chown && !spec.chmod && spec.kind === 'copy';
         }
@@ -114,12 +115,15 @@ export async function runCopyStep(d: CopyStepDeps, step: Step, spec: CopySpec, p
         if (e instanceof BuildError && at && !e.location) throw new BuildError({ ...e.diagnostics[0]!, location: at }, { cause: e });
         throw e;
       }
+      // Only the copy reads the source view: unmounting it overlaps the diff (~15-25 ms here).
+      viewGone = view?.discard();
+      viewGone?.catch(() => undefined);
     }, gz);
     if (layer && recordDonor) await recordDonor(layer, gz.index).catch(() => undefined);
     return layer;
   } finally {
     await discardDonor?.().catch(() => undefined);
-    await view?.discard().catch(() => undefined);
+    await (viewGone ?? view?.discard())?.catch(() => undefined);
     await parentViewHandle?.discard().catch(() => undefined);
     await fs.rm(scratch, { recursive: true, force: true });
   }

@@ -10,9 +10,9 @@ export interface LayerBuilderDeps {
   sourceDateEpoch?: number;
 }
 
-/** Mounts the layers (bottom first) as a read-only-by-convention view, for COPY --from and RUN --mount from=. */
-export async function mountLayers(deps: LayerBuilderDeps, layers: LayerRef[], key: string): Promise<ActiveSnapshot> {
-  return deps.snapshotter.prepare({ lowers: await snapshotDirs(deps, layers), key });
+/** Mounts the layers (bottom first) as a view, for COPY --from and RUN --mount from=; writes to a writable one are thrown away. */
+export async function mountLayers(deps: LayerBuilderDeps, layers: LayerRef[], key: string, opts: { readonly: boolean }): Promise<ActiveSnapshot> {
+  return deps.snapshotter.prepare({ lowers: await snapshotDirs(deps, layers), key, readonly: opts.readonly });
 }
 
 /** The layers' snapshot dirs (unpacked once, then shared), top-most first as overlay wants them. */

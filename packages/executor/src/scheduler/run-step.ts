@@ -27,6 +27,10 @@ export async function runRunStep(d: RunStepDeps, step: Step, spec: RunSpec, pare
   const scratch = await fs.mkdtemp(path.join(d.deps.stateDir, 'run-'));
   const views: ActiveSnapshot[] = [];
   const releases: Array<() => Promise<void>> = [];
+  // What the container mounted is free once it exits: unmounting (and a locked cache mount's
+  // release) overlaps the diff instead of following it.
+  let freed: Promise<unknown> | undefined;
+  const freeMounts = (): Promise<unknown> => (freed ??= Promise.allSettled([...views.map((v) => v.discard()), ...releases.map((r) => r())]));
   try {
     return await buildLayer(d, parentLayers, step.id, async (active) => {
       const user = resolveUser(active.rootfs, spec.user || 'root');
@@ -37,7 +41,7 @@ export async function runRunStep(d: RunStepDeps, step: Step, spec: RunSpec, pare
         const target = m.target ?? '';
         switch (m.type) {
           case 'bind': {
-            const root = m.from.kind === 'context' ? d.deps.context.root : await viewOf(m.from);
+            const root = m.from.kind === 'context' ? d.deps.context.root : await viewOf(m.from, m.readonly);
             const source = resolveIn(root, m.source || '/').hostPath;
             // A source missing from the stage (e.g. a symlink to a host path, re-rooted) is the
             // user's error, as BuildKit's "not found", not a crash when the runtime stats it.
@@ -116,6 +120,7 @@ export async function runRunStep(d: RunStepDeps, step: Step, spec: RunSpec, pare
         },
         ctx.signal,
       );
+      void freeMounts();
       if (result.exitCode !== 0) {
         const how = result.oomKilled ? 'out of memory' : result.signal ? `killed by ${result.signal}` : `exit code: ${result.exitCode}`;
         throw new BuildError({
@@ -128,14 +133,13 @@ export async function runRunStep(d: RunStepDeps, step: Step, spec: RunSpec, pare
       }
     });
   } finally {
-    for (const v of views) await v.discard().catch(() => undefined);
-    for (const r of releases) await r().catch(() => undefined);
+    await freeMounts();
     await fs.rm(scratch, { recursive: true, force: true });
   }
 
-  async function viewOf(from: { kind: 'stage'; stage: number } | { kind: 'image'; ref: string; digest: string }): Promise<string> {
+  async function viewOf(from: { kind: 'stage'; stage: number } | { kind: 'image'; ref: string; digest: string }, readonly: boolean): Promise<string> {
     const layers = from.kind === 'stage' ? await ctx.layersOf({ stage: from.stage }) : await d.deps.imageLayers(from.digest);
-    const view = await mountLayers(d, layers, `${step.id}-mount-${views.length}`);
+    const view = await mountLayers(d, layers, `${step.id}-mount-${views.length}`, { readonly });
     views.push(view);
     return view.rootfs;
   }

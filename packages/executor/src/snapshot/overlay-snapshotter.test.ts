@@ -101,6 +101,27 @@ describe.skipIf(!isRoot)(`OverlaySnapshotter (${NEEDS_ROOT})`, () => {
     expect(mountsUnder(stateDir)).toEqual([]);
   });
 
+  it('mounts a read-only view without an upper dir, over any number of lowers', async () => {
+    const options = (target: string): string => fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.split(' ')[4] === target) ?? '';
+    for (const lowers of [[], [deep[149]!], deep.slice(140)]) {
+      const view = await new OverlaySnapshotter({ stateDir }).prepare({ lowers, key: 'view', readonly: true });
+      try {
+        // The point of it: no upper, so unmounting it does not sync the filesystem.
+        expect(options(view.rootfs)).toMatch(/lowerdir=/);
+        expect(options(view.rootfs)).not.toMatch(/upperdir=/);
+        // deep.slice(140) is layers 9..0: the top one's `top`, every layer's file.
+        if (lowers.length === 0) expect(fs.readdirSync(view.rootfs)).toEqual([]);
+        else expect(fs.readFileSync(path.join(view.rootfs, 'top'), 'utf8')).toBe(String(lowers.length - 1));
+        for (let i = 0; i < lowers.length; i++) expect(fs.existsSync(path.join(view.rootfs, `f${i}`))).toBe(true);
+        expect(() => fs.writeFileSync(path.join(view.rootfs, 'new'), 'x')).toThrow(/EROFS/);
+      } finally {
+        await view.discard();
+      }
+      expect(fs.existsSync(path.dirname(view.rootfs))).toBe(false);
+    }
+    expect(mountsUnder(stateDir)).toEqual([]);
+  });
+
   it('cleanupStale unmounts and removes snapshots of dead processes only', async () => {
     const s = new OverlaySnapshotter({ stateDir });
     const dead = await s.prepare({ lowers: [deep[149]!], key: 'dead' });

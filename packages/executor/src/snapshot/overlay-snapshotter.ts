@@ -69,7 +69,17 @@ export class OverlaySnapshotter implements Snapshotter {
         }
         lowers = [...lowers.slice(0, this.#maxLowers - 1), flat];
       }
-      await mountLowerStack({ dir, lowers, target: path.join(dir, 'm'), upper: 'u', work: 'w' });
+      if (opts.readonly) {
+        // Overlay wants two lowers when it has no upper; an empty one changes nothing.
+        while (lowers.length < 2) {
+          const pad = path.join(dir, lowers.length ? 'p' : 'e');
+          fs.mkdirSync(pad, { recursive: true, mode: 0o755 });
+          lowers = [...lowers, pad];
+        }
+        await mountLowerStack({ dir, lowers, target: path.join(dir, 'm'), readonly: true });
+      } else {
+        await mountLowerStack({ dir, lowers, target: path.join(dir, 'm'), upper: 'u', work: 'w' });
+      }
     } catch (e) {
       await removeSnapshotDir(dir);
       throw e;
@@ -97,7 +107,7 @@ class OverlayActiveSnapshot implements ActiveSnapshot {
     if (this.#released) return;
     await unmountAll(this.dir);
     this.#released = true;
-    for (const d of ['w', 'm', 'l', 'e', 'f']) fs.rmSync(path.join(this.dir, d), { recursive: true, force: true });
+    for (const d of ['w', 'm', 'l', 'e', 'p', 'f']) fs.rmSync(path.join(this.dir, d), { recursive: true, force: true });
   }
 
   async discard(): Promise<void> {

@@ -26,6 +26,12 @@ export interface PrepareOptions {
   /** Snapshot dirs, top-most FIRST (like overlay's lowerdir). Empty for FROM scratch. */
   lowers: string[];
   key: string;
+  /**
+   * Nothing will write to it (a `COPY --from` source, a read-only `RUN --mount from=`): mounted
+   * without an upper dir, so unmounting it does not sync the filesystem as unmounting an overlay
+   * with an upper does (12-19 ms here when other writes are pending). `upper` stays empty.
+   */
+  readonly?: boolean;
 }
 
 /** A mounted, writable view over some lowers. See `Snapshotter` for the lifecycle. */
