@@ -69,19 +69,16 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps, runStep: StepR
   const outcomes: StepOutcome[] = [];
   const summary: BuildSummary = { steps: 0, cached: 0, executed: 0, layersWritten: 0, bytesWritten: 0 };
   let firstError: unknown;
-  // Hits are recorded (hits, lastUsed) off the critical path: awaiting each record rewrite in
-  // chain order cost a warm build one file replace per step, one after another.
-  const touches: Promise<void>[] = [];
+  // Hits are recorded (hits, lastUsed) once the build is done, all in one tick, so the store
+  // journals them in one append: touched as they came, a warm 9-stage build made ~6 appends.
+  const hitKeys: string[] = [];
   // Step records are written off the critical path too: the next step needs the layer, not
   // the record (the build's lease keeps the layer from gc meanwhile). Awaited before the build
   // ends, also when it fails, so every finished step stays cached.
   const records: Promise<void>[] = [];
   const recordOf = new Map<string, Promise<void>>();
-  const touch = (key: string): void => {
-    const t = deps.store.touchStep(key);
-    t.catch(() => undefined);
-    touches.push(t);
-  };
+  const touch = (key: string): void => void hitKeys.push(key);
+  const recordHits = (): Promise<unknown> => Promise.allSettled(hitKeys.map((k) => deps.store.touchStep(k)));
 
   // SOURCE_DATE_EPOCH pins every timestamp, for reproducible image IDs.
   const stamp = (): string => new Date(deps.sourceDateEpoch !== undefined ? deps.sourceDateEpoch * 1000 : now()).toISOString();
@@ -230,12 +227,11 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps, runStep: StepR
     if (failed) throw firstError ?? (failed as PromiseRejectedResult).reason;
     await reportUnneeded();
     const output = await stageOutput(target);
-    await Promise.all(records);
-    await Promise.all(touches);
+    await Promise.all([...records, recordHits()]);
     emit({ type: 'build-done', time: now(), durationMs: now() - start, ok: true, summary });
     return { target: output, steps: outcomes, summary };
   } catch (e) {
-    await Promise.allSettled(records);
+    await Promise.allSettled([...records, recordHits()]);
     emit({ type: 'build-done', time: now(), durationMs: now() - start, ok: false, summary });
     throw e;
   } finally {
