@@ -27,8 +27,9 @@ export function snapshotsDir(stateDir: string): string {
 /**
  * Snapshotter over kernel overlayfs. Each active snapshot gets a short private dir
  * `<stateDir>/snapshots/<8 hex>/` holding `u` (upper), `w` (work), `m` (merged mount), `e`
- * (empty lower for FROM scratch), `l/` (short symlinks to the lowers), `f` (flattened bottom
- * layers, only for deep stacks) and `owner.json` (for `cleanupStale`).
+ * (empty lower for FROM scratch), `p` (empty second lower of a read-only view), `l/` (short
+ * symlinks to the lowers), `f` (flattened bottom layers, only for deep stacks) and
+ * `owner.json` (for `cleanupStale`).
  */
 export class OverlaySnapshotter implements Snapshotter {
   readonly #stateDir: string;
@@ -70,11 +71,11 @@ export class OverlaySnapshotter implements Snapshotter {
         lowers = [...lowers.slice(0, this.#maxLowers - 1), flat];
       }
       if (opts.readonly) {
-        // Overlay wants two lowers when it has no upper; an empty one changes nothing.
-        while (lowers.length < 2) {
-          const pad = path.join(dir, lowers.length ? 'p' : 'e');
-          fs.mkdirSync(pad, { recursive: true, mode: 0o755 });
-          lowers = [...lowers, pad];
+        // Overlay wants two lowers when it has no upper (FROM scratch has `e` already); an
+        // empty one below changes nothing.
+        if (lowers.length < 2) {
+          fs.mkdirSync(path.join(dir, 'p'), { mode: 0o755 });
+          lowers = [...lowers, path.join(dir, 'p')];
         }
         await mountLowerStack({ dir, lowers, target: path.join(dir, 'm'), readonly: true });
       } else {
