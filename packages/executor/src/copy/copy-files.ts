@@ -217,13 +217,14 @@ export async function copyFiles(req: CopyRequest): Promise<{ files: number; byte
   // Directories last, deepest first, once nothing more is written into them: their mode, and
   // their source's times, as files get theirs. (The times also keep an unchanged directory's
   // tar header, and so the gzip member holding it, the same from build to build.)
+  // Synchronous, as small files are: four thread-pool round trips per directory were most of it.
   for (const d of dirs.reverse()) {
-    await fs.chmod(d.host, d.mode);
-    const st = await fs.stat(d.source).catch(() => undefined);
+    fsSync.chmodSync(d.host, d.mode);
+    const st = fsSync.statSync(d.source, { throwIfNoEntry: false });
     if (!st) continue;
-    await fs.utimes(d.host, st.atime, st.mtime);
+    fsSync.utimesSync(d.host, st.atime, st.mtime);
     if (!req.keepSourceAttrs) continue;
-    const { mtimeNs } = await fs.stat(d.source, { bigint: true });
+    const { mtimeNs } = fsSync.statSync(d.source, { bigint: true });
     if (mtimeNs % 1_000_000n !== 0n) late.mtimes.set(d.host, mtimeNs);
   }
   await setMtimesNs([...late.mtimes]);
@@ -231,6 +232,7 @@ export async function copyFiles(req: CopyRequest): Promise<{ files: number; byte
 }
 
 const COPY_CONCURRENCY = 16;
+const SYNC_COPY_MAX = 64 * 1024;
 
 /**
  * `at.hostDir`: the parent, already resolved confined (else resolved here); the last component
@@ -260,16 +262,20 @@ async function writeOne(req: CopyRequest, f: CopySource, containerPath: string, 
   // cost less than two thread-pool round trips (COPY --from of 301 files: 66 -> 55 ms).
   const st = fsSync.statSync(f.absPath);
   const o = copyMeta(req, f, st);
-  await fs.copyFile(f.absPath, host);
+  // A small file is copied, and its times set, with synchronous calls: two thread-pool round
+  // trips cost more than the work (1,900 files of 4 KB on tmpfs: 88 ms async, 38 ms sync). A
+  // large one is copied on the pool, so a long copy never stalls the other steps.
+  if (st.size <= SYNC_COPY_MAX) fsSync.copyFileSync(f.absPath, host);
+  else await fs.copyFile(f.absPath, host);
   // copyFile made the file ours with the source's permission bits. A chown or chmod is a
   // metadata write to the disk's journal, so only what differs is set (chown clears
   // setuid/setgid: chmod follows it).
   const made = fsSync.lstatSync(host);
   const chowned = made.uid !== o.uid || made.gid !== o.gid;
-  if (chowned) await fs.chown(host, o.uid, o.gid);
-  if (chowned || (made.mode & 0o7777) !== o.mode) await fs.chmod(host, o.mode);
+  if (chowned) fsSync.chownSync(host, o.uid, o.gid);
+  if (chowned || (made.mode & 0o7777) !== o.mode) fsSync.chmodSync(host, o.mode);
   // Node's Date of a time is rounded to the millisecond; takeUnchanged compares the same Dates.
-  await fs.utimes(host, st.atime, st.mtime);
+  fsSync.utimesSync(host, st.atime, st.mtime);
   if (req.keepSourceAttrs) {
     copyXattrs(f.absPath, host);
     const { mtimeNs } = fsSync.statSync(f.absPath, { bigint: true });
