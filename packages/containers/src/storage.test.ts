@@ -71,6 +71,12 @@ describe.skipIf(!isRoot)(`container storage with real runc and overlayfs (${NEED
     expect(info.HostConfig.Memory).toBe(32 * 1024 * 1024);
   });
 
+  it('a container with a memory limit that exits 137 without an OOM kill is not reported OOM-killed', async () => {
+    const r = await runToEnd({ image: 'busybox', command: ['sh', '-c', 'sleep 5 & kill -9 $!; wait $!'], memoryBytes: 32 * 1024 * 1024 });
+    expect(r.exitCode).toBe(137);
+    expect(r.oomKilled).toBe(false);
+  });
+
   it('commit turns the upper dir into a layer; the committed image runs with its new config', async () => {
     const base = await getImage(cs.store, 'busybox');
     const made = await runToEnd(sh('mkdir -p /opt/app && echo installed > /opt/app/file && rm /bin/vi', { env: ['BUILT=yes'] }));
