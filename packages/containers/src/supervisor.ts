@@ -78,6 +78,7 @@ export async function superviseContainer(o: SuperviseOptions): Promise<void> {
   let settled = false;
   let server: AttachServer | undefined;
   const oomKillsBefore = rec.hostConfig.memory > 0 ? hostOomKills() : undefined;
+  const launched = Date.now();
   try {
     const image = await readImage(store, rec.image.digest);
     await mountContainerRoot(p, await imageLowers(store, image));
@@ -128,9 +129,11 @@ export async function superviseContainer(o: SuperviseOptions): Promise<void> {
   } finally {
     // The kernel reports an OOM kill a moment after the process dies; give runc events that moment.
     if (events && state.exitCode === 137 && !oom) await sleep(200);
-    // A process that outgrows its limit at once is dead before `runc events` watches it (seen
-    // with `tail /dev/zero` under 32 MB on a loaded machine): the kernel's count tells then.
-    if (!oom && state.exitCode === 137 && oomKillsBefore !== undefined && (hostOomKills() ?? 0) > oomKillsBefore) oom = true;
+    // A process that outgrows its limit at once can die before `runc events` watches it (seen
+    // with `tail /dev/zero` under 32 MB on a loaded machine): then the kernel's count of OOM
+    // kills tells. Only for a short life, where another OOM kill on the host is unlikely to
+    // coincide with a `kill` of this one.
+    if (!oom && state.exitCode === 137 && Date.now() - launched < EARLY_OOM_MS && oomKillsBefore !== undefined && (hostOomKills() ?? 0) > oomKillsBefore) oom = true;
     events?.kill('SIGKILL');
     server?.close();
     log.close();
@@ -176,6 +179,8 @@ export function runRequest(rec: ContainerRecord, rootfs: string): RunRequest {
     ...(rec.hostConfig.tty ? { terminal: { rows: rec.hostConfig.consoleSize?.[0] || 24, cols: rec.hostConfig.consoleSize?.[1] || 80 } } : {}),
   };
 }
+
+const EARLY_OOM_MS = 5_000;
 
 /** The kernel's count of OOM kills since boot (/proc/vmstat, Linux 4.13+), if it has one. */
 function hostOomKills(): number | undefined {
