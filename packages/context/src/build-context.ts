@@ -136,12 +136,20 @@ export class BuildContext {
     const content = await this.contentHashes(files);
     const sha = createHash('sha256').update(DIGEST_SALT);
     const out: ContextDigest['files'] = [];
+    // The records go to sha256 in ~64 KB pieces, not three updates per entry (60,000 native
+    // calls for a 20,000-file context); the bytes hashed are the same.
+    let text = '';
     for (const f of files) {
       const c = f.type === 'file' ? content.get(f.relPath)!.toString(16).padStart(16, '0') : '';
-      const meta = JSON.stringify([f.type, f.mode, f.uid, f.gid, f.linkTarget ?? '', c]);
-      sha.update(JSON.stringify(f.destRel)).update(meta).update('\n');
+      const meta = metaRecord(f, c);
+      text += JSON.stringify(f.destRel) + meta + '\n';
+      if (text.length >= 65_536) {
+        sha.update(text);
+        text = '';
+      }
       out.push({ path: f.relPath, digest: 'xxh64:' + this.xx.h64ToString(meta) });
     }
+    sha.update(text);
     // The digest follows copy order (it decides which of two same-named files wins); the
     // listing is sorted by path so `cache why` can diff two listings by merging them.
     out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
@@ -239,6 +247,15 @@ function sortedHas(names: string[], name: string): boolean {
     else hi = mid - 1;
   }
   return false;
+}
+
+/**
+ * `JSON.stringify([type, mode, uid, gid, linkTarget ?? '', contentHash])`, written out: the
+ * type and the hex hash need no escaping and the numbers are integers, so only the link
+ * target goes through JSON.stringify.
+ */
+function metaRecord(f: SelectedFile, contentHash: string): string {
+  return `["${f.type}",${f.mode},${f.uid},${f.gid},${f.linkTarget ? JSON.stringify(f.linkTarget) : '""'},"${contentHash}"]`;
 }
 
 function selectionKey(sel: ContextSelection): string {

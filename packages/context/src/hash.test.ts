@@ -195,4 +195,22 @@ describe.skipIf(!isRoot)(`ownership ${NEEDS_ROOT}`, () => {
     const ctx = await BuildContext.open(root, { ignore });
     expect((await ctx.select(app)).find((f) => f.relPath === 'app/main.js')).toMatchObject({ uid: 1234, gid: 5678 });
   });
+
+  it('keeps its digest format: a pinned tree gives a pinned digest (cache keys depend on it)', async () => {
+    // Quotes, backslashes and non-ASCII in names and in a symlink target: the JSON escaping.
+    const pinned = makeTree({
+      'src/a.txt': 'alpha\n',
+      'src/q"uo\\te.txt': 'quote\n',
+      'src/ünï/cödé.js': 'ü\n',
+      'src/empty': null,
+      'src/ln': { link: '../"x"/ü' },
+    });
+    for (const [rel, mode] of [['src', 0o755], ['src/a.txt', 0o644], ['src/q"uo\\te.txt', 0o600], ['src/ünï', 0o750], ['src/ünï/cödé.js', 0o755], ['src/empty', 0o700]] as const) {
+      chmodSync(`${pinned}/${rel}`, mode);
+      chownSync(`${pinned}/${rel}`, 0, 0);
+    }
+    const sel: ContextSelection = { sources: ['src'], excludes: [], parents: false };
+    const ctx = await BuildContext.open(pinned, { ignore: new IgnoreMatcher([]) });
+    expect((await ctx.hash(sel)).digest).toBe('sha256:008c949c7f7083e973e9358e45ee15818159e722f2c9367b27fbe9c07906fbdd');
+  });
 });
