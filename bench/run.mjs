@@ -3,7 +3,7 @@
 //
 //   node bench/run.mjs [--quick] [--runs N] [--cold-runs N] [--builders tbuild,tbuild-server,buildkit,buildah]
 //                      [--workloads parallel,bigctx,stacked,nodeapp] [--scenarios cold,warm,edit]
-//                      [--no-micro] [--micro-only] [--out FILE] [--work DIR]
+//                      [--no-micro] [--micro-only] [--out FILE] [--work DIR] [--host-fs]
 //
 // Starts a loopback registry holding the busybox base image, then for each builder and workload
 // measures cold (empty build cache, base image present), warm (nothing changed) and edit (one
@@ -15,6 +15,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildahBuilder, buildkitBuilder, tbuildBuilder } from './lib/builders.mjs';
 import { run } from './lib/proc.mjs';
+import { mountScratchFs } from './lib/scratch-fs.mjs';
 import { pushBaseImage, startRegistry } from './lib/services.mjs';
 import { isOurs, median, MEMORY_TARGET_MB, table } from './lib/stats.mjs';
 import { verifyImage } from './lib/verify.mjs';
@@ -41,6 +42,7 @@ function parseFlags(argv) {
     else if (a === '--scenarios') o.scenarios = val().split(',');
     else if (a === '--no-micro') o.micro = false;
     else if (a === '--micro-only') o.microOnly = true;
+    else if (a === '--host-fs') o.hostFs = true;
     else if (a === '--out') o.out = path.resolve(val());
     else if (a === '--work') o.work = path.resolve(val());
     else if (a === '--help' || a === '-h') {
@@ -125,7 +127,23 @@ async function main() {
   const o = parseFlags(process.argv.slice(2));
   const started = Date.now();
   const result = { started: new Date().toISOString(), machine: await machine(), options: o, builders: {}, rows: [], micro: undefined };
+  // --micro-only reuses the contexts an earlier run generated in the work dir.
+  const scratchFs = o.hostFs || o.microOnly ? { skipped: o.hostFs ? '--host-fs' : '--micro-only' } : await mountScratchFs(o.work);
+  result.machine.benchFs = scratchFs.description ?? `the host's, in ${o.work} (${scratchFs.skipped})`;
   log(`machine: ${JSON.stringify(result.machine)}`);
+  try {
+    await measure(o, result);
+  } finally {
+    await scratchFs.unmount?.();
+  }
+  result.durationS = Math.round((Date.now() - started) / 1000);
+  fs.mkdirSync(path.dirname(o.out), { recursive: true });
+  fs.writeFileSync(o.out, JSON.stringify(result, null, 2) + '\n');
+  console.log(`\nwrote ${path.relative(process.cwd(), o.out)} (${result.durationS}s)`);
+}
+
+/** The builds and micro benchmarks, into `result`. */
+async function measure(o, result) {
   if (!o.microOnly) {
     if (!fs.existsSync('/usr/bin/docker-registry')) throw new Error('the benchmark needs docker-registry (Debian package docker-registry) for the shared base image');
     fs.mkdirSync(o.work, { recursive: true });
@@ -194,10 +212,6 @@ async function main() {
     console.log('\nMicro benchmarks');
     for (const [k, v] of Object.entries(result.micro)) console.log(`  ${k.padEnd(28)} ${v.summary}`);
   }
-  result.durationS = Math.round((Date.now() - started) / 1000);
-  fs.mkdirSync(path.dirname(o.out), { recursive: true });
-  fs.writeFileSync(o.out, JSON.stringify(result, null, 2) + '\n');
-  console.log(`\nwrote ${path.relative(process.cwd(), o.out)} (${result.durationS}s)`);
 }
 
 main().catch((e) => {
