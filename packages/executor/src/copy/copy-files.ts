@@ -264,17 +264,13 @@ async function writeOne(req: CopyRequest, f: CopySource, containerPath: string, 
   // is copied on the pool, so that it never stalls the others.
   const st = fsSync.statSync(f.absPath);
   const o = copyMeta(req, f, st);
-  if (st.size <= SYNC_COPY_MAX) fsSync.copyFileSync(f.absPath, host);
-  else await fs.copyFile(f.absPath, host);
-  // copyFile made the file ours with the source's permission bits. A chown or chmod is a
-  // metadata write to the disk's journal, so only what differs is set (chown clears
-  // setuid/setgid: chmod follows it).
-  const made = fsSync.lstatSync(host);
-  const chowned = made.uid !== o.uid || made.gid !== o.gid;
-  if (chowned) fsSync.chownSync(host, o.uid, o.gid);
-  if (chowned || (made.mode & 0o7777) !== o.mode) fsSync.chmodSync(host, o.mode);
-  // Node's Date of a time is rounded to the millisecond; takeUnchanged compares the same Dates.
-  fsSync.utimesSync(host, st.atime, st.mtime);
+  if (st.size <= SYNC_COPY_MAX) writeSmall(f.absPath, host, st, o);
+  else {
+    await fs.copyFile(f.absPath, host);
+    const made = fsSync.lstatSync(host);
+    setMeta(made, o, (uid, gid) => fsSync.chownSync(host, uid, gid), (mode) => fsSync.chmodSync(host, mode));
+    fsSync.utimesSync(host, st.atime, st.mtime);
+  }
   if (req.keepSourceAttrs) {
     copyXattrs(f.absPath, host);
     const { mtimeNs } = fsSync.statSync(f.absPath, { bigint: true });
@@ -282,6 +278,34 @@ async function writeOne(req: CopyRequest, f: CopySource, containerPath: string, 
   }
   req.reuse?.written(f, path.relative(req.rootfs, host), false);
   return st.size;
+}
+
+/**
+ * A small file read whole and written through one descriptor, which then takes its owner, mode
+ * and times. copyFileSync costs twice as much per file (4 KB files into an overlay: 125 against
+ * 240 ms for 1,900): it also truncates, chmods, and tries copy_file_range before sendfile.
+ */
+function writeSmall(src: string, host: string, st: fsSync.Stats, o: { uid: number; gid: number; mode: number }): void {
+  const data = fsSync.readFileSync(src);
+  const fd = fsSync.openSync(host, 'w', st.mode & 0o7777);
+  try {
+    for (let at = 0; at < data.length; ) at += fsSync.writeSync(fd, data, at);
+    setMeta(fsSync.fstatSync(fd), o, (uid, gid) => fsSync.fchownSync(fd, uid, gid), (mode) => fsSync.fchmodSync(fd, mode));
+    // Node's Date of a time is rounded to the millisecond; takeUnchanged compares the same Dates.
+    fsSync.futimesSync(fd, st.atime, st.mtime);
+  } finally {
+    fsSync.closeSync(fd);
+  }
+}
+
+/**
+ * Owner and mode, where the new file's (`made`) differ: each is a metadata write to the disk's
+ * journal. A chown clears setuid/setgid, so chmod follows it.
+ */
+function setMeta(made: fsSync.Stats, o: { uid: number; gid: number; mode: number }, chown: (uid: number, gid: number) => void, chmod: (mode: number) => void): void {
+  const chowned = made.uid !== o.uid || made.gid !== o.gid;
+  if (chowned) chown(o.uid, o.gid);
+  if (chowned || (made.mode & 0o7777) !== o.mode) chmod(o.mode);
 }
 
 /** Work left for after every write: nanosecond mtimes by host path, set in batches (sys-helper's setMtimesNs). */
