@@ -25,6 +25,8 @@ await build({
   external: ['@napi-rs/xattr'],
   // A node:vm script has no loader for import(): lazy `import('node:http')` becomes a require.
   supported: { 'dynamic-import': false },
+  // ASCII (esbuild escapes the rest), so bin/tbuild.js can read it as latin1: no UTF-8 decoding.
+  charset: 'ascii',
   logLevel: 'warning',
 });
 // esbuild wraps every `import x from 'node:fs'` in __toESM, which copies the module's ~100
@@ -41,5 +43,6 @@ if (code.includes(helper)) {
     'let m = __toESMMemo.get(mod); if (!m) __toESMMemo.set(mod, (m = [])); const k = isNodeMode ? 1 : 0; return (m[k] ??= __toESMCopy(mod, isNodeMode)); }, __toESMCopy = (mod, isNodeMode, target) =>';
   fs.writeFileSync(out, code.replace(helper, memo));
 }
+if (/[^\x00-\x7f]/.test(fs.readFileSync(out, 'latin1'))) throw new Error(`${out} is not ASCII: bin/tbuild.js reads it as latin1`);
 // A code cache for the previous bundle would only be rejected; drop it (and the old ESM bundle).
 for (const f of ['dist/tbuild.cjs.v8cache', 'dist/tbuild.mjs', 'dist/tbuild.mjs.map']) fs.rmSync(path.join(pkg, f), { force: true });
