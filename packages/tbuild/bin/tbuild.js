@@ -4,6 +4,7 @@
 const fs = require('node:fs');
 const { createRequire } = require('node:module');
 const path = require('node:path');
+const v8 = require('node:v8');
 const vm = require('node:vm');
 const { runViaServer } = require('./server-client.js');
 
@@ -35,6 +36,10 @@ async function runHere() {
   // one a build made). So the cache's first byte says whether a build made it, and the first
   // build after any other command writes it again.
   const building = isBuild(argv);
+  // V8 drops the bytecode of functions idle for a few collections, and a cache written after a
+  // long build then lacks what its first milliseconds ran (parse, plan, cache lookups): exactly
+  // what a warm build needs. (Set before compiling: the cache's flag check then agrees.)
+  v8.setFlagsFromString('--no-flush-bytecode');
   let cachedData;
   let byBuild = false;
   try {
