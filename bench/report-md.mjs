@@ -12,6 +12,7 @@ const s = (ms) => (ms === undefined ? '–' : `${(ms / 1000).toFixed(2)} s`);
 const out = [];
 out.push(`Run ${r.started}, ${r.durationS ?? '?'} s; ${r.options.coldRuns} cold and ${r.options.runs} warm/edit runs per cell; medians.`);
 out.push(`Machine: ${r.machine.cpu}, ${r.machine.memoryGb} GB, Linux ${r.machine.kernel}, Node ${r.machine.node}, /tmp on ${r.machine.tmpFs}.`);
+if (r.machine.benchFs) out.push(`Builders' file system: ${r.machine.benchFs}.`);
 for (const [b, v] of Object.entries(r.builders)) out.push(`- ${b}: ${v.skipped ? `skipped (${v.skipped})` : [v.version, v.note].filter(Boolean).join(', ') || 'this checkout'}`);
 out.push('');
 const pairs = r.rows[0] ? rowRatios(r.rows[0], names).pairs : [];
