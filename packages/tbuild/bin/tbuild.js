@@ -32,7 +32,7 @@ async function runHere() {
     return 70;
   }
   // V8 caches the functions a run compiled; a run of `tbuild pull` or `version` leaves out
-  // most of what a build needs (a warm `nodeapp` build: 163 ms with such a cache, 141 ms with
+  // most of what a build needs (a warm `nodeapp` build: 157 ms with such a cache, 139 ms with
   // one a build made). So the cache's first byte says whether a build made it, and the first
   // build after any other command writes it again.
   const building = isBuild(argv);
