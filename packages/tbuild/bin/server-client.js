@@ -7,15 +7,19 @@ const os = require('node:os');
 const path = require('node:path');
 const { KIND, FrameReader, bundleIdentity, frame, serverSocketPath } = require('./server-protocol.js');
 
-/**
- * Builds only (`tbuild build …`, `tbuild -t x .`): the other commands are quick already. Input
- * stays here: a Dockerfile or context on stdin, or a path into this process's own descriptors.
- */
-function routable(argv) {
+/** `tbuild build …` or the shorthand `tbuild [flags] DIR`, as the CLI reads it; not help or version. */
+function isBuildCommand(argv) {
   const first = argv[0];
   if (first === undefined || first === '-h' || first === '--help' || first === '--version') return false;
-  if (!(first === 'build' || first.startsWith('-') || first === '.' || first.includes('/'))) return false;
-  return !argv.some((a) => a === '-' || /\/dev\/(stdin|fd\/|tty)|\/proc\/self\//.test(a));
+  return first === 'build' || first.startsWith('-') || first === '.' || first.includes('/');
+}
+
+/**
+ * Builds only: the other commands are quick already. Input stays here: a Dockerfile or context
+ * on stdin, or a path into this process's own descriptors.
+ */
+function routable(argv) {
+  return isBuildCommand(argv) && !argv.some((a) => a === '-' || /\/dev\/(stdin|fd\/|tty)|\/proc\/self\//.test(a));
 }
 
 /** The store `argv` builds into, as the CLI decides it (cli/root.ts and cache's defaultStoreRoot). */
@@ -102,4 +106,4 @@ async function runViaServer(argv, bundle) {
   });
 }
 
-module.exports = { runViaServer };
+module.exports = { isBuildCommand, runViaServer };

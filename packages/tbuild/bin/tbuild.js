@@ -6,7 +6,7 @@ const { createRequire } = require('node:module');
 const path = require('node:path');
 const v8 = require('node:v8');
 const vm = require('node:vm');
-const { runViaServer } = require('./server-client.js');
+const { isBuildCommand, runViaServer } = require('./server-client.js');
 
 const bundle = path.join(__dirname, '../dist/tbuild.cjs');
 // The code cache's first byte: made by a build run, or by another command.
@@ -69,9 +69,8 @@ async function runHere() {
   return exitCode;
 }
 
-/** `tbuild build …`, `tbuild bake …`, or the shorthand `tbuild [flags] DIR`. */
+/** A build or a bake, as the server routes builds; `build --help` compiles none of a build's code. */
 function isBuild(args) {
-  if (args.includes('--help') || args.includes('-h') || args.includes('--version')) return false;
-  const first = args[0];
-  return first === 'build' || first === 'bake' || (first !== undefined && !/^[a-z][a-z-]*$/.test(first));
+  if (args.includes('--help') || args.includes('-h')) return false;
+  return args[0] === 'bake' || isBuildCommand(args);
 }
