@@ -7,6 +7,7 @@ import { BuildError } from '@tbuild/errors';
 import { ContentHasher } from './content-hasher.ts';
 import type { HashJob } from './content-hasher.ts';
 import { ContextFs, Yielder } from './context-fs.ts';
+import type { ContextMemo, ContextRecall } from './context-memo.ts';
 import type { EntryStat } from './context-fs.ts';
 import type { IgnoreMatcher } from './dockerignore.ts';
 import { ContextErrorCode } from './errors.ts';
@@ -39,6 +40,8 @@ let xxPromise: Promise<XXHashAPI> | undefined;
 export interface BuildContextOptions {
   ignore: IgnoreMatcher;
   statCache?: StatCachePersistence;
+  /** Where a long-lived process keeps what each build read, for the next build of the context. */
+  memo?: ContextMemo;
 }
 
 interface Memo {
@@ -60,8 +63,14 @@ export class BuildContext {
   private readonly env: SelectEnv;
   private readonly hasher: ContentHasher;
   private readonly xx: XXHashAPI;
-  private readonly statCache: StatCache;
+  private readonly statCacheData: Buffer | undefined;
+  private decodedStatCache: StatCache | undefined;
   private readonly persistence: StatCachePersistence | undefined;
+  private readonly memoStore: ContextMemo | undefined;
+  private readonly memoKey: string;
+  /** Before anything was read: what changed later than shortly before this is not kept for later. */
+  private readonly openedMs = Date.now();
+  private recalled: ContextStats['recalled'] = 'none';
   private readonly selections = new Map<string, Promise<SelectedFile[]>>();
   private readonly hashes = new Map<string, Promise<ContextDigest>>();
   private readonly memo = new Map<string, Memo>();
@@ -70,14 +79,16 @@ export class BuildContext {
   private readonly identBytes = new Uint8Array(this.ident.buffer);
   private readonly counters = { filesHashed: 0, bytesHashed: 0, statCacheHits: 0, memoryHits: 0 };
 
-  private constructor(root: string, opts: BuildContextOptions, xx: XXHashAPI, statCache: StatCache) {
+  private constructor(root: string, opts: BuildContextOptions, xx: XXHashAPI, statCacheData: Buffer | undefined) {
     this.root = root;
     this.fs = new ContextFs(root);
     this.env = { fs: this.fs, ignore: opts.ignore, yielder: new Yielder(), ignoreStates: new Map<string, MatchState>() };
     this.xx = xx;
     this.hasher = new ContentHasher(xx);
-    this.statCache = statCache;
+    this.statCacheData = statCacheData;
     this.persistence = opts.statCache;
+    this.memoStore = opts.memo;
+    this.memoKey = `${root}\0${JSON.stringify(opts.ignore.patterns.map((p) => [p.pattern, p.negate]))}`;
   }
 
   static async open(dir: string, opts: BuildContextOptions): Promise<BuildContext> {
@@ -93,11 +104,56 @@ export class BuildContext {
     }
     xxPromise ??= xxhash();
     const [xx, data] = await Promise.all([xxPromise, opts.statCache?.load().catch(() => undefined)]);
-    return new BuildContext(root, opts, xx, StatCache.decode(data));
+    const ctx = new BuildContext(root, opts, xx, data);
+    const recall = opts.memo?.take(ctx.memoKey);
+    if (recall) ctx.recall(recall);
+    return ctx;
   }
 
   get stats(): ContextStats {
-    return { ...this.counters, lstatCalls: this.fs.lstatCalls };
+    return { ...this.counters, lstatCalls: this.fs.lstatCalls, recalled: this.recalled };
+  }
+
+  /** Decoded on first use: a build whose digests all come from the memo never needs it. */
+  private get statCache(): StatCache {
+    return (this.decodedStatCache ??= StatCache.decode(this.statCacheData));
+  }
+
+  private recall(prior: ContextRecall): void {
+    const changed = this.fs.refresh(prior.fs);
+    for (const [rel, m] of prior.hashes) this.memo.set(rel, m);
+    this.recalled = 'partial';
+    if (changed > 0 || !prior.results) return;
+    this.recalled = 'whole';
+    for (const [key, files] of prior.results.selections) this.selections.set(key, Promise.resolve(files));
+    for (const [key, digest] of prior.results.digests) this.hashes.set(key, Promise.resolve(digest));
+  }
+
+  /**
+   * Hands what this build read to the memo. A listing, link target or content hash is kept only
+   * if its entry had not changed for a while when this build began: an entry changed again in
+   * the same timestamp tick would look unchanged next time (as for the stat cache). A kept hash
+   * whose file changed since is harmless: contentHashes checks the fingerprint.
+   */
+  private async remember(memo: ContextMemo): Promise<void> {
+    const seen = this.fs.observations();
+    let complete = true;
+    const settled = <V>(from: ReadonlyMap<string, V>): Map<string, V> => {
+      const out = new Map<string, V>();
+      for (const [rel, v] of from) {
+        const st = seen.stats.get(rel);
+        if (st != null && trustedForLater(st.changedMs, this.openedMs)) out.set(rel, v);
+        else complete = false;
+      }
+      return out;
+    };
+    const recall: ContextRecall = { fs: { stats: seen.stats, dirs: settled(seen.dirs), links: settled(seen.links) }, hashes: settled(this.memo) };
+    if (complete) {
+      const selections = await fulfilled(this.selections);
+      const digests = await fulfilled(this.hashes);
+      if (selections && digests) recall.results = { selections, digests };
+    }
+    memo.keep(this.memoKey, recall);
   }
 
   /** The entries COPY writes for `sel`, in copy order. */
@@ -154,7 +210,7 @@ export class BuildContext {
     // listing is sorted by path so `cache why` can diff two listings by merging them.
     out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     const result = { digest: 'sha256:' + sha.digest('hex'), files: out };
-    if (this.statCache.dirty) await this.persist();
+    if (this.decodedStatCache?.dirty) await this.persist();
     return result;
   }
 
@@ -163,7 +219,12 @@ export class BuildContext {
    * or entries for files that changed or disappeared. Safe to call more than once.
    */
   async close(): Promise<void> {
-    if (this.statCache.dirty || this.statCache.hasStale((rel, fp) => this.freshness(rel, fp))) await this.persist();
+    const sc = this.decodedStatCache;
+    if (sc && (sc.dirty || sc.hasStale((rel, fp) => this.freshness(rel, fp)))) await this.persist();
+    // After the build has answered (~10 ms for 20,000 files), and never keeping a process alive
+    // that has nothing else to do: only a process that builds again can use the memo.
+    const memo = this.memoStore;
+    if (memo) setImmediate(() => void this.remember(memo).catch(() => undefined)).unref();
   }
 
   private async persist(): Promise<void> {
@@ -234,6 +295,14 @@ export class BuildContext {
     if (names && !sortedHas(names, baseName(rel))) return 'changed';
     return 'unknown';
   }
+}
+
+/** The values of `map`'s promises once settled; undefined when one failed. */
+async function fulfilled<T>(map: Map<string, Promise<T>>): Promise<Map<string, T> | undefined> {
+  const keys = [...map.keys()];
+  const results = await Promise.allSettled(map.values());
+  if (results.some((r) => r.status === 'rejected')) return undefined;
+  return new Map(results.map((r, i) => [keys[i]!, (r as PromiseFulfilledResult<T>).value]));
 }
 
 function sortedHas(names: string[], name: string): boolean {

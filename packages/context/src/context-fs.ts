@@ -24,6 +24,13 @@ export interface EntryStat {
   changedMs: number;
 }
 
+/** What a ContextFs read from disk: kept for the next build of the same context (context-memo.ts). */
+export interface FsObservations {
+  readonly stats: ReadonlyMap<string, EntryStat | null>;
+  readonly dirs: ReadonlyMap<string, string[]>;
+  readonly links: ReadonlyMap<string, string>;
+}
+
 const S_IFMT = 0o170000;
 
 function entryType(mode: number): EntryType {
@@ -92,6 +99,43 @@ export class ContextFs {
     return out;
   }
 
+  /**
+   * Takes in what an earlier ContextFs of this root read: each entry is lstat'ed again, and a
+   * listing or link target is kept when its entry's lstat is unchanged (a directory's mtime and
+   * ctime move with every entry added, removed or renamed in it; a symlink's target cannot
+   * change in place). Returns how many entries changed.
+   */
+  refresh(prior: FsObservations): number {
+    let changed = 0;
+    for (const [rel, old] of prior.stats) {
+      let now: EntryStat | null | undefined;
+      try {
+        now = this.lstat(rel);
+      } catch {
+        // Unreadable now: left to the build, which reports it if it still needs the entry.
+      }
+      if (now === undefined || !sameStat(old, now)) changed++;
+    }
+    for (const [rel, names] of prior.dirs) {
+      if (this.unchanged(prior, rel)) this.dirs.set(rel, names);
+    }
+    for (const [rel, target] of prior.links) {
+      if (this.unchanged(prior, rel)) this.links.set(rel, target);
+    }
+    return changed;
+  }
+
+  private unchanged(prior: FsObservations, rel: string): boolean {
+    const before = prior.stats.get(rel);
+    const now = this.stats.get(rel);
+    return before != null && now != null && sameStat(before, now);
+  }
+
+  /** Copies of everything read so far; later reads do not change them. */
+  observations(): FsObservations {
+    return { stats: new Map(this.stats), dirs: new Map(this.dirs), links: new Map(this.links) };
+  }
+
   /** The cached lstat, without touching the disk: undefined when never asked. */
   peekStat(rel: string): EntryStat | null | undefined {
     return this.stats.get(rel);
@@ -109,6 +153,12 @@ export class ContextFs {
   readdir(rel: string, tolerateDenied = false): string[] {
     const hit = this.dirs.get(rel);
     if (hit) return hit;
+    // Stat first: a later build keeps this listing only while that lstat is unchanged.
+    try {
+      this.lstat(rel);
+    } catch {
+      // readdir below reports it
+    }
     let names: string[];
     try {
       names = fs.readdirSync(this.abs(rel));
@@ -134,6 +184,14 @@ export class ContextFs {
     this.links.set(rel, target);
     return target;
   }
+}
+
+/** The same version of an entry: both missing, or equal in every lstat field the stat cache keys on. */
+export function sameStat(a: EntryStat | null, b: EntryStat | null): boolean {
+  if (a === null || b === null) return a === b;
+  return (
+    a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.rawMode === b.rawMode && a.uid === b.uid && a.gid === b.gid
+  );
 }
 
 /** Lets long synchronous loops give the event loop a turn every few milliseconds. */

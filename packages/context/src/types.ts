@@ -47,4 +47,9 @@ export interface ContextStats {
   memoryHits: number;
   /** lstat calls that reached the disk. */
   lstatCalls: number;
+  /**
+   * What came from the last build of this context in the same process (BuildContextOptions.memo):
+   * nothing, unchanged listings and hashes, or, with no entry changed, every digest as it was.
+   */
+  recalled: 'none' | 'partial' | 'whole';
 }

@@ -8,6 +8,7 @@ import { build, type BuildOptions, type BuildResult } from './build.ts';
 import { resolveBakeFile, type BakeTarget } from './bake-file.ts';
 import { openStore } from './store.ts';
 import { defaultJobs } from './jobs.ts';
+import { contextMemo } from './prepare.ts';
 
 export interface BakeOptions {
   /** Bake file path (default `docker-bake.json` in `cwd`). */
@@ -55,7 +56,7 @@ export async function bake(opts: BakeOptions): Promise<BakeResult> {
     const key = `${dir}\n${dockerfile}`;
     let c = contexts.get(key);
     if (!c) {
-      c = loadIgnoreFile(dir, dockerfile).then((ignore) => BuildContext.open(dir, { ignore }));
+      c = loadIgnoreFile(dir, dockerfile).then((ignore) => BuildContext.open(dir, { ignore, memo: contextMemo }));
       contexts.set(key, c);
     }
     return c;

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { BuildError, type SourceFile } from '@tbuild/errors';
 import { parseDockerfile } from '@tbuild/parser';
 import { plan as makePlan, type Plan } from '@tbuild/planner';
-import { BuildContext, loadIgnoreFile } from '@tbuild/context';
+import { BuildContext, ContextMemo, loadIgnoreFile } from '@tbuild/context';
 import type { Store } from '@tbuild/cache';
 import { createImageResolver, parsePlatform, hostPlatform, formatPlatform, RegistryClient, type Platform } from '@tbuild/registry';
 import type { BuildOptions } from './build.ts';
@@ -66,6 +66,13 @@ export async function prepareBuild(opts: BuildOptions, how: { lockGc?: boolean }
   }
 }
 
+/**
+ * What each build read of its context, for the next build of it in this process: the builds of
+ * a build server, or of a script using this API, skip re-reading unchanged files. A standalone
+ * CLI run exits before it keeps anything.
+ */
+export const contextMemo = new ContextMemo();
+
 async function prepareWithStore(
   opts: BuildOptions,
   { contextDir, dockerfilePath, file, dockerfile, platform, host, store }: { contextDir: string; dockerfilePath: string | undefined; file: SourceFile; dockerfile: ReturnType<typeof parseDockerfile>; platform: Platform; host: Platform; store: Store },
@@ -77,6 +84,7 @@ async function prepareWithStore(
     opts.buildContext ??
     (await BuildContext.open(contextDir, {
       ignore: await loadIgnoreFile(contextDir, dockerfilePath),
+      memo: contextMemo,
       statCache: { load: () => store.readMeta(statCacheName), save: (b) => store.writeMeta(statCacheName, b) },
     }));
 

@@ -1,0 +1,44 @@
+import type { FsObservations } from './context-fs.ts';
+import type { ContextDigest, SelectedFile } from './types.ts';
+
+/** What one build learned of a context directory, for the next build of it in this process. */
+export interface ContextRecall {
+  fs: FsObservations;
+  /** Content hashes by context path, each with the lstat fingerprint it was taken at. */
+  hashes: ReadonlyMap<string, { fp: bigint; hash: bigint }>;
+  /**
+   * Each selection's files and digest by selection key, reusable as they are when no entry read
+   * changed since. Only when nothing they rest on was changed too recently to trust.
+   */
+  results?: { selections: ReadonlyMap<string, SelectedFile[]>; digests: ReadonlyMap<string, ContextDigest> };
+}
+
+/**
+ * The last build's view of each context directory (and .dockerignore), kept by a long-lived
+ * process: `tbuild server`, or a script that builds many times through the API. The next build
+ * lstats every entry again but reads no unchanged directory or file, decodes no stat cache,
+ * and, when nothing changed, reuses every digest: a warm 20,000-file context then costs its
+ * lstat calls and little else.
+ */
+export class ContextMemo {
+  readonly #byKey = new Map<string, ContextRecall>();
+
+  /** `capacity`: contexts kept; the least recently built is dropped first. */
+  constructor(private readonly capacity = 4) {}
+
+  /** Removes and returns what the last build of `key` read: two builds at once never share it. */
+  take(key: string): ContextRecall | undefined {
+    const recall = this.#byKey.get(key);
+    this.#byKey.delete(key);
+    return recall;
+  }
+
+  keep(key: string, recall: ContextRecall): void {
+    this.#byKey.delete(key);
+    this.#byKey.set(key, recall);
+    for (const oldest of this.#byKey.keys()) {
+      if (this.#byKey.size <= this.capacity) break;
+      this.#byKey.delete(oldest);
+    }
+  }
+}
