@@ -142,12 +142,22 @@ export class BuildContext {
       const out = new Map<string, V>();
       for (const [rel, v] of from) {
         const st = seen.stats.get(rel);
-        if (st != null && trustedForLater(st.changedMs, this.openedMs)) out.set(rel, v);
+        if (st === null) continue; // gone: nothing will use it
+        if (st !== undefined && trustedForLater(st.changedMs, this.openedMs)) out.set(rel, v);
         else complete = false;
       }
       return out;
     };
-    const recall: ContextRecall = { fs: { stats: seen.stats, dirs: settled(seen.dirs), links: settled(seen.links) }, hashes: settled(this.memo) };
+    const dirs = settled(seen.dirs);
+    // A missing path is worth an lstat next time only if nothing else would show it appearing:
+    // its parent's kept listing, or its parent's own absence, does. So files deleted from the
+    // context (generated names, say) do not pile up in a server that runs for weeks.
+    const stats = new Map<string, EntryStat | null>();
+    for (const [rel, st] of seen.stats) {
+      if (st === null && rel !== '' && (dirs.has(dirName(rel)) || seen.stats.get(dirName(rel)) === null)) continue;
+      stats.set(rel, st);
+    }
+    const recall: ContextRecall = { fs: { stats, dirs, links: settled(seen.links) }, hashes: settled(this.memo) };
     if (complete) {
       const selections = await fulfilled(this.selections);
       const digests = await fulfilled(this.hashes);

@@ -81,6 +81,18 @@ describe('ContextMemo', () => {
     expect(second.digests).toEqual((await build(root, undefined)).digests);
   });
 
+  it('stops looking for deleted files once their directory has been listed again', async () => {
+    const root = await settledTree();
+    const memo = new ContextMemo();
+    const first = await build(root, memo);
+    unlinkSync(`${root}/src/lib/c.js`);
+    await sleep(150);
+    await build(root, memo);
+    const third = await build(root, memo);
+    expect(third.stats.recalled).toBe('whole');
+    expect(third.stats.lstatCalls).toBe(first.stats.lstatCalls - 1);
+  });
+
   it('reads a symlink replaced by one with another target', async () => {
     const root = await settledTree();
     const memo = new ContextMemo();
