@@ -262,9 +262,9 @@ async function writeOne(req: CopyRequest, f: CopySource, containerPath: string, 
   // times: a thread-pool round trip costs more than the work (COPY --from of 301 files, stats
   // alone: 66 -> 55 ms; 1,900 files of 4 KB on tmpfs: 88 ms async, 38 ms sync). A large file
   // is copied on the pool, so that it never stalls the others.
-  const st = fsSync.statSync(f.absPath);
+  const { st, data } = readIfSmall(f.absPath);
   const o = copyMeta(req, f, st);
-  if (st.size <= SYNC_COPY_MAX) writeSmall(f.absPath, host, st, o);
+  if (data) writeSmall(data, host, st, o);
   else {
     await fs.copyFile(f.absPath, host);
     const made = fsSync.lstatSync(host);
@@ -281,12 +281,26 @@ async function writeOne(req: CopyRequest, f: CopySource, containerPath: string, 
 }
 
 /**
+ * The source's stat, taken on the descriptor its bytes are read from, and those bytes when it
+ * is small: a stat of the path as well cost 8 us a file (20,000 files: 0.17 s). Non-blocking, so
+ * a source swapped for a FIFO since it was selected does not hang the open.
+ */
+function readIfSmall(src: string): { st: fsSync.Stats; data?: Buffer } {
+  const fd = fsSync.openSync(src, fsSync.constants.O_RDONLY | fsSync.constants.O_NONBLOCK);
+  try {
+    const st = fsSync.fstatSync(fd);
+    return st.isFile() && st.size <= SYNC_COPY_MAX ? { st, data: fsSync.readFileSync(fd) } : { st };
+  } finally {
+    fsSync.closeSync(fd);
+  }
+}
+
+/**
  * A small file read whole and written through one descriptor, which then takes its owner, mode
  * and times. copyFileSync costs twice as much per file (4 KB files into an overlay: 125 against
  * 240 ms for 1,900): it also truncates, chmods, and tries copy_file_range before sendfile.
  */
-function writeSmall(src: string, host: string, st: fsSync.Stats, o: { uid: number; gid: number; mode: number }): void {
-  const data = fsSync.readFileSync(src);
+function writeSmall(data: Buffer, host: string, st: fsSync.Stats, o: { uid: number; gid: number; mode: number }): void {
   const fd = fsSync.openSync(host, 'w', st.mode & 0o7777);
   try {
     for (let at = 0; at < data.length; ) at += fsSync.writeSync(fd, data, at);
