@@ -103,6 +103,24 @@ describe.skipIf(!isRoot)(`tbuild build end to end (${NEEDS_ROOT})`, () => {
     expect(r.stdout.trim()).toMatch(/^sha256:/);
   });
 
+  it('copies a 4,200-file tree on its copy threads, and exits once the image is built', async () => {
+    const many = path.join(work.dir, 'many');
+    for (let d = 0; d < 7; d++) {
+      fs.mkdirSync(path.join(many, `tree/d${d}`), { recursive: true });
+      for (let i = 0; i < 600; i++) fs.writeFileSync(path.join(many, `tree/d${d}/f${i}`), `${d}.${i}\n`.repeat((i % 100) + 1), { mode: i % 2 ? 0o755 : 0o644 });
+    }
+    fs.writeFileSync(path.join(many, 'Dockerfile'), 'FROM busybox\nCOPY tree /tree\nRUN find /tree -type f | wc -l > /count\n');
+    const out = path.join(work.dir, 'many-out');
+    const r = await tbuild(['build', '--root', root, '-q', '-o', `type=local,dest=${out}`, many]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(out, 'count'), 'utf8').trim()).toBe('4200');
+    for (const [d, i] of [[0, 0], [3, 457], [6, 599]] as const) {
+      const p = path.join(out, `tree/d${d}/f${i}`);
+      expect(fs.readFileSync(p, 'utf8')).toBe(`${d}.${i}\n`.repeat((i % 100) + 1));
+      expect(fs.statSync(p).mode & 0o777).toBe(i % 2 ? 0o755 : 0o644);
+    }
+  });
+
   it('reports a failing RUN with its exit code, the Dockerfile line and the output tail, and leaves nothing mounted', async () => {
     const bad = path.join(work.dir, 'bad');
     fs.mkdirSync(bad);

@@ -50,6 +50,41 @@ describe('copyFiles', () => {
     }
   });
 
+  it('copies enough files for its worker threads as it copies a few: contents, owners, xattrs, nanosecond mtimes, last writer', async () => {
+    const src = temp();
+    const root = temp();
+    const files: CopySource[] = [];
+    for (let d = 0; d < 4; d++) {
+      files.push({ absPath: path.join(src, `d${d}`), destRel: `d${d}`, type: 'dir', mode: 0o755 });
+      for (let i = 0; i < 1100; i++) {
+        const f = file(src, `d${d}/f${i}`, `${d}/${i}`.repeat(i % 300), `d${d}/f${i}`, 0o640);
+        fs.utimesSync(f.absPath, 1_000_000, 1_000_000.000123456 + i);
+        if (i % 7 === 0) setAttributeSync(f.absPath, 'user.tbuild.n', Buffer.from(String(i)));
+        if (process.getuid!() === 0 && i % 5 === 0) fs.chownSync(f.absPath, 1000 + i, 2000 + d);
+        files.push(f);
+      }
+    }
+    // A second source for one path: the last one listed wins.
+    files.push(file(src, 'late/f3', 'late', 'd0/f3'));
+    expect(files.length).toBeGreaterThan(4096);
+    const r = await copyFiles({ rootfs: root, dest: '/c/', files, destMustBeDir: true, keepSourceAttrs: true });
+    expect(r.files).toBe(files.length);
+    for (let d = 0; d < 4; d++) {
+      for (let i = 0; i < 1100; i++) {
+        const from = path.join(src, `d${d}/f${i}`);
+        const to = path.join(root, `c/d${d}/f${i}`);
+        if (d === 0 && i === 3) {
+          expect(fs.readFileSync(to, 'utf8')).toBe('late');
+          continue;
+        }
+        const [a, b] = [fs.statSync(from, { bigint: true }), fs.statSync(to, { bigint: true })];
+        expect(fs.readFileSync(to, 'utf8')).toBe(`${d}/${i}`.repeat(i % 300));
+        expect([b.mode & 0o7777n, b.uid, b.gid, b.mtimeNs]).toEqual([0o640n, a.uid, a.gid, a.mtimeNs]);
+        if (i % 7 === 0) expect(Buffer.from(getAttributeSync(to, 'user.tbuild.n')!).toString()).toBe(String(i));
+      }
+    }
+  });
+
   it('lets the last of two sources for one path win, as a sequential copy would', async () => {
     const src = temp();
     const root = temp();

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { BuildError } from '@tbuild/errors';
 import { copyXattrs } from '../layer/xattrs.ts';
 import { setMtimesNs } from '../snapshot/sys-helper.ts';
+import { copyPool, copySmall, isPoolDown, type CopyPool, type SmallCopied } from './copy-pool.ts';
 import { isDirectoryIn, mkdirAllInRoot, resolveIn } from './confined-path.ts';
 
 /** One file a COPY/ADD selected (the shape `@tbuild/context` selects, from the context or a stage root). */
@@ -153,6 +154,10 @@ export async function copyFiles(req: CopyRequest): Promise<{ files: number; byte
   // path wait for the writes in flight, so the order Docker defines still holds; a directory
   // waits only for a write to its own path (its children sort after it).
   const inFlight = new Map<string, Promise<void>>();
+  // Many small files go to the copy pool's threads, and enough at once to keep them all busy.
+  const pool = sorted.length >= POOL_MIN_ENTRIES ? copyPool(SYNC_COPY_MAX) : undefined;
+  const limit = pool ? POOL_CONCURRENCY : COPY_CONCURRENCY;
+  let slotFreed: (() => void) | undefined;
   const failures: unknown[] = [];
   // Waits for every write in flight (even after one failed: nothing may still be writing when
   // the caller discards the snapshot), then throws the first failure.
@@ -195,12 +200,12 @@ export async function copyFiles(req: CopyRequest): Promise<{ files: number; byte
       await drain();
       for (const k of made.keys()) if (k === target || k.startsWith(target + '/')) made.delete(k);
     }
-    if (inFlight.size >= COPY_CONCURRENCY) await Promise.race(inFlight.values());
+    while (inFlight.size >= limit) await new Promise<void>((r) => (slotFreed = r));
     if (failures.length) await drain();
     const nothingThere = written.has(target) ? false : undefined;
     written.add(target);
     const write = ensureDir(path.posix.dirname(target))
-      .then((dir) => writeOne(req, f, target, late, { hostDir: dir.host, vacant: nothingThere ?? dir.fresh }))
+      .then((dir) => writeOne(req, f, target, late, { hostDir: dir.host, vacant: nothingThere ?? dir.fresh, pool }))
       .then(
         (n) => {
           bytes += n;
@@ -209,7 +214,11 @@ export async function copyFiles(req: CopyRequest): Promise<{ files: number; byte
         // Kept for drain() to throw; the promise itself never rejects.
         (e: unknown) => void failures.push(e),
       )
-      .finally(() => inFlight.delete(target));
+      .finally(() => {
+        inFlight.delete(target);
+        slotFreed?.();
+        slotFreed = undefined;
+      });
     inFlight.set(target, write);
     if (f.type !== 'file') await drain();
   }
@@ -232,13 +241,20 @@ export async function copyFiles(req: CopyRequest): Promise<{ files: number; byte
 }
 
 const COPY_CONCURRENCY = 16;
+const POOL_CONCURRENCY = 256;
+/**
+ * Below this many entries the copy stays on this thread: starting the pool's threads costs ~30 ms
+ * of CPU each, and a COPY --from of 2,300 entries (cold `nodeapp`) shares the CPUs with a RUN:
+ * through the pool it made the build 3-5% slower.
+ */
+const POOL_MIN_ENTRIES = 4096;
 const SYNC_COPY_MAX = 64 * 1024;
 
 /**
  * `at.hostDir`: the parent, already resolved confined (else resolved here); the last component
  * is replaced, never written through. `at.vacant`: the parent is new and empty of this name.
  */
-async function writeOne(req: CopyRequest, f: CopySource, containerPath: string, late: LateWork, at: { hostDir?: string; vacant?: boolean } = {}): Promise<number> {
+async function writeOne(req: CopyRequest, f: CopySource, containerPath: string, late: LateWork, at: { hostDir?: string; vacant?: boolean; pool?: CopyPool } = {}): Promise<number> {
   const hostDir = at.hostDir ?? resolveIn(req.rootfs, path.posix.dirname(containerPath)).hostPath;
   const host = path.join(hostDir, path.posix.basename(containerPath));
   const existing = at.vacant ? undefined : await fs.lstat(host).catch(() => undefined);
@@ -258,58 +274,40 @@ async function writeOne(req: CopyRequest, f: CopySource, containerPath: string, 
     await fs.lchown(host, o.uid, o.gid);
     return 0;
   }
-  // Synchronous calls for the stats, a small file's copy and every file's owner, mode and
-  // times: a thread-pool round trip costs more than the work (COPY --from of 301 files, stats
-  // alone: 66 -> 55 ms; 1,900 files of 4 KB on tmpfs: 88 ms async, 38 ms sync). A large file
-  // is copied on the pool, so that it never stalls the others.
-  const { st, data } = readIfSmall(f.absPath);
-  const o = copyMeta(req, f, st);
-  if (data) writeSmall(data, host, st, o);
-  else {
-    await fs.copyFile(f.absPath, host);
-    const made = fsSync.lstatSync(host);
-    setMeta(made, o, (uid, gid) => fsSync.chownSync(host, uid, gid), (mode) => fsSync.chmodSync(host, mode));
-    fsSync.utimesSync(host, st.atime, st.mtime);
-  }
+  const { size, mtimeNs } = await copyRegular(req, f, host, at.pool);
   if (req.keepSourceAttrs) {
     copyXattrs(f.absPath, host);
-    const { mtimeNs } = fsSync.statSync(f.absPath, { bigint: true });
-    if (mtimeNs % 1_000_000n !== 0n) late.mtimes.set(host, mtimeNs);
+    if (mtimeNs !== undefined && mtimeNs % 1_000_000n !== 0n) late.mtimes.set(host, mtimeNs);
   }
   req.reuse?.written(f, path.relative(req.rootfs, host), false);
-  return st.size;
+  return size;
 }
 
 /**
- * The source's stat, taken on the descriptor its bytes are read from, and those bytes when it
- * is small: a stat of the path as well cost 8 us a file (20,000 files: 0.17 s). Non-blocking, so
- * a source swapped for a FIFO since it was selected does not hang the open.
+ * A regular file's copy, with its owner, mode and (millisecond) times. Synchronous calls for a
+ * small file, in the copy pool when there is one: a thread-pool round trip costs more than the
+ * work (COPY --from of 301 files, stats alone: 66 -> 55 ms; 1,900 files of 4 KB on tmpfs: 88 ms
+ * async, 38 ms sync), and copyFileSync twice as much as copySmall (125 against 240 ms for 1,900
+ * 4 KB files into an overlay: it also truncates, chmods, and tries copy_file_range before
+ * sendfile). A large file is copied on libuv's pool, so that it never stalls the others.
  */
-function readIfSmall(src: string): { st: fsSync.Stats; data?: Buffer } {
-  const fd = fsSync.openSync(src, fsSync.constants.O_RDONLY | fsSync.constants.O_NONBLOCK);
+async function copyRegular(req: CopyRequest, f: CopySource, host: string, pool: CopyPool | undefined): Promise<SmallCopied> {
+  const ns = req.keepSourceAttrs === true;
+  const job = { src: f.absPath, dest: host, mode: fileMode(req, f), uid: req.uid ?? -1, gid: req.uid !== undefined ? (req.gid ?? 0) : -1, ns };
+  let small: SmallCopied | undefined;
   try {
-    const st = fsSync.fstatSync(fd);
-    return st.isFile() && st.size <= SYNC_COPY_MAX ? { st, data: fsSync.readFileSync(fd) } : { st };
-  } finally {
-    fsSync.closeSync(fd);
+    small = pool ? await pool.copy(job) : copySmall(fsSync, job, SYNC_COPY_MAX);
+  } catch (e) {
+    if (!isPoolDown(e)) throw e;
+    small = copySmall(fsSync, job, SYNC_COPY_MAX);
   }
-}
-
-/**
- * A small file read whole and written through one descriptor, which then takes its owner, mode
- * and times. copyFileSync costs twice as much per file (4 KB files into an overlay: 125 against
- * 240 ms for 1,900): it also truncates, chmods, and tries copy_file_range before sendfile.
- */
-function writeSmall(data: Buffer, host: string, st: fsSync.Stats, o: { uid: number; gid: number; mode: number }): void {
-  const fd = fsSync.openSync(host, 'w', st.mode & 0o7777);
-  try {
-    for (let at = 0; at < data.length; ) at += fsSync.writeSync(fd, data, at);
-    setMeta(fsSync.fstatSync(fd), o, (uid, gid) => fsSync.fchownSync(fd, uid, gid), (mode) => fsSync.fchmodSync(fd, mode));
-    // Node's Date of a time is rounded to the millisecond; takeUnchanged compares the same Dates.
-    fsSync.futimesSync(fd, st.atime, st.mtime);
-  } finally {
-    fsSync.closeSync(fd);
-  }
+  if (small) return small;
+  const st = fsSync.statSync(f.absPath);
+  await fs.copyFile(f.absPath, host);
+  const o = { uid: job.uid < 0 ? st.uid : job.uid, gid: job.gid < 0 ? st.gid : job.gid, mode: job.mode };
+  setMeta(fsSync.lstatSync(host), o, (uid, gid) => fsSync.chownSync(host, uid, gid), (mode) => fsSync.chmodSync(host, mode));
+  fsSync.utimesSync(host, st.atime, st.mtime);
+  return { size: st.size, mtimeNs: ns ? fsSync.statSync(f.absPath, { bigint: true }).mtimeNs : undefined };
 }
 
 /**
@@ -327,10 +325,9 @@ interface LateWork {
   mtimes: Map<string, bigint>;
 }
 
-/** The owner and permission bits a copy of `f` (whose stat is `st`) gets. */
-function copyMeta(req: CopyRequest, f: CopySource, st: { uid: number; gid: number }): { uid: number; gid: number; mode: number } {
-  const owner = req.uid !== undefined ? { uid: req.uid, gid: req.gid ?? 0 } : { uid: st.uid, gid: st.gid };
-  return { ...owner, mode: req.chmod ? req.chmod(f.mode, false) : f.mode & 0o7777 };
+/** The permission bits a copy of the file `f` gets. */
+function fileMode(req: CopyRequest, f: CopySource): number {
+  return req.chmod ? req.chmod(f.mode, false) : f.mode & 0o7777;
 }
 
 /**
@@ -435,7 +432,7 @@ function unchangedSize(req: CopyRequest, f: CopySource, donor: string): number |
     const st = sourceStat(f);
     const d = fsSync.lstatSync(donor);
     // Exactly what a copy would write (a copy sets the mtime through a Date: Node rounds to the millisecond).
-    const want = copyMeta(req, f, st);
+    const want = { uid: req.uid ?? st.uid, gid: req.uid !== undefined ? (req.gid ?? 0) : st.gid, mode: fileMode(req, f) };
     // A single link only: a moved file must look like a fresh copy to RUN, link count included.
     if (!d.isFile() || d.nlink !== 1 || d.size !== st.size || d.mtime.getTime() !== st.mtime || d.uid !== want.uid || d.gid !== want.gid || (d.mode & 0o7777) !== want.mode) return undefined;
     return st.size;
