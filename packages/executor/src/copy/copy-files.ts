@@ -154,9 +154,15 @@ export async function copyFiles(req: CopyRequest): Promise<{ files: number; byte
   // path wait for the writes in flight, so the order Docker defines still holds; a directory
   // waits only for a write to its own path (its children sort after it).
   const inFlight = new Map<string, Promise<void>>();
-  // Many small files go to the copy pool's threads, and enough at once to keep them all busy.
-  const pool = sorted.length >= POOL_MIN_ENTRIES ? copyPool(SYNC_COPY_MAX) : undefined;
-  const limit = pool ? POOL_CONCURRENCY : COPY_CONCURRENCY;
+  // Once this copy has copied many files itself, the rest go to the copy pool's threads, and
+  // enough at once to keep them all busy. (A rerun that takes most files from its previous
+  // result never starts the pool.)
+  let pool: CopyPool | undefined;
+  let copiedHere = 0;
+  const poolFor = (): CopyPool | undefined => {
+    if (!pool && ++copiedHere > POOL_AFTER_FILES) pool = copyPool(SYNC_COPY_MAX);
+    return pool;
+  };
   let slotFreed: (() => void) | undefined;
   const failures: unknown[] = [];
   // Waits for every write in flight (even after one failed: nothing may still be writing when
@@ -200,12 +206,12 @@ export async function copyFiles(req: CopyRequest): Promise<{ files: number; byte
       await drain();
       for (const k of made.keys()) if (k === target || k.startsWith(target + '/')) made.delete(k);
     }
-    while (inFlight.size >= limit) await new Promise<void>((r) => (slotFreed = r));
+    while (inFlight.size >= (pool ? POOL_CONCURRENCY : COPY_CONCURRENCY)) await new Promise<void>((r) => (slotFreed = r));
     if (failures.length) await drain();
     const nothingThere = written.has(target) ? false : undefined;
     written.add(target);
     const write = ensureDir(path.posix.dirname(target))
-      .then((dir) => writeOne(req, f, target, late, { hostDir: dir.host, vacant: nothingThere ?? dir.fresh, pool }))
+      .then((dir) => writeOne(req, f, target, late, { hostDir: dir.host, vacant: nothingThere ?? dir.fresh, poolFor }))
       .then(
         (n) => {
           bytes += n;
@@ -243,18 +249,18 @@ export async function copyFiles(req: CopyRequest): Promise<{ files: number; byte
 const COPY_CONCURRENCY = 16;
 const POOL_CONCURRENCY = 256;
 /**
- * Below this many entries the copy stays on this thread: starting the pool's threads costs ~30 ms
- * of CPU each, and a COPY --from of 2,300 entries (cold `nodeapp`) shares the CPUs with a RUN:
- * through the pool it made the build 3-5% slower.
+ * Files a copy makes on this thread before it hands the rest to the pool: starting the pool's
+ * threads costs ~30 ms of CPU each, and a COPY --from of 1,920 files (cold `nodeapp`) shares the
+ * CPUs with a RUN: through the pool it made the build 3-5% slower.
  */
-const POOL_MIN_ENTRIES = 4096;
+const POOL_AFTER_FILES = 3000;
 const SYNC_COPY_MAX = 64 * 1024;
 
 /**
  * `at.hostDir`: the parent, already resolved confined (else resolved here); the last component
  * is replaced, never written through. `at.vacant`: the parent is new and empty of this name.
  */
-async function writeOne(req: CopyRequest, f: CopySource, containerPath: string, late: LateWork, at: { hostDir?: string; vacant?: boolean; pool?: CopyPool } = {}): Promise<number> {
+async function writeOne(req: CopyRequest, f: CopySource, containerPath: string, late: LateWork, at: { hostDir?: string; vacant?: boolean; poolFor?: () => CopyPool | undefined } = {}): Promise<number> {
   const hostDir = at.hostDir ?? resolveIn(req.rootfs, path.posix.dirname(containerPath)).hostPath;
   const host = path.join(hostDir, path.posix.basename(containerPath));
   const existing = at.vacant ? undefined : await fs.lstat(host).catch(() => undefined);
@@ -274,7 +280,7 @@ async function writeOne(req: CopyRequest, f: CopySource, containerPath: string, 
     await fs.lchown(host, o.uid, o.gid);
     return 0;
   }
-  const { size, mtimeNs } = await copyRegular(req, f, host, at.pool);
+  const { size, mtimeNs } = await copyRegular(req, f, host, at.poolFor?.());
   if (req.keepSourceAttrs) {
     copyXattrs(f.absPath, host);
     if (mtimeNs !== undefined && mtimeNs % 1_000_000n !== 0n) late.mtimes.set(host, mtimeNs);
@@ -293,7 +299,9 @@ async function writeOne(req: CopyRequest, f: CopySource, containerPath: string, 
  */
 async function copyRegular(req: CopyRequest, f: CopySource, host: string, pool: CopyPool | undefined): Promise<SmallCopied> {
   const ns = req.keepSourceAttrs === true;
-  const job = { src: f.absPath, dest: host, mode: fileMode(req, f), uid: req.uid ?? -1, gid: req.uid !== undefined ? (req.gid ?? 0) : -1, ns };
+  // -1: the source's own owner, as the copy finds it.
+  const { uid, gid, mode } = copyMeta(req, f, { uid: -1, gid: -1 });
+  const job = { src: f.absPath, dest: host, mode, uid, gid, ns };
   let small: SmallCopied | undefined;
   try {
     small = pool ? await pool.copy(job) : copySmall(fsSync, job, SYNC_COPY_MAX);
@@ -304,7 +312,7 @@ async function copyRegular(req: CopyRequest, f: CopySource, host: string, pool: 
   if (small) return small;
   const st = fsSync.statSync(f.absPath);
   await fs.copyFile(f.absPath, host);
-  const o = { uid: job.uid < 0 ? st.uid : job.uid, gid: job.gid < 0 ? st.gid : job.gid, mode: job.mode };
+  const o = copyMeta(req, f, st);
   setMeta(fsSync.lstatSync(host), o, (uid, gid) => fsSync.chownSync(host, uid, gid), (mode) => fsSync.chmodSync(host, mode));
   fsSync.utimesSync(host, st.atime, st.mtime);
   return { size: st.size, mtimeNs: ns ? fsSync.statSync(f.absPath, { bigint: true }).mtimeNs : undefined };
@@ -325,9 +333,10 @@ interface LateWork {
   mtimes: Map<string, bigint>;
 }
 
-/** The permission bits a copy of the file `f` gets. */
-function fileMode(req: CopyRequest, f: CopySource): number {
-  return req.chmod ? req.chmod(f.mode, false) : f.mode & 0o7777;
+/** The owner and permission bits a copy of `f` (whose stat is `st`) gets. */
+function copyMeta(req: CopyRequest, f: CopySource, st: { uid: number; gid: number }): { uid: number; gid: number; mode: number } {
+  const owner = req.uid !== undefined ? { uid: req.uid, gid: req.gid ?? 0 } : { uid: st.uid, gid: st.gid };
+  return { ...owner, mode: req.chmod ? req.chmod(f.mode, false) : f.mode & 0o7777 };
 }
 
 /**
@@ -432,7 +441,7 @@ function unchangedSize(req: CopyRequest, f: CopySource, donor: string): number |
     const st = sourceStat(f);
     const d = fsSync.lstatSync(donor);
     // Exactly what a copy would write (a copy sets the mtime through a Date: Node rounds to the millisecond).
-    const want = { uid: req.uid ?? st.uid, gid: req.uid !== undefined ? (req.gid ?? 0) : st.gid, mode: fileMode(req, f) };
+    const want = copyMeta(req, f, st);
     // A single link only: a moved file must look like a fresh copy to RUN, link count included.
     if (!d.isFile() || d.nlink !== 1 || d.size !== st.size || d.mtime.getTime() !== st.mtime || d.uid !== want.uid || d.gid !== want.gid || (d.mode & 0o7777) !== want.mode) return undefined;
     return st.size;

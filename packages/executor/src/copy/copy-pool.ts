@@ -88,8 +88,8 @@ interface Batch {
  * Worker threads that copy small files, one per CPU: creating a file on a journaled disk costs
  * tens of microseconds of kernel time, and one thread making them all was most of a 20,000-file
  * COPY (1.3 s on one thread against 0.5-0.6 s on two, measured alone). Jobs go out in batches,
- * a message per batch and not per file. Workers never keep the process alive, and a pool whose
- * worker failed stops taking jobs: the caller copies on its own thread.
+ * a message per batch and not per file. An idle worker never keeps the process alive, and a pool
+ * whose worker failed stops taking jobs: the caller copies on its own thread.
  */
 export class CopyPool {
   readonly #workers: Array<{ worker: Worker; inFlight: number }> = [];
@@ -126,7 +126,7 @@ export class CopyPool {
       this.#queue.settle.push(settle);
       if (!this.#flushing) {
         this.#flushing = true;
-        // Whatever the caller queues in this turn goes out together.
+        // What the caller queues before its microtasks have run goes out together.
         queueMicrotask(() => this.#flush());
       }
     }).then((o) => {
