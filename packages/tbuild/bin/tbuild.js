@@ -56,6 +56,8 @@ async function runHere() {
   });
   const mod = { exports: {} };
   script.runInThisContext()(mod.exports, createRequire(bundle), mod, bundle, path.dirname(bundle));
+  // A build here is this process's only one; a build server (`server run`) keeps what its builds read.
+  if (building) mod.exports.buildsOnce?.();
   const exitCode = await mod.exports.main(argv);
   if (cachedData === undefined || script.cachedDataRejected || (building && !byBuild)) {
     // After the run, so the functions it compiled are in the cache too. Renamed into place:

@@ -56,7 +56,7 @@ export async function bake(opts: BakeOptions): Promise<BakeResult> {
     const key = `${dir}\n${dockerfile}`;
     let c = contexts.get(key);
     if (!c) {
-      c = loadIgnoreFile(dir, dockerfile).then((ignore) => BuildContext.open(dir, { ignore, memo: contextMemo }));
+      c = loadIgnoreFile(dir, dockerfile).then((ignore) => BuildContext.open(dir, { ignore, memo: contextMemo() }));
       contexts.set(key, c);
     }
     return c;

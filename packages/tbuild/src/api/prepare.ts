@@ -68,10 +68,22 @@ export async function prepareBuild(opts: BuildOptions, how: { lockGc?: boolean }
 
 /**
  * What each build read of its context, for the next build of it in this process: the builds of
- * a build server, or of a script using this API, skip re-reading unchanged files. A standalone
- * CLI run exits before it keeps anything.
+ * a build server, or of a script using this API, skip re-reading unchanged files.
  */
-export const contextMemo = new ContextMemo();
+let memo: ContextMemo | undefined = new ContextMemo();
+
+/** The memo builds in this process share; none once the process said it builds only once. */
+export function contextMemo(): ContextMemo | undefined {
+  return memo;
+}
+
+/**
+ * This process runs one build and exits (the CLI's own build command): keeping what the build
+ * read, ~20 ms for a 20,000-file context, would be for no later build.
+ */
+export function buildsOnce(): void {
+  memo = undefined;
+}
 
 async function prepareWithStore(
   opts: BuildOptions,
@@ -84,7 +96,7 @@ async function prepareWithStore(
     opts.buildContext ??
     (await BuildContext.open(contextDir, {
       ignore: await loadIgnoreFile(contextDir, dockerfilePath),
-      memo: contextMemo,
+      memo: contextMemo(),
       statCache: { load: () => store.readMeta(statCacheName), save: (b) => store.writeMeta(statCacheName, b) },
     }));
 

@@ -5,6 +5,8 @@ import type { CliContext, Command } from './command.ts';
 import { write } from './command.ts';
 import { commands } from './commands/index.ts';
 
+export { buildsOnce } from '../api/prepare.ts';
+
 const TOP_HELP = `Usage: tbuild [OPTIONS] CONTEXT      (same as: tbuild build)
        tbuild COMMAND [OPTIONS]
 
