@@ -133,6 +133,20 @@ describe('ContextMemo', () => {
     expect(other.stats.recalled).toBe('none');
   });
 
+  it('keeps no more entries than its budget, dropping the least recently built context first', async () => {
+    const roots = [await settledTree(), await settledTree()];
+    const entries = (await build(roots[0]!, new ContextMemo())).stats.lstatCalls;
+    const memo = new ContextMemo(4, entries * 2 - 1);
+    for (const root of roots) await build(root, memo);
+    // Two contexts do not fit: the first is gone, the second stays.
+    expect((await build(roots[1]!, memo)).stats.recalled).toBe('whole');
+    expect((await build(roots[0]!, memo)).stats.recalled).toBe('none');
+    // One context alone over the budget is not kept.
+    const small = new ContextMemo(4, entries - 1);
+    await build(roots[0]!, small);
+    expect((await build(roots[0]!, small)).stats.recalled).toBe('none');
+  });
+
   it('is not shared by two builds of one context at once', async () => {
     const root = await settledTree();
     const memo = new ContextMemo();

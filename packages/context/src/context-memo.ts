@@ -22,23 +22,40 @@ export interface ContextRecall {
  */
 export class ContextMemo {
   readonly #byKey = new Map<string, ContextRecall>();
+  #entries = 0;
 
-  /** `capacity`: contexts kept; the least recently built is dropped first. */
-  constructor(private readonly capacity = 4) {}
+  /**
+   * `capacity`: contexts kept; `maxEntries`: entries (lstat results) kept in all, ~0.5 KB each
+   * with their listings, hashes and digests (a 20,000-file context: ~10 MB). The least recently
+   * built context is dropped first; one larger than `maxEntries` is not kept at all.
+   */
+  constructor(
+    private readonly capacity = 4,
+    private readonly maxEntries = 200_000,
+  ) {}
 
   /** Removes and returns what the last build of `key` read: two builds at once never share it. */
   take(key: string): ContextRecall | undefined {
     const recall = this.#byKey.get(key);
-    this.#byKey.delete(key);
+    this.#drop(key);
     return recall;
   }
 
   keep(key: string, recall: ContextRecall): void {
-    this.#byKey.delete(key);
+    this.#drop(key);
+    if (recall.fs.stats.size > this.maxEntries) return;
     this.#byKey.set(key, recall);
+    this.#entries += recall.fs.stats.size;
     for (const oldest of this.#byKey.keys()) {
-      if (this.#byKey.size <= this.capacity) break;
-      this.#byKey.delete(oldest);
+      if (this.#byKey.size <= this.capacity && this.#entries <= this.maxEntries) break;
+      this.#drop(oldest);
     }
+  }
+
+  #drop(key: string): void {
+    const recall = this.#byKey.get(key);
+    if (!recall) return;
+    this.#entries -= recall.fs.stats.size;
+    this.#byKey.delete(key);
   }
 }
