@@ -78,6 +78,12 @@ export function endsMember(bytes: number, name: string): boolean {
 
 export const sha256 = (b: Buffer): string => crypto.createHash('sha256').update(b).digest('hex');
 
+/**
+ * sha256 of a whole member, computed on libuv's thread pool (WebCrypto runs its digests there):
+ * the main thread meanwhile walks the upper dir and builds the tar.
+ */
+export const sha256Off = async (b: Buffer): Promise<string> => Buffer.from(await crypto.webcrypto.subtle.digest('SHA-256', b)).toString('hex');
+
 function withFirst(m: GzipMember, first: string | undefined): GzipMember {
   const { first: _old, ...rest } = m;
   return first === undefined ? rest : { ...rest, first };
@@ -147,16 +153,16 @@ export class MemberWriter {
   }
 
   async #compress(bytes: Buffer): Promise<{ gz: Buffer; member: GzipMember }> {
-    const sha = sha256(bytes);
+    const sha = await sha256Off(bytes);
     const known = this.#reusable.get(`${sha}:${bytes.length}`);
     if (known && this.#reuse) {
       const gz = await this.#reuse.read(known.offset, known.member.gzSize).catch(() => undefined);
-      if (gz && gz.length === known.member.gzSize && sha256(gz) === known.member.gzSha) {
+      if (gz && gz.length === known.member.gzSize && (await sha256Off(gz)) === known.member.gzSha) {
         this.reused++;
         return { gz, member: known.member };
       }
     }
     const gz = await gzip(bytes, looksIncompressible(bytes) ? STORED : { level: this.#level });
-    return { gz, member: { sha, size: bytes.length, gzSha: sha256(gz), gzSize: gz.length } };
+    return { gz, member: { sha, size: bytes.length, gzSha: await sha256Off(gz), gzSize: gz.length } };
   }
 }

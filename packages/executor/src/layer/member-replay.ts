@@ -1,6 +1,6 @@
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
-import { sha256, type GzipMember, type MemberSource } from './gzip-members.ts';
+import { sha256Off, type GzipMember, type MemberSource } from './gzip-members.ts';
 
 const gunzip = promisify(zlib.gunzip);
 
@@ -60,7 +60,7 @@ export class MemberReplay {
     const c = this.#all[i]!;
     const job = (async () => {
       const gz = await this.#source.read(c.offset, c.member.gzSize).catch(() => undefined);
-      if (!gz || gz.length !== c.member.gzSize || sha256(gz) !== c.member.gzSha) return undefined;
+      if (!gz || gz.length !== c.member.gzSize || (await sha256Off(gz)) !== c.member.gzSha) return undefined;
       // One output chunk: Node's default 16 KB chunks cost a main-thread callback and a copy each.
       const raw = await gunzip(gz, { chunkSize: Math.max(c.member.size, 64) }).catch(() => undefined);
       return raw && raw.length === c.member.size ? { gz, raw } : undefined;
