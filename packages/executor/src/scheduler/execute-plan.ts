@@ -153,7 +153,9 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps, runStep: StepR
     const id = step.id;
     const ref = refs.get(id)!;
     if (!step.noCache) {
-      const hit = await deps.store.getStep(step.cacheKey);
+      let hit = await deps.store.getStep(step.cacheKey);
+      // Pinned just now: look again, a prune may have removed it first (then this is a miss).
+      for (let i = 0; i < 3 && hit?.layer && deps.pinHit && !(await deps.pinHit(hit.layer)); i++) hit = await deps.store.getStep(step.cacheKey);
       if (hit) {
         touch(step.cacheKey);
         summary.cached++;

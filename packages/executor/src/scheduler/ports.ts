@@ -84,6 +84,12 @@ export interface ExecutorDeps {
    * and identical steps (same cache key) run once while the others wait for its record.
    */
   shared?: { limit: <T>(fn: () => Promise<T>) => Promise<T>; inflight: Map<string, Promise<unknown>> };
+  /**
+   * Pins a cache hit's layer against a concurrent prune before the step uses it: true when it was
+   * pinned already, false when pinned just now (the record is then looked up again, and a layer
+   * removed in between makes the step a miss). Without it, hits are used as they are.
+   */
+  pinHit?(layer: { digest: string; diffId: string }): Promise<boolean>;
   /** Extra data recorded with a step's cache entry for `tbuild cache why` (opaque to the executor). */
   explain?: (step: Step) => Promise<unknown>;
   /** Dockerfile path as the user named it, recorded with each cache entry. */

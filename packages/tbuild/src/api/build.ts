@@ -132,6 +132,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
         network: opts.network === 'host' ? 'host' : 'none',
         dockerfile: shownPath,
         explain: cacheHooks.explain,
+        pinHit: cacheHooks.pinHit,
         shared: opts.shared,
       },
       { runtime: state.runtime, snapshotter: state.snapshotter, file },

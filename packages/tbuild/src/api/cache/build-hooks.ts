@@ -9,6 +9,13 @@ import { dockerfileIdentity, explainPlan, type WhyReport } from './why.ts';
 export interface BuildCacheHooks {
   /** The StepRecord.explain payload of a step that just ran (never throws: explain data is optional). */
   explain(step: Step): Promise<unknown>;
+  /**
+   * Pins a cache hit's layer before the build uses it: a hit on a record another build wrote
+   * after this one leased its inputs is not in the lease, and a prune could remove its snapshot
+   * while this build mounts it. True when the lease already held it; false when it was pinned
+   * just now, and the caller looks the record up again (a prune may have come in between).
+   */
+  pinHit(layer: { digest: string; diffId: string }): Promise<boolean>;
   /** Drops the build's leases; call once the image is stored (refs protect it from then on). */
   release(): Promise<void>;
 }
@@ -23,7 +30,12 @@ export async function buildCacheHooks(
   prepared: Pick<PreparedBuild, 'store' | 'plan' | 'context' | 'file' | 'contextDir' | 'gcLock'>,
   opts: { since: number; stdin: boolean; onExplain?: (report: WhyReport) => void },
 ): Promise<BuildCacheHooks> {
-  const release = await leaseBuildInputs(prepared.store, prepared, opts.since);
+  const { release: releaseInputs, leased } = await leaseBuildInputs(prepared.store, prepared, opts.since);
+  const extra: Array<Promise<() => Promise<void>>> = [];
+  const release = async (): Promise<void> => {
+    for (const r of await Promise.allSettled(extra)) if (r.status === 'fulfilled') await r.value();
+    await releaseInputs();
+  };
   try {
     if (opts.onExplain) opts.onExplain(await explainPlan(prepared as PreparedBuild, { stdin: opts.stdin }));
   } catch (e) {
@@ -33,13 +45,28 @@ export async function buildCacheHooks(
   const dockerfile = dockerfileIdentity(prepared, opts.stdin);
   return {
     explain: (step) => explainStep(prepared.plan, step, { dockerfile, context: prepared.context as ContextLister }).catch(() => undefined),
+    pinHit: async (layer) => {
+      if (leased.has(layer.digest) && leased.has(layer.diffId)) return true;
+      // Under gc's lock, as the inputs were: a prune either ran before (the caller's second
+      // look then finds what is left) or runs after and sees the lease.
+      const unlock = await prepared.store.lock('gc');
+      try {
+        const lease = prepared.store.lease([layer.digest, layer.diffId]);
+        extra.push(lease);
+        await lease;
+        leased.add(layer.digest).add(layer.diffId);
+        return false;
+      } finally {
+        await unlock();
+      }
+    },
     release,
   };
 }
 
 // Taken under gc's lock: a prune either ran before (and what we then find is what exists) or
 // runs after and sees the lease; it never deletes a layer between our lookup and our lease.
-async function leaseBuildInputs(store: Store, prepared: Pick<PreparedBuild, 'plan' | 'gcLock'>, since: number): Promise<() => Promise<void>> {
+async function leaseBuildInputs(store: Store, prepared: Pick<PreparedBuild, 'plan' | 'gcLock'>, since: number): Promise<{ release: () => Promise<void>; leased: Set<string> }> {
   const unlock = await (prepared.gcLock ?? store.lock('gc'));
   try {
     const digests = new Set<string>();
@@ -58,7 +85,7 @@ async function leaseBuildInputs(store: Store, prepared: Pick<PreparedBuild, 'pla
         digests.add(rec.layer.diffId);
       }
     }
-    return await store.lease([...digests], { since });
+    return { release: await store.lease([...digests], { since }), leased: digests };
   } finally {
     await unlock();
   }
