@@ -76,8 +76,6 @@ export function endsMember(bytes: number, name: string): boolean {
   return ((h >>> 0) & CUT_MASK) === 0;
 }
 
-export const sha256 = (b: Buffer): string => crypto.createHash('sha256').update(b).digest('hex');
-
 /**
  * sha256 of a whole member, computed on libuv's thread pool (WebCrypto runs its digests there):
  * the main thread meanwhile walks the upper dir and builds the tar.
