@@ -136,6 +136,8 @@ export class BuildContext {
    * whose file changed since is harmless: contentHashes checks the fingerprint.
    */
   private async remember(memo: ContextMemo): Promise<void> {
+    // Copied into new maps below before anything is awaited: a context still in use (bake's,
+    // or one a caller passed in) adds to its own maps, never to what the memo keeps.
     const seen = this.fs.observations();
     let complete = true;
     const settled = <V>(from: ReadonlyMap<string, V>): Map<string, V> => {

@@ -131,9 +131,9 @@ export class ContextFs {
     return before != null && now != null && sameStat(before, now);
   }
 
-  /** Copies of everything read so far; later reads do not change them. */
+  /** Everything read so far, as it stands (later reads add to it): the caller copies what it keeps. */
   observations(): FsObservations {
-    return { stats: new Map(this.stats), dirs: new Map(this.dirs), links: new Map(this.links) };
+    return { stats: this.stats, dirs: this.dirs, links: this.links };
   }
 
   /** The cached lstat, without touching the disk: undefined when never asked. */
