@@ -4,7 +4,7 @@ import path from 'node:path';
 import { BuildError } from '@tbuild/errors';
 import { copyXattrs } from '../layer/xattrs.ts';
 import { setMtimesNs } from '../snapshot/sys-helper.ts';
-import { copyPool, copySmall, isPoolDown, type CopyPool, type SmallCopied } from './copy-pool.ts';
+import { copyPool, copySmall, isPoolDown, setMeta, type CopyPool, type SmallCopied } from './copy-pool.ts';
 import { isDirectoryIn, mkdirAllInRoot, resolveIn } from './confined-path.ts';
 
 /** One file a COPY/ADD selected (the shape `@tbuild/context` selects, from the context or a stage root). */
@@ -304,10 +304,10 @@ async function copyRegular(req: CopyRequest, f: CopySource, host: string, pool: 
   const job = { src: f.absPath, dest: host, mode, uid, gid, ns };
   let small: SmallCopied | undefined;
   try {
-    small = pool ? await pool.copy(job) : copySmall(fsSync, job, SYNC_COPY_MAX);
+    small = pool ? await pool.copy(job) : copySmall(fsSync, job, SYNC_COPY_MAX, setMeta);
   } catch (e) {
     if (!isPoolDown(e)) throw e;
-    small = copySmall(fsSync, job, SYNC_COPY_MAX);
+    small = copySmall(fsSync, job, SYNC_COPY_MAX, setMeta);
   }
   if (small) return small;
   const st = fsSync.statSync(f.absPath);
@@ -316,16 +316,6 @@ async function copyRegular(req: CopyRequest, f: CopySource, host: string, pool: 
   setMeta(fsSync.lstatSync(host), o, (uid, gid) => fsSync.chownSync(host, uid, gid), (mode) => fsSync.chmodSync(host, mode));
   fsSync.utimesSync(host, st.atime, st.mtime);
   return { size: st.size, mtimeNs: ns ? fsSync.statSync(f.absPath, { bigint: true }).mtimeNs : undefined };
-}
-
-/**
- * Owner and mode, where the new file's (`made`) differ: each is a metadata write to the disk's
- * journal. A chown clears setuid/setgid, so chmod follows it.
- */
-function setMeta(made: fsSync.Stats, o: { uid: number; gid: number; mode: number }, chown: (uid: number, gid: number) => void, chmod: (mode: number) => void): void {
-  const chowned = made.uid !== o.uid || made.gid !== o.gid;
-  if (chowned) chown(o.uid, o.gid);
-  if (chowned || (made.mode & 0o7777) !== o.mode) chmod(o.mode);
 }
 
 /** Work left for after every write: nanosecond mtimes by host path, set in batches (sys-helper's setMtimesNs). */

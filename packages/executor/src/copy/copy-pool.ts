@@ -20,14 +20,25 @@ export interface SmallCopied {
 }
 
 /**
+ * Owner and mode, where the new file's (`made`) differ: each is a metadata write to the disk's
+ * journal. A chown clears setuid/setgid, so chmod follows it. (Sent to the workers as source
+ * text, as copySmall is.)
+ */
+export function setMeta(made: fsSync.Stats, o: { uid: number; gid: number; mode: number }, chown: (uid: number, gid: number) => void, chmod: (mode: number) => void): void {
+  const chowned = made.uid !== o.uid || made.gid !== o.gid;
+  if (chowned) chown(o.uid, o.gid);
+  if (chowned || (made.mode & 0o7777) !== o.mode) chmod(o.mode);
+}
+
+/**
  * Copies a source of at most `max` bytes: read whole from one descriptor (whose stat decides),
  * written through another, which then takes its owner, mode and times. Undefined when the
  * source is no longer a small regular file (the caller copies it its own way).
  *
  * Runs on the main thread and in the copy pool's workers, whose code is this function's source
- * text: so it uses nothing but its arguments.
+ * text: so it uses nothing but its arguments (`meta` is setMeta).
  */
-export function copySmall(fs: typeof fsSync, job: SmallCopy, max: number): SmallCopied | undefined {
+export function copySmall(fs: typeof fsSync, job: SmallCopy, max: number, meta: typeof setMeta): SmallCopied | undefined {
   // Non-blocking: a source swapped for a FIFO since it was selected must not hang the open.
   const from = fs.openSync(job.src, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   let st: fsSync.Stats;
@@ -44,14 +55,8 @@ export function copySmall(fs: typeof fsSync, job: SmallCopy, max: number): Small
   const to = fs.openSync(job.dest, 'w', st.mode & 0o7777);
   try {
     for (let at = 0; at < data.length; ) at += fs.writeSync(to, data, at);
-    // Owner and mode only where the new file's differ (each is a write to the disk's journal);
-    // a chown clears setuid/setgid, so chmod follows it.
-    const made = fs.fstatSync(to);
-    const uid = job.uid < 0 ? st.uid : job.uid;
-    const gid = job.gid < 0 ? st.gid : job.gid;
-    const chowned = made.uid !== uid || made.gid !== gid;
-    if (chowned) fs.fchownSync(to, uid, gid);
-    if (chowned || (made.mode & 0o7777) !== job.mode) fs.fchmodSync(to, job.mode);
+    const owner = { uid: job.uid < 0 ? st.uid : job.uid, gid: job.gid < 0 ? st.gid : job.gid, mode: job.mode };
+    meta(fs.fstatSync(to), owner, (uid, gid) => fs.fchownSync(to, uid, gid), (mode) => fs.fchmodSync(to, mode));
     // Node's Dates of the times, to the millisecond, as takeUnchanged compares them; finer
     // mtimes are the caller's to set.
     fs.futimesSync(to, st.atime, st.mtime);
@@ -62,15 +67,18 @@ export function copySmall(fs: typeof fsSync, job: SmallCopy, max: number): Small
 }
 
 type Outcome = { ok: SmallCopied | null } | { error: { message: string; code?: string; errno?: number; syscall?: string; path?: string } };
+/** What a job gets once the pool has stopped: the caller copies on its own thread (isPoolDown). */
+const DOWN = { error: { message: 'copy pool is down', code: 'TB_POOL_DOWN' } } satisfies Outcome;
 
 const WORKER_SOURCE = `
 const fs = require('node:fs');
 const { parentPort, workerData } = require('node:worker_threads');
+const setMeta = ${setMeta.toString()};
 const copySmall = ${copySmall.toString()};
 parentPort.on('message', ({ id, jobs }) => {
   const out = jobs.map((job) => {
     try {
-      return { ok: copySmall(fs, job, workerData.max) ?? null };
+      return { ok: copySmall(fs, job, workerData.max, setMeta) ?? null };
     } catch (e) {
       return { error: { message: e.message, code: e.code, errno: e.errno, syscall: e.syscall, path: e.path } };
     }
@@ -120,8 +128,8 @@ export class CopyPool {
 
   /** The copy done in a worker; undefined when the source is not a small regular file now. */
   copy(job: SmallCopy): Promise<SmallCopied | undefined> {
-    if (this.broken) return Promise.reject(new PoolDown());
     return new Promise<Outcome>((settle) => {
+      if (this.broken) return settle(DOWN);
       this.#queue.jobs.push(job);
       this.#queue.settle.push(settle);
       if (!this.#flushing) {
@@ -139,7 +147,7 @@ export class CopyPool {
     this.#flushing = false;
     const all = this.#queue;
     this.#queue = { jobs: [], settle: [] };
-    if (this.broken) return all.settle.forEach((s) => s({ error: { message: 'copy pool is down', code: 'TB_POOL_DOWN' } }));
+    if (this.broken) return all.settle.forEach((s) => s(DOWN));
     // Split across the workers, the least busy first.
     const slots = [...this.#workers].sort((a, b) => a.inFlight - b.inFlight);
     const per = Math.ceil(all.jobs.length / slots.length);
@@ -155,22 +163,15 @@ export class CopyPool {
   #fail(): void {
     if (this.broken) return;
     this.broken = true;
-    for (const batch of this.#waiting.values()) batch.settle.forEach((s) => s({ error: { message: 'copy pool is down', code: 'TB_POOL_DOWN' } }));
+    for (const batch of this.#waiting.values()) batch.settle.forEach((s) => s(DOWN));
     this.#waiting.clear();
     for (const { worker } of this.#workers) void worker.terminate();
   }
 }
 
 /** A copy pool that stopped working: the copy is to be done on the caller's thread instead. */
-export class PoolDown extends Error {
-  readonly code = 'TB_POOL_DOWN';
-  constructor() {
-    super('copy pool is down');
-  }
-}
-
 export function isPoolDown(e: unknown): boolean {
-  return (e as { code?: unknown })?.code === 'TB_POOL_DOWN';
+  return (e as { code?: unknown })?.code === DOWN.error.code;
 }
 
 let pool: CopyPool | undefined;
