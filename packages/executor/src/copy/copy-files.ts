@@ -62,8 +62,12 @@ export interface CopyReuse {
   donorFor(f: CopySource, rel: string): string | undefined;
   /** The previous result's directory at `rel`, to move whole when everything in it is taken; absent without a previous result. */
   donorDir?(rel: string): string;
-  /** Called for every regular file written: `taken` when moved from the previous result, else copied. */
-  written(f: CopySource, rel: string, taken: boolean): void;
+  /**
+   * Called for every regular file written: with its lstat when it was moved from the previous
+   * result (taken just before the move, which keeps the inode and so every field a layer
+   * header reads), without when it was copied.
+   */
+  written(f: CopySource, rel: string, taken?: fsSync.BigIntStats): void;
 }
 
 /**
@@ -285,7 +289,7 @@ async function writeOne(req: CopyRequest, f: CopySource, containerPath: string, 
     copyXattrs(f.absPath, host);
     if (mtimeNs !== undefined && mtimeNs % 1_000_000n !== 0n) late.mtimes.set(host, mtimeNs);
   }
-  req.reuse?.written(f, path.relative(req.rootfs, host), false);
+  req.reuse?.written(f, path.relative(req.rootfs, host));
   return size;
 }
 
@@ -341,15 +345,15 @@ function takeUnchanged(req: CopyRequest, reuse: CopyReuse, f: CopySource, host: 
   const rel = path.relative(req.rootfs, host);
   const donor = reuse.donorFor(f, rel);
   if (!donor) return undefined;
-  const size = unchangedSize(req, f, donor);
-  if (size === undefined) return undefined;
+  const st = unchangedStat(req, f, donor);
+  if (st === undefined) return undefined;
   try {
     fsSync.renameSync(donor, path.join(reuse.upper, rel));
   } catch {
     return undefined;
   }
-  reuse.written(f, rel, true);
-  return size;
+  reuse.written(f, rel, st);
+  return Number(st.size);
 }
 
 /**
@@ -385,7 +389,7 @@ class WholeDirTaker {
   take(f: CopySource, target: string): { files: number; bytes: number } | undefined {
     const rel = target.slice(1);
     const donor = this.#donorDir(rel);
-    const files: Array<[CopySource, string, number]> = [];
+    const files: Array<[CopySource, string, fsSync.BigIntStats]> = [];
     if (!this.#matches(f.destRel, rel, donor, files)) return undefined;
     try {
       fsSync.renameSync(donor, path.join(this.#reuse.upper, rel));
@@ -393,14 +397,14 @@ class WholeDirTaker {
       return undefined;
     }
     let bytes = 0;
-    for (const [file, fileRel, size] of files) {
-      this.#reuse.written(file, fileRel, true);
-      bytes += size;
+    for (const [file, fileRel, st] of files) {
+      this.#reuse.written(file, fileRel, st);
+      bytes += Number(st.size);
     }
     return { files: files.length, bytes };
   }
 
-  #matches(destRel: string, rel: string, donor: string, files: Array<[CopySource, string, number]>): boolean {
+  #matches(destRel: string, rel: string, donor: string, files: Array<[CopySource, string, fsSync.BigIntStats]>): boolean {
     const kids = this.#children.get(destRel) ?? [];
     let names: string[];
     try {
@@ -417,24 +421,29 @@ class WholeDirTaker {
         continue;
       }
       if (k.type !== 'file' || this.#reuse.donorFor(k, kidRel) !== at) return false;
-      const size = unchangedSize(this.#req, k, at);
-      if (size === undefined) return false;
-      files.push([k, kidRel, size]);
+      const st = unchangedStat(this.#req, k, at);
+      if (st === undefined) return false;
+      files.push([k, kidRel, st]);
     }
     return true;
   }
 }
 
-/** The size of `f` when `donor` is exactly what copying it would write, else undefined. */
-function unchangedSize(req: CopyRequest, f: CopySource, donor: string): number | undefined {
+/**
+ * The lstat of `donor` when it is exactly what copying `f` would write, else undefined. A
+ * bigint stat, since the layer's walk takes it as the moved file's (copy-donor.ts).
+ */
+function unchangedStat(req: CopyRequest, f: CopySource, donor: string): fsSync.BigIntStats | undefined {
   try {
     const st = sourceStat(f);
-    const d = fsSync.lstatSync(donor);
-    // Exactly what a copy would write (a copy sets the mtime through a Date: Node rounds to the millisecond).
+    const d = fsSync.lstatSync(donor, { bigint: true });
     const want = copyMeta(req, f, st);
+    // A copy sets the mtime from a Date (utimes takes a double, so it lands within a few hundred
+    // ns of the millisecond): compared rounded to the millisecond, as Node's Stats.mtime is.
+    const mtimeMs = Number((d.mtimeNs + 500_000n) / 1_000_000n);
     // A single link only: a moved file must look like a fresh copy to RUN, link count included.
-    if (!d.isFile() || d.nlink !== 1 || d.size !== st.size || d.mtime.getTime() !== st.mtime || d.uid !== want.uid || d.gid !== want.gid || (d.mode & 0o7777) !== want.mode) return undefined;
-    return st.size;
+    if (!d.isFile() || d.nlink !== 1n || d.size !== BigInt(st.size) || mtimeMs !== st.mtime || d.uid !== BigInt(want.uid) || d.gid !== BigInt(want.gid) || Number(d.mode & 0o7777n) !== want.mode) return undefined;
+    return d;
   } catch {
     return undefined;
   }

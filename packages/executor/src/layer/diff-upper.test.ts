@@ -36,13 +36,13 @@ describe.skipIf(!isRoot)(`diffUpperToLayer over a real overlay upper dir (${NEED
   afterAll(() => tmp?.cleanup());
 
   /** Applies `change` to a fresh view over the base image and diffs the result. */
-  async function diffOf(change: (rootfs: string) => void, epoch: number | undefined = EPOCH) {
+  async function diffOf(change: (rootfs: string) => void, epoch: number | undefined = EPOCH, trusted?: (upper: string) => Map<string, fs.BigIntStats>) {
     const snap: ActiveSnapshot = await snapshotter.prepare({ lowers: [base], key: 'test' });
     try {
       change(snap.rootfs);
       await snap.release();
       const sink = memorySink();
-      const diff = await diffUpperToLayer(snap.upper, sink, { compression: 'gzip', sourceDateEpoch: epoch });
+      const diff = await diffUpperToLayer(snap.upper, sink, { compression: 'gzip', sourceDateEpoch: epoch, trusted: trusted?.(snap.upper) });
       return { diff, blob: sink.bytes(), entries: await readTar(sink.bytes()) };
     } finally {
       await snap.discard();
@@ -177,6 +177,24 @@ describe.skipIf(!isRoot)(`diffUpperToLayer over a real overlay upper dir (${NEED
     await expect(
       diffOf((r) => fs.writeFileSync(Buffer.concat([Buffer.from(`${r}/bad-`), Buffer.from([0xff, 0xfe])]), '')),
     ).rejects.toMatchObject({ code: 'TB_EXEC_UNREPRESENTABLE_NAME' });
+  });
+
+  it('takes the stat of files the caller moved in as given, and no xattrs of theirs', async () => {
+    let given: fs.BigIntStats | undefined;
+    const change = (r: string) => {
+      fs.writeFileSync(path.join(r, 'moved'), 'bytes', { mode: 0o644 });
+      given = fs.lstatSync(path.join(r, 'moved'), { bigint: true });
+      // What the given stat does not show, so that the entries tell which one the walk used.
+      fs.chmodSync(path.join(r, 'moved'), 0o600);
+      setAttributeSync(path.join(r, 'moved'), 'security.capability', CAP_NET_RAW);
+    };
+    const own = await diffOf(change);
+    expect(own.entries.find((e) => e.name === 'moved')).toMatchObject({ mode: 0o600, pax: { 'SCHILY.xattr.security.capability': expect.anything() } });
+    const known = await diffOf(change, EPOCH, () => new Map([['moved', given!]]));
+    const entry = known.entries.find((e) => e.name === 'moved')!;
+    expect(entry.mode).toBe(0o644);
+    expect(entry.pax?.['SCHILY.xattr.security.capability']).toBeUndefined();
+    expect(entry.data).toBe('bytes');
   });
 
   it('reports an untouched upper dir as empty, and streams into a Node Writable without ending it', async () => {

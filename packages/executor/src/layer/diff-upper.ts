@@ -32,11 +32,12 @@ export interface DiffOptions {
   /** An earlier blob whose gzip members may be copied where this layer has the same ones (gzip-members.ts). */
   reuse?: MemberSource;
   /**
-   * Paths (as in the tar) of files moved unchanged from `reuse`'s snapshot: a member made only
-   * of such files and of headers equal to the previous member's is taken by inflating that
-   * member instead of reading the files (member-replay.ts).
+   * Files moved unchanged from `reuse`'s snapshot, by path as in the tar, with the lstat taken
+   * just before the move (walkUpper's `known`): a member made only of such files and of headers
+   * equal to the previous member's is taken by inflating that member instead of reading the
+   * files (member-replay.ts).
    */
-  trusted?: ReadonlySet<string>;
+  trusted?: ReadonlyMap<string, fs.BigIntStats>;
 }
 
 /** The layer written to the sink. */
@@ -81,7 +82,7 @@ export async function diffUpperToLayer(upperDir: string, sink: LayerSink, opts: 
   // Yields the tar's bytes, after each entry its name (where a gzip member may end), CUT
   // around a file big enough to be a member of its own, and members replayed whole.
   async function* tar(): AsyncGenerator<Buffer | string | typeof CUT | Replayed> {
-    const it = withSmallFilesRead(walkUpper(upperDir, { sourceDateEpoch: opts.sourceDateEpoch, userXattr: opts.userXattr, lowers: opts.lowers }), trusted)[Symbol.asyncIterator]();
+    const it = withSmallFilesRead(walkUpper(upperDir, { sourceDateEpoch: opts.sourceDateEpoch, userXattr: opts.userXattr, lowers: opts.lowers, known: trusted }), trusted)[Symbol.asyncIterator]();
     // Entries a replay attempt read past and gave back, in order.
     const pending: WalkItem[] = [];
     const next = async (): Promise<WalkItem | undefined> => {
@@ -275,7 +276,7 @@ const TINY_FILE = 64 << 10;
 const SMALL_FILE = 256 << 10;
 const READ_AHEAD = 16;
 
-async function* withSmallFilesRead(members: Iterable<LayerMember>, trusted?: ReadonlySet<string>): AsyncGenerator<WalkItem> {
+async function* withSmallFilesRead(members: Iterable<LayerMember>, trusted?: ReadonlyMap<string, unknown>): AsyncGenerator<WalkItem> {
   const it = members[Symbol.iterator]();
   const queue: Array<{ member: LayerMember; data?: Promise<Buffer>; trusted: boolean }> = [];
   let done = false;

@@ -26,6 +26,14 @@ export interface WalkOptions {
    * are still emitted); without it every directory in the upper dir is emitted.
    */
   lowers?: string[];
+  /**
+   * Regular files the caller moved into the upper dir, by path as in the tar, with their lstat
+   * taken before the move (a rename keeps the inode, so every field a header reads) and
+   * nothing written to them since; they carry no xattrs (a context COPY writes none). The walk
+   * takes these instead of an lstat and xattr list of its own each: the two were ~8 us of a
+   * 20,000-file layer's main thread per file.
+   */
+  known?: ReadonlyMap<string, fs.BigIntStats>;
 }
 
 const WHITEOUT_PREFIX = '.wh.';
@@ -33,6 +41,7 @@ const OPAQUE_MARKER = '.wh..wh..opq';
 // Only this xattr carries meaning an image must keep (file capabilities, e.g. ping's cap_net_raw);
 // the rest are host- or overlay-specific (security.selinux, trusted.overlay.*).
 const KEPT_XATTRS = new Set(['security.capability']);
+const NO_XATTRS: ReadonlyMap<string, Buffer> = new Map();
 
 /**
  * Walks an overlay upper dir and yields the layer's members in archive order: depth first,
@@ -49,8 +58,8 @@ const KEPT_XATTRS = new Set(['security.capability']);
 export function* walkUpper(upper: string, opts: WalkOptions = {}): Generator<LayerMember> {
   const root = path.resolve(upper);
   const prefixes = opts.userXattr ? ['trusted.overlay.', 'user.overlay.'] : ['trusted.overlay.'];
-  const overlayXattr = (x: Map<string, Buffer>, key: string) => prefixes.some((p) => x.get(p + key)?.toString() === 'y');
-  const hasOverlayXattr = (x: Map<string, Buffer>, key: string) => prefixes.some((p) => x.has(p + key));
+  const overlayXattr = (x: ReadonlyMap<string, Buffer>, key: string) => prefixes.some((p) => x.get(p + key)?.toString() === 'y');
+  const hasOverlayXattr = (x: ReadonlyMap<string, Buffer>, key: string) => prefixes.some((p) => x.has(p + key));
   const firstPathOfInode = new Map<string, string>();
   const lowerView = opts.lowers && opts.lowers.length > 0 ? new LowerView(opts.lowers) : undefined;
   const clamp = (sec: number) => (opts.sourceDateEpoch !== undefined && sec > opts.sourceDateEpoch ? opts.sourceDateEpoch : sec);
@@ -79,12 +88,13 @@ export function* walkUpper(upper: string, opts: WalkOptions = {}): Generator<Lay
     const rel = work.expand;
     const names = readNames(path.join(root, rel), rel);
     const whiteouts: string[] = [];
-    const others: { name: string; st: fs.BigIntStats; x: Map<string, Buffer> }[] = [];
+    const others: { name: string; st: fs.BigIntStats; x: ReadonlyMap<string, Buffer> }[] = [];
     for (const name of names) {
       const childRel = rel === '' ? name : `${rel}/${name}`;
       const host = path.join(root, childRel);
-      const st = fs.lstatSync(host, { bigint: true });
-      const x = st.isSocket() ? new Map<string, Buffer>() : readXattrs(host);
+      const taken = opts.known?.get(childRel);
+      const st = taken ?? fs.lstatSync(host, { bigint: true });
+      const x = taken || st.isSocket() ? NO_XATTRS : readXattrs(host);
       const isWhiteout =
         (st.isCharacterDevice() && st.rdev === 0n) || (st.isFile() && st.size === 0n && hasOverlayXattr(x, 'whiteout'));
       if (isWhiteout) {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { BigIntStats } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Step } from '@tbuild/planner';
@@ -54,7 +55,7 @@ export async function openDonor(
   name: string,
   upper: string,
   digests: Map<string, string>,
-): Promise<{ reuse: CopyReuse; members?: MemberSource; trusted: ReadonlySet<string>; save(layer: { diffId: string; digest: string }, members?: MemberIndex): Promise<void>; discard(): Promise<void> } | undefined> {
+): Promise<{ reuse: CopyReuse; members?: MemberSource; trusted: ReadonlyMap<string, BigIntStats>; save(layer: { diffId: string; digest: string }, members?: MemberIndex): Promise<void>; discard(): Promise<void> } | undefined> {
   if (!store.readMeta || !store.writeMeta || !store.takeSnapshot || digests.size < MIN_FILES) return undefined;
   let note: DonorNote | undefined;
   try {
@@ -65,8 +66,9 @@ export async function openDonor(
   }
   const donorDir = note && typeof note.files === 'object' && typeof note.diffId === 'string' ? await store.takeSnapshot(note.diffId) : undefined;
   const written: Record<string, string> = {};
-  // Files moved, not copied, and not written again since: their bytes are the previous blob's.
-  const trusted = new Set<string>();
+  // Files moved, not copied, and not written again since: their bytes are the previous blob's,
+  // and the lstat taken before the move is still theirs.
+  const trusted = new Map<string, BigIntStats>();
   const reuse: CopyReuse = {
     upper,
     donorFor: (f, rel) => {
@@ -77,7 +79,7 @@ export async function openDonor(
     written: (f, rel, taken) => {
       const d = digests.get(f.absPath);
       if (d !== undefined) written[rel] = d;
-      if (taken) trusted.add(rel);
+      if (taken) trusted.set(rel, taken);
       else trusted.delete(rel);
     },
   };

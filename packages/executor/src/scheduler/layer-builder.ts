@@ -1,3 +1,4 @@
+import type { BigIntStats } from 'node:fs';
 import type { ActiveSnapshot, Snapshotter } from '../snapshot/snapshotter.ts';
 import { diffUpperToLayer, type MemberIndex, type MemberSource } from '../layer/index.ts';
 import type { LayerRef, StorePort } from './ports.ts';
@@ -27,8 +28,8 @@ async function snapshotDirs(deps: LayerBuilderDeps, layers: LayerRef[]): Promise
  */
 export interface GzipReuse {
   reuse?: MemberSource;
-  /** Paths of files moved unchanged from `reuse`'s snapshot (diff-upper's `trusted`). */
-  trusted?: ReadonlySet<string>;
+  /** Files moved unchanged from `reuse`'s snapshot, with their lstat (diff-upper's `trusted`). */
+  trusted?: ReadonlyMap<string, BigIntStats>;
   index?: MemberIndex;
 }
 
