@@ -36,13 +36,13 @@ describe.skipIf(!isRoot)(`diffUpperToLayer over a real overlay upper dir (${NEED
   afterAll(() => tmp?.cleanup());
 
   /** Applies `change` to a fresh view over the base image and diffs the result. */
-  async function diffOf(change: (rootfs: string) => void, epoch: number | undefined = EPOCH, trusted?: (upper: string) => Map<string, fs.BigIntStats>) {
+  async function diffOf(change: (rootfs: string) => void, epoch: number | undefined = EPOCH, trusted?: () => Map<string, fs.BigIntStats>) {
     const snap: ActiveSnapshot = await snapshotter.prepare({ lowers: [base], key: 'test' });
     try {
       change(snap.rootfs);
       await snap.release();
       const sink = memorySink();
-      const diff = await diffUpperToLayer(snap.upper, sink, { compression: 'gzip', sourceDateEpoch: epoch, trusted: trusted?.(snap.upper) });
+      const diff = await diffUpperToLayer(snap.upper, sink, { compression: 'gzip', sourceDateEpoch: epoch, trusted: trusted?.() });
       return { diff, blob: sink.bytes(), entries: await readTar(sink.bytes()) };
     } finally {
       await snap.discard();

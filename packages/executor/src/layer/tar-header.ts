@@ -153,7 +153,7 @@ interface UstarFields {
 }
 
 // A layer of 20,000 small files writes 20,000 headers: a block's fields are set byte by byte
-// from a copy of the constant ones, not by a native write per field (encodeHeader 3.5 -> 1 us).
+// from a copy of the constant ones, not by a native write per field (encodeHeader 3.98 -> 1.48 us).
 const USTAR_TEMPLATE = Buffer.alloc(BLOCK);
 USTAR_TEMPLATE.write('ustar\x0000', 257, 8, 'ascii');
 // The checksum is summed with its own field as spaces.
