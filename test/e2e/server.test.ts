@@ -98,6 +98,17 @@ describe.skipIf(!isRoot)(`tbuild server (${NEEDS_ROOT})`, () => {
     expect((await status())!.served).toBe(before + 1);
   });
 
+  it('passes a long output through whole', async () => {
+    write('loud/Dockerfile', 'FROM busybox\nARG N\nRUN seq 1 30000 && echo "$N"\n');
+    const before = (await status())!.served;
+    const r = await tbuild(['build', '--root', root, '--progress=plain', '--build-arg', `N=n${Date.now()}`, 'ctx/loud'], { cwd: work.dir });
+    expect(r.code, r.stderr).toBe(0);
+    const numbers = r.stderr.split('\n').map((l) => /^#\d+ [\d.]+ (\d+)$/.exec(l)?.[1]).filter(Boolean);
+    expect(numbers).toHaveLength(30000);
+    expect(numbers[29999]).toBe('30000');
+    expect((await status())!.served).toBe(before + 1);
+  });
+
   it('runs builds of two clients at once', async () => {
     write('two/Dockerfile', 'FROM busybox\nARG N\nRUN sleep 0.3 && echo "$N" > /n\n');
     const before = (await status())!.served;

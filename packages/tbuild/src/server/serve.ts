@@ -135,8 +135,11 @@ export async function serve(o: ServeOptions): Promise<void> {
         o.log(`build failed inside the server: ${(e as Error)?.stack ?? String(e)}`);
         return 70;
       })
-      .then((code) => {
+      .then(async (code) => {
         o.log(`build done: exit ${code} in ${Date.now() - began} ms`);
+        // Output still queued behind a slow reader (a client writing into a pipe) goes first:
+        // the exit frame ends the connection. (30,000 lines of RUN output arrived half.)
+        await Promise.all([stdout, stderr].map((w) => new Promise<void>((resolve) => w.end(() => resolve()))));
         if (!sock.destroyed) sock.end(frame(KIND.exit, String(code)));
         aborts.delete(controller);
         settle();
