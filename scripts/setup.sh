@@ -4,7 +4,7 @@
 # base filesystem. Safe to run again.
 set -eu
 cd "$(dirname "$0")/.."
-pkgs="runc busybox-static python3 ca-certificates"
+pkgs="runc busybox-static python3 ca-certificates gcc libc6-dev"
 missing=""
 for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then
@@ -14,6 +14,12 @@ fi
 command -v pnpm >/dev/null 2>&1 || npm install -g pnpm@9.15.9
 pnpm install --frozen-lockfile
 pnpm build
-ln -sf "$(pwd)/packages/tbuild/bin/tbuild.js" /usr/local/bin/tbuild
+# The thin client (`pnpm build` compiles it with gcc) sends builds to a running build server
+# without starting Node.js, and runs bin/tbuild.js for everything else.
+if [ -x packages/tbuild/dist/tbuild-client ]; then
+  ln -sf "$(pwd)/packages/tbuild/dist/tbuild-client" /usr/local/bin/tbuild
+else
+  ln -sf "$(pwd)/packages/tbuild/bin/tbuild.js" /usr/local/bin/tbuild
+fi
 examples/hello/make-base.sh
 tbuild doctor

@@ -9,6 +9,10 @@ import { startDockerd } from './services.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const TBUILD_BIN = path.join(repo, 'packages/tbuild/bin/tbuild.js');
+// The command `tbuild` is once scripts/setup.sh has linked it: the thin client where `pnpm
+// build` compiled it (it runs bin/tbuild.js for what a build server does not), else the script.
+const THIN_CLIENT = path.join(repo, 'packages/tbuild/dist/tbuild-client');
+const tbuildCommand = (args) => (fs.existsSync(THIN_CLIENT) ? [THIN_CLIENT, args] : [process.execPath, [TBUILD_BIN, ...args]]);
 
 const tag = (w) => `bench/${w.name}:latest`;
 
@@ -46,7 +50,7 @@ export function tbuildBuilder(work, base, { server = false } = {}) {
   const root = path.join(work, `${name}-store`);
   const timeFile = path.join(work, `${name}-time.txt`);
   const haveTime = fs.existsSync('/usr/bin/time');
-  const cli = (args, opts) => run(process.execPath, [TBUILD_BIN, ...args], opts);
+  const cli = (args, opts) => run(...tbuildCommand(args), opts);
   let serverPid;
   const stopServer = async () => {
     if (server && fs.existsSync(root)) await cli(['server', 'stop', '--root', root], { check: false });
@@ -54,7 +58,7 @@ export function tbuildBuilder(work, base, { server = false } = {}) {
   };
   return {
     name,
-    note: server ? 'tbuild server running for the store' : undefined,
+    note: [server && 'tbuild server running for the store', fs.existsSync(THIN_CLIENT) ? 'run as the thin client (dist/tbuild-client)' : 'run as node bin/tbuild.js'].filter(Boolean).join('; '),
     unavailable: () => (fs.existsSync(path.join(repo, 'packages/tbuild/dist/tbuild.cjs')) ? undefined : 'not built (pnpm build)'),
     async setup() {},
     async reset() {
@@ -69,7 +73,7 @@ export function tbuildBuilder(work, base, { server = false } = {}) {
     async build(w) {
       const args = ['build', '--root', root, '-q', '-t', tag(w), w.dir];
       const r = haveTime
-        ? await run('/usr/bin/time', ['-f', '%M', '-o', timeFile, process.execPath, TBUILD_BIN, ...args])
+        ? await run('/usr/bin/time', ['-f', '%M', '-o', timeFile, ...tbuildCommand(args).flat()])
         : await cli(args);
       const client = haveTime ? peakMb(timeFile) : undefined;
       const serverPeak = serverPid ? processPeakMb(serverPid) : undefined;

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { REPO, TBUILD_BIN } from '../support/cli.ts';
+import { REPO, TBUILD_BIN, THIN_CLIENT } from '../support/cli.ts';
 import { isRoot, NEEDS_ROOT, tempDir } from '../support/root.ts';
 
 /** The shell blocks of a README section, one command per entry (comments dropped). */
@@ -25,10 +25,11 @@ describe.skipIf(!isRoot)(`README quick start, run as written (${NEEDS_ROOT})`, (
     const readme = fs.readFileSync(path.join(REPO, 'README.md'), 'utf8');
     const cmds = commandsOf(readme, '## Quick start');
     expect(cmds.slice(0, 2)).toEqual(['scripts/setup.sh', 'tbuild -t hello examples/hello']);
-    // `tbuild` on PATH is this checkout's binary; the store is private to the test.
+    // `tbuild` on PATH is this checkout's binary, linked as setup.sh links it (the thin client
+    // where it was compiled); the store is private to the test.
     const bin = path.join(t.dir, 'bin');
     fs.mkdirSync(bin);
-    fs.symlinkSync(TBUILD_BIN, path.join(bin, 'tbuild'));
+    fs.symlinkSync(fs.existsSync(THIN_CLIENT) ? THIN_CLIENT : TBUILD_BIN, path.join(bin, 'tbuild'));
     const env = { ...process.env, PATH: `${bin}:${process.env.PATH}`, TBUILD_ROOT: path.join(t.dir, 'store'), CI: '1' };
     const sh = (cmd: string, cwd = REPO): { code: number; out: string } => {
       const r = spawnSync('sh', ['-c', cmd], { cwd, env, encoding: 'utf8', timeout: 120_000 });

@@ -4,11 +4,21 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const TBUILD_BIN = path.join(REPO, 'packages/tbuild/bin/tbuild.js');
+/** The native client for the build server (packages/tbuild/native/client.c), where `pnpm build` could compile it. */
+export const THIN_CLIENT = path.join(REPO, 'packages/tbuild/dist/tbuild-client');
 
 export interface CliRun {
   code: number;
   stdout: string;
   stderr: string;
+}
+
+/** How a test starts tbuild: `node bin/tbuild.js`, or the thin client, which execs that for what a server does not run. */
+export type Entry = 'node' | 'thin';
+
+/** The command line that runs tbuild with `args` through `entry`. */
+export function entryCommand(entry: Entry, args: string[]): [string, string[]] {
+  return entry === 'thin' ? [THIN_CLIENT, args] : [process.execPath, [TBUILD_BIN, ...args]];
 }
 
 /**
@@ -17,10 +27,11 @@ export interface CliRun {
  */
 export function tbuild(
   args: string[],
-  opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string | Buffer; timeoutMs?: number } = {},
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string | Buffer; timeoutMs?: number; entry?: Entry } = {},
 ): Promise<CliRun & { timedOut: boolean }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [TBUILD_BIN, ...args], {
+    const [cmd, argv] = entryCommand(opts.entry ?? 'node', args);
+    const child = spawn(cmd, argv, {
       cwd: opts.cwd ?? REPO,
       env: { ...process.env, CI: '1', ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -19,6 +19,7 @@ export declare class FrameReader {
 export declare function serverSocketPath(storeRoot: string): string;
 
 export declare function bundleIdentity(bundlePath: string): string;
+export declare function nativeIdentity(identity: string): string;
 
 /** The first frame a client sends. */
 export interface Hello {

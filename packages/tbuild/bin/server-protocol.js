@@ -80,4 +80,12 @@ function bundleIdentity(bundlePath) {
   return `${process.version}:${st.ino}:${st.size}:${Math.trunc(st.mtimeMs)}`;
 }
 
-module.exports = { KIND, frame, FrameReader, serverSocketPath, bundleIdentity };
+/**
+ * The identity the native client (native/client.c) sends for the same bundle: it runs no
+ * JavaScript, so Node's version is no part of it; `native1` is the protocol it speaks.
+ */
+function nativeIdentity(identity) {
+  return `native1${identity.slice(identity.indexOf(':'))}`;
+}
+
+module.exports = { KIND, frame, FrameReader, serverSocketPath, bundleIdentity, nativeIdentity };

@@ -5,6 +5,7 @@
 // CommonJS, not ESM: bin/tbuild.js compiles it with node:vm and keeps V8's code cache next to
 // it, which Node 20 offers for scripts but not for ES modules. Compiling the ~1 MB bundle was
 // the largest part of `tbuild version` (0.14 s CPU without the cache, 0.10 s with it).
+import { spawnSync } from 'node:child_process';
 import { build } from 'esbuild';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -46,3 +47,16 @@ if (code.includes(helper)) {
 if (/[^\x00-\x7f]/.test(fs.readFileSync(out, 'latin1'))) throw new Error(`${out} is not ASCII: bin/tbuild.js reads it as latin1`);
 // A code cache for the previous bundle would only be rejected; drop it (and the old ESM bundle).
 for (const f of ['dist/tbuild.cjs.v8cache', 'dist/tbuild.mjs', 'dist/tbuild.mjs.map']) fs.rmSync(path.join(pkg, f), { force: true });
+
+// The thin client for the build server (native/client.c), where a C compiler is: a build sent
+// to a server then starts no Node.js. Without a compiler there is no dist/tbuild-client, and
+// bin/tbuild.js does everything, as before.
+const client = path.join(pkg, 'dist/tbuild-client');
+const tmp = `${client}.${process.pid}`;
+const cc = spawnSync('cc', ['-O2', '-Wall', '-o', tmp, path.join(pkg, 'native/client.c')], { encoding: 'utf8' });
+if (cc.status === 0) fs.renameSync(tmp, client);
+else {
+  fs.rmSync(tmp, { force: true });
+  fs.rmSync(client, { force: true });
+  console.warn(`note: no thin client for the build server (${cc.error ? 'no C compiler: install gcc and libc6-dev' : cc.stderr.trim()}); builds through a server start Node.js`);
+}

@@ -5,7 +5,7 @@ import { Readable, Writable } from 'node:stream';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { BuildError } from '@tbuild/errors';
-import { FrameReader, KIND, frame, serverSocketPath, type Hello } from '../../bin/server-protocol.js';
+import { FrameReader, KIND, frame, nativeIdentity, serverSocketPath, type Hello } from '../../bin/server-protocol.js';
 import type { CliContext } from '../cli/command.ts';
 
 export interface ServeOptions {
@@ -128,7 +128,8 @@ export async function serve(o: ServeOptions): Promise<void> {
     sock.on('data', (chunk: Buffer) => reader.push(chunk).forEach(onFrame));
     sock.on('close', () => abort('the client went away'));
     const argv = hello.argv ?? [];
-    o.log(`build ${served} for ${hello.cwd}: tbuild ${redacted(argv).join(' ')}`);
+    const thin = hello.identity === nativeIdentity(o.identity) ? ' (thin client)' : '';
+    o.log(`build ${served} for ${hello.cwd}${thin}: tbuild ${redacted(argv).join(' ')}`);
     const began = Date.now();
     o.run(argv, { argv0: 'tbuild', stdout, stderr, stdin: Readable.from([]), env: hello.env ?? {}, cwd: hello.cwd ?? '/', signal: controller.signal })
       .catch((e: unknown) => {
@@ -170,7 +171,7 @@ export async function serve(o: ServeOptions): Promise<void> {
         sock.end(frame(KIND.reply, JSON.stringify(status())));
         return stop('asked to stop');
       }
-      if (hello.identity !== o.identity) {
+      if (hello.identity !== o.identity && hello.identity !== nativeIdentity(o.identity)) {
         sock.end(frame(KIND.refused, 'this server runs another build of tbuild'));
         // Once the tbuild it was started from has changed, no client will be served again.
         if (o.stale?.()) stop('tbuild was rebuilt or upgraded since the server started');
