@@ -94,6 +94,11 @@ describe.skipIf(!isRoot)(`tbuild server (${NEEDS_ROOT})`, () => {
       expect(local.code, local.stderr).toBe(0);
       expect(local.stdout.trim()).toBe(id);
       expect((await status())!.served).toBe(after.served);
+      // An empty TBUILD_NO_SERVER is unset, for either entry (JavaScript reads '' as false).
+      const empty = await tbuild(['build', '--root', root, '-q', '--build-arg', 'FROM_CLIENT', 'ctx'], { cwd: work.dir, env: { FROM_CLIENT: 'yes', TBUILD_NO_SERVER: '' } });
+      expect(empty.stdout.trim()).toBe(id);
+      expect((await status())!.served).toBe(after.served + 1);
+      expect(log()).toContain(`build ${after.served + 1} for ${work.dir}${entry === 'thin' ? ' (thin client)' : ''}: `);
     });
 
     it('returns a failing build’s exit code and its error, naming the Dockerfile from the client’s cwd', async () => {

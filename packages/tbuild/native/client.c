@@ -30,6 +30,8 @@ static char dist_dir[PATH_MAX];
 // ---- running tbuild here ----
 
 static void run_here(int argc, char **argv) {
+  // Dispositions survive exec: node starts as it would from a shell.
+  signal(SIGPIPE, SIG_DFL);
   char js[PATH_MAX + 32];
   snprintf(js, sizeof js, "%s/../bin/tbuild.js", dist_dir);
   char **args = calloc((size_t)argc + 2, sizeof *args);
@@ -275,17 +277,19 @@ int main(int argc, char **argv) {
 
   char sock_path[PATH_MAX];
   struct sockaddr_un addr = {.sun_family = AF_UNIX};
-  if (getenv("TBUILD_NO_SERVER") || !routable(argc, argv) || !socket_path(argc, argv, sock_path) || strlen(sock_path) >= sizeof addr.sun_path || access(sock_path, F_OK) != 0) run_here(argc, argv);
+  const char *no_server = getenv("TBUILD_NO_SERVER");
+  if ((no_server && *no_server) || !routable(argc, argv) || !socket_path(argc, argv, sock_path) || strlen(sock_path) >= sizeof addr.sun_path || access(sock_path, F_OK) != 0) run_here(argc, argv);
   strcpy(addr.sun_path, sock_path);
 
+  // A server that closes the connection, or output to a closed pipe, is an error to handle,
+  // not a signal that kills the client (the build still finishes and cleans up).
+  signal(SIGPIPE, SIG_IGN);
   buf_t out = {0};
   if (!hello(&out, argc, argv)) run_here(argc, argv);
   int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (sock < 0 || connect(sock, (struct sockaddr *)&addr, sizeof addr) != 0 || !write_all(sock, out.p, out.n)) run_here(argc, argv);
   free(out.p);
 
-  // Output to a closed pipe is dropped, not fatal: the build still finishes and cleans up.
-  signal(SIGPIPE, SIG_IGN);
   const char *t = getenv("TBUILD_SERVER_ACCEPT_TIMEOUT_MS");
   int accept_ms = t && atoi(t) > 0 ? atoi(t) : 10000;
   int accepted = 0, exit_code = -1, out_ok = 1, err_ok = 1, signal_sent = 0;
