@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -118,10 +118,16 @@ describe.skipIf(!isRoot)(`tbuild server (${NEEDS_ROOT})`, () => {
       expect(numbers).toHaveLength(30000);
       expect(numbers[29999]).toBe('30000');
       expect((await status())!.served).toBe(before + 1);
+      // Again into a non-blocking pipe that a slow reader drains: writes then fail with EAGAIN.
+      const [cmd, args] = entryCommand(entry, ['build', '--root', root, '--progress=plain', '--build-arg', `N=${entry}${Date.now()}`, 'ctx/loud']);
+      const nonBlocking = 'import fcntl, os, sys\nfcntl.fcntl(2, fcntl.F_SETFL, fcntl.fcntl(2, fcntl.F_GETFL) | os.O_NONBLOCK)\nos.execv(sys.argv[1], sys.argv[1:])';
+      const slow = spawnSync('sh', ['-c', 'python3 -c "$NB" "$@" 2>&1 >/dev/null | { sleep 1; cat; }', 'sh', cmd, ...args], { cwd: work.dir, env: { ...process.env, NB: nonBlocking, CI: '1' }, encoding: 'utf8', maxBuffer: 64 << 20 });
+      expect(slow.stdout.split('\n').filter((l) => /^#\d+ [\d.]+ \d+$/.test(l))).toHaveLength(30000);
+      expect((await status())!.served).toBe(before + 2);
       const v = await tbuild(['version']);
       expect(v.code).toBe(0);
       expect(v.stdout).toMatch(/^tbuild \S+ \(node v/);
-      expect((await status())!.served).toBe(before + 1);
+      expect((await status())!.served).toBe(before + 2);
     });
 
     it('runs builds of two clients at once', async () => {

@@ -251,6 +251,12 @@ static int write_all(int fd, const char *p, size_t n) {
     ssize_t w = write(fd, p, n);
     if (w < 0) {
       if (errno == EINTR) continue;
+      // A descriptor the caller made non-blocking: wait until it takes more.
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        struct pollfd q = {.fd = fd, .events = POLLOUT};
+        poll(&q, 1, -1);
+        continue;
+      }
       return 0;
     }
     p += w;
