@@ -52,7 +52,7 @@ export async function commitContainer(cs: ContainerStore, idOrName: string, o: C
     const writer = cs.store.blobWriter();
     let diff;
     try {
-      diff = await diffUpperToLayer(p.upper, writer, { compression: 'gzip', lowers });
+      diff = await diffUpperToLayer(p.upper, writer, { compression: 'gzip', lowers, index: false });
     } catch (e) {
       await writer.abort();
       throw e;

@@ -32,6 +32,11 @@ export interface DiffOptions {
   /** An earlier blob whose gzip members may be copied where this layer has the same ones (gzip-members.ts). */
   reuse?: MemberSource;
   /**
+   * Return the blob's member index, for a later diff's `reuse` (default true). It costs two
+   * sha256s of every member on the thread pool; a layer no later diff reuses skips them.
+   */
+  index?: boolean;
+  /**
    * Files moved unchanged from `reuse`'s snapshot, by path as in the tar, with the lstat taken
    * just before the move (walkUpper's `known`): a member made only of such files and of headers
    * equal to the previous member's is taken by inflating that member instead of reading the
@@ -152,7 +157,7 @@ export async function diffUpperToLayer(upperDir: string, sink: LayerSink, opts: 
       size += chunk.length;
       await writeToSink(sink, chunk);
     };
-    const members = new MemberWriter(emit, opts.level ?? DEFAULT_GZIP_LEVEL, opts.reuse);
+    const members = new MemberWriter(emit, opts.level ?? DEFAULT_GZIP_LEVEL, opts.reuse, opts.index !== false);
     if (trusted?.size && members.reuseSource) replay = new MemberReplay(members.reuseSource);
     let parts: Buffer[] = [];
     const cut = async (): Promise<void> => {
@@ -188,7 +193,7 @@ export async function diffUpperToLayer(upperDir: string, sink: LayerSink, opts: 
     if (bytes > 0) await cut();
     const index = await members.finish();
     const diffId = `sha256:${tarHash.digest('hex')}`;
-    return { digest: `sha256:${outHash.digest('hex')}`, diffId, size, empty, members: index, reusedMembers: members.reused, replayedMembers: members.replayed };
+    return { digest: `sha256:${outHash.digest('hex')}`, diffId, size, empty, ...(opts.index !== false ? { members: index } : {}), reusedMembers: members.reused, replayedMembers: members.replayed };
   }
   const out = new Writable({
     write(chunk: Buffer, _enc, cb) {

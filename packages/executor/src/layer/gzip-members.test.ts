@@ -39,6 +39,15 @@ describe('layer blobs as gzip members', () => {
     expect(d.members!.members.reduce((n, m) => n + m.size, 0)).toBe(tar.length);
   });
 
+  it('without an index hashes no member, and writes the same blob', async () => {
+    const { d, blob } = await diff();
+    const sink = memorySink();
+    const bare = await diffUpperToLayer(tree, sink, { compression: 'gzip', sourceDateEpoch: 1_000_000, index: false });
+    expect(sink.bytes().equals(blob)).toBe(true);
+    expect([bare.digest, bare.diffId]).toEqual([d.digest, d.diffId]);
+    expect(bare.members).toBeUndefined();
+  });
+
   it('copies the members an edit left alone, giving the very bytes a fresh gzip gives', async () => {
     const first = await diff();
     fs.writeFileSync(path.join(tree, 'd17/f3'), crypto.randomBytes(4096));

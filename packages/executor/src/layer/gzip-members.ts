@@ -96,6 +96,7 @@ function withFirst(m: GzipMember, first: string | undefined): GzipMember {
 export class MemberWriter {
   readonly #write: (b: Buffer) => Promise<void>;
   readonly #level: number;
+  readonly #index: boolean;
   readonly #reusable = new Map<string, { offset: number; member: GzipMember }>();
   readonly #reuse?: MemberSource;
   readonly #queue: Array<Promise<{ gz: Buffer; member: GzipMember }>> = [];
@@ -104,9 +105,14 @@ export class MemberWriter {
   /** Of those, the members taken through addCompressed. */
   replayed = 0;
 
-  constructor(write: (b: Buffer) => Promise<void>, level: number, reuse?: MemberSource) {
+  /**
+   * `index`: hash each member (its bytes and its gzip bytes) for the index finish() returns.
+   * Without it members are hashed only to look them up in `reuse`, and the index has no hashes.
+   */
+  constructor(write: (b: Buffer) => Promise<void>, level: number, reuse?: MemberSource, index = true) {
     this.#write = write;
     this.#level = level;
+    this.#index = index;
     if (reuse && reuse.index.zlib === process.versions.zlib && reuse.index.level === level) {
       this.#reuse = reuse;
       let offset = 0;
@@ -151,7 +157,8 @@ export class MemberWriter {
   }
 
   async #compress(bytes: Buffer): Promise<{ gz: Buffer; member: GzipMember }> {
-    const sha = await sha256Off(bytes);
+    // Two sha256s of every member's bytes, on the thread pool: only for an index or a lookup.
+    const sha = this.#index || this.#reuse ? await sha256Off(bytes) : '';
     const known = this.#reusable.get(`${sha}:${bytes.length}`);
     if (known && this.#reuse) {
       const gz = await this.#reuse.read(known.offset, known.member.gzSize).catch(() => undefined);
@@ -161,6 +168,6 @@ export class MemberWriter {
       }
     }
     const gz = await gzip(bytes, looksIncompressible(bytes) ? STORED : { level: this.#level });
-    return { gz, member: { sha, size: bytes.length, gzSha: await sha256Off(gz), gzSize: gz.length } };
+    return { gz, member: { sha, size: bytes.length, gzSha: this.#index ? await sha256Off(gz) : '', gzSize: gz.length } };
   }
 }

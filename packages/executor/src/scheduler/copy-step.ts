@@ -108,6 +108,7 @@ export async function runCopyStep(d: CopyStepDeps, step: Step, spec: CopySpec, p
         discardDonor = opened?.discard;
         gz.reuse = opened?.members;
         gz.trusted = opened?.trusted;
+        gz.keepIndex = recordDonor !== undefined;
       }
       try {
         await copyFiles({ rootfs: active.rootfs, dest: spec.dest, files, destMustBeDir, sourceIsDir, ...(keepOwners ? {} : owner), chmod, keepSourceAttrs, ...(reuse ? { reuse } : {}) });

@@ -30,6 +30,8 @@ export interface GzipReuse {
   reuse?: MemberSource;
   /** Files moved unchanged from `reuse`'s snapshot, with their lstat (diff-upper's `trusted`). */
   trusted?: ReadonlyMap<string, BigIntStats>;
+  /** The caller keeps the blob's member index (a context COPY's donor note): it is put in `index`. */
+  keepIndex?: boolean;
   index?: MemberIndex;
 }
 
@@ -58,7 +60,7 @@ export async function buildLayer(
     const writer = deps.store.blobWriter();
     let diff;
     try {
-      diff = await diffUpperToLayer(active.upper, writer, { compression: 'gzip', sourceDateEpoch: deps.sourceDateEpoch, lowers, reuse: gz.reuse, trusted: gz.trusted });
+      diff = await diffUpperToLayer(active.upper, writer, { compression: 'gzip', sourceDateEpoch: deps.sourceDateEpoch, lowers, reuse: gz.reuse, trusted: gz.trusted, index: gz.keepIndex === true });
     } catch (e) {
       await writer.abort();
       throw e;
