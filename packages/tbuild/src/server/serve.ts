@@ -65,6 +65,8 @@ export async function serve(o: ServeOptions): Promise<void> {
   fs.rmSync(socket, { force: true });
 
   const started = new Date();
+  // What the thin client (native/client.c) sends for this same tbuild.
+  const thinIdentity = nativeIdentity(o.identity);
   const aborts = new Set<AbortController>();
   let served = 0;
   let stopping = false;
@@ -128,7 +130,7 @@ export async function serve(o: ServeOptions): Promise<void> {
     sock.on('data', (chunk: Buffer) => reader.push(chunk).forEach(onFrame));
     sock.on('close', () => abort('the client went away'));
     const argv = hello.argv ?? [];
-    const thin = hello.identity === nativeIdentity(o.identity) ? ' (thin client)' : '';
+    const thin = hello.identity === thinIdentity ? ' (thin client)' : '';
     o.log(`build ${served} for ${hello.cwd}${thin}: tbuild ${redacted(argv).join(' ')}`);
     const began = Date.now();
     o.run(argv, { argv0: 'tbuild', stdout, stderr, stdin: Readable.from([]), env: hello.env ?? {}, cwd: hello.cwd ?? '/', signal: controller.signal })
@@ -171,7 +173,7 @@ export async function serve(o: ServeOptions): Promise<void> {
         sock.end(frame(KIND.reply, JSON.stringify(status())));
         return stop('asked to stop');
       }
-      if (hello.identity !== o.identity && hello.identity !== nativeIdentity(o.identity)) {
+      if (hello.identity !== o.identity && hello.identity !== thinIdentity) {
         sock.end(frame(KIND.refused, 'this server runs another build of tbuild'));
         // Once the tbuild it was started from has changed, no client will be served again.
         if (o.stale?.()) stop('tbuild was rebuilt or upgraded since the server started');
