@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { resolveUser, RuncRuntime } from '@tbuild/executor';
+import { resolveUser, RuncRuntime, warmCgroupAttach } from '@tbuild/executor';
 import type { ContainerStore } from './container-store.ts';
 import { containerError } from './errors.ts';
 import { mergeEnv } from './run-config.ts';
@@ -51,6 +51,7 @@ export async function execInContainer(cs: ContainerStore, idOrName: string, o: E
   if (o.tty) args.splice(args.indexOf('exec') + 1, 0, '--tty');
   // runc's own tty handling needs a terminal on its side: RuncRuntime's pty relay provides one.
   const cmd = o.tty ? RuncRuntime.ptyRelay([control.runc, ...args], o.tty, o.stdin !== undefined) : { command: control.runc, args };
+  void warmCgroupAttach(); // `runc exec` moves the process into the container's cgroups, as `runc run` does
   const child = spawn(cmd.command, cmd.args, { stdio: [o.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', o.tty ? 'pipe' : 'ignore'] });
   if (o.tty) RuncRuntime.relayResizes(child.stdio[3] as NodeJS.WritableStream | null, o.onResizer);
   child.stdout!.on('data', (b: Buffer) => o.stdout.write(b));

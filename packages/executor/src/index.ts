@@ -7,6 +7,7 @@ export type { OverlaySnapshotterOptions } from './snapshot/overlay-snapshotter.t
 // Container runtime (runc)
 export type { ContainerRuntime, RunIO, RunLimits, RunMount, RunRequest, RunResult } from './runtime/container-runtime.ts';
 export { RuncRuntime, cleanupStaleContainers } from './runtime/runc-runtime.ts';
+export { warmCgroupAttach } from './runtime/cgroup-warmup.ts';
 export { cleanupStale } from './runtime/cleanup-stale.ts';
 export { RecordingRuntime } from './runtime/recording-runtime.ts';
 export type { RecordedRun } from './runtime/recording-runtime.ts';

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { hostPython } from '@tbuild/cache';
 import { BuildError } from '@tbuild/errors';
 import { ownerAlive, writeOwner } from '../snapshot/owner.ts';
+import { warmCgroupAttach } from './cgroup-warmup.ts';
 import type { ContainerRuntime, RunIO, RunRequest, RunResult } from './container-runtime.ts';
 import { MountStubs } from './mount-stubs.ts';
 import { buildOciSpec } from './oci-spec.ts';
@@ -43,6 +44,7 @@ export class RuncRuntime implements ContainerRuntime {
     if (signal?.aborted) throw cancelled();
     checkKernelMountPoints(req.rootfs);
     const cwd = checkCwd(req.rootfs, req.cwd);
+    void warmCgroupAttach();
     const id = `tb-${crypto.randomBytes(6).toString('hex')}`;
     const bundle = path.join(this.#stateDir, 'bundles', id);
     fs.mkdirSync(bundle, { recursive: true, mode: 0o711 });
