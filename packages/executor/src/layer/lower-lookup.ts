@@ -12,6 +12,8 @@ import { readXattrs } from './xattrs.ts';
  */
 export class LowerView {
   readonly #lowers: string[];
+  /** Directories looked up and found in no lower: nothing below them is in a lower either. */
+  readonly #absentDirs = new Set<string>();
 
   constructor(lowers: string[]) {
     this.#lowers = lowers.map((l) => path.resolve(l));
@@ -19,6 +21,8 @@ export class LowerView {
 
   /** The lower entry for `rel` (no leading `/`), or undefined if the lowers do not have it. */
   lookup(rel: string): { host: string; st: fs.BigIntStats } | undefined {
+    const slash = rel.lastIndexOf('/');
+    if (slash > 0 && this.#absentDirs.has(rel.slice(0, slash))) return undefined;
     const parts = rel.split('/');
     for (const lower of this.#lowers) {
       let hidden = false;
@@ -51,6 +55,8 @@ export class LowerView {
   /** True when the upper dir `st` equals its lower counterpart in everything a layer records. */
   sameDir(rel: string, st: fs.BigIntStats, keptXattrs: Map<string, Buffer>): boolean {
     const lower = this.lookup(rel);
+    // The walk visits a directory before what is inside it, so a new tree costs one lookup.
+    if (!lower) this.#absentDirs.add(rel);
     if (!lower || !lower.st.isDirectory()) return false;
     const l = lower.st;
     if (l.mode !== st.mode || l.uid !== st.uid || l.gid !== st.gid) return false;
