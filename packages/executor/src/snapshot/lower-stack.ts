@@ -19,27 +19,28 @@ export interface LowerStackMount {
 }
 
 /**
- * Builds the overlay options with short relative paths: each lower gets a symlink `l/<n>` and
- * mount(8) runs with cwd `dir`, so the option string costs a few bytes per lower however long
- * the store's paths are (containers-storage does the same with its `l/` links). Overlay resolves
- * the symlinks once at mount time.
+ * Builds the overlay options. Lowers go in as absolute paths when they all fit in the option
+ * page and none holds a character overlay would read as a separator (`,` `:` `\\`): the common
+ * case, with no files to make per mount. Otherwise each lower gets a symlink `l/<n>` and mount
+ * runs with cwd `dir`, so the option string costs a few bytes per lower however long the
+ * store's paths are (containers-storage does the same with its `l/` links). Overlay resolves
+ * the symlinks once at mount time. Upper and work dirs are relative to `dir` either way.
  */
 export function lowerStackOptions(m: LowerStackMount): string {
-  const links = path.join(m.dir, 'l');
-  fs.mkdirSync(links, { recursive: true });
-  const rel = m.lowers.map((lower, i) => {
-    const link = path.join(links, i.toString(36));
-    fs.rmSync(link, { force: true });
-    fs.symlinkSync(path.resolve(lower), link);
-    return `l/${i.toString(36)}`;
-  });
   // index/metacopy/redirect_dir off: the differ reads the upper dir as a plain tree and cannot
   // follow redirects or metadata-only copy-ups (BuildKit refuses them for the same reason).
-  const parts = [`lowerdir=${rel.join(':')}`];
-  if (!m.readonly) parts.push(`upperdir=${m.upper}`, `workdir=${m.work}`);
-  parts.push('index=off', 'redirect_dir=off');
-  if (!m.readonly) parts.push('metacopy=off');
-  return parts.join(',');
+  const rest = m.readonly ? ['index=off', 'redirect_dir=off'] : [`upperdir=${m.upper}`, `workdir=${m.work}`, 'index=off', 'redirect_dir=off', 'metacopy=off'];
+  const absolute = m.lowers.map((lower) => path.resolve(lower));
+  const direct = [`lowerdir=${absolute.join(':')}`, ...rest].join(',');
+  if (absolute.every((p) => !/[,:\\]/.test(p)) && Buffer.byteLength(direct) <= MAX_OPTIONS_BYTES) return direct;
+  // The dir is new for every mount, so no link is there yet.
+  const links = path.join(m.dir, 'l');
+  fs.mkdirSync(links, { recursive: true });
+  const rel = absolute.map((lower, i) => {
+    fs.symlinkSync(lower, path.join(links, i.toString(36)));
+    return `l/${i.toString(36)}`;
+  });
+  return [`lowerdir=${rel.join(':')}`, ...rest].join(',');
 }
 
 export async function mountLowerStack(m: LowerStackMount): Promise<void> {

@@ -87,6 +87,24 @@ describe.skipIf(!isRoot)(`OverlaySnapshotter (${NEEDS_ROOT})`, () => {
     expect(mountsUnder(stateDir)).toEqual([]);
   });
 
+  it('mounts a shallow stack by its absolute paths, and one whose paths overlay would split through links', async () => {
+    const odd = makeLayer(path.join(tmp.dir, 'odd,dir:with\\separators'), { files: { f1: '1', top: '1' } });
+    for (const [lowers, links] of [
+      [deep.slice(147), false],
+      [[deep[147]!, odd, deep[149]!], true],
+    ] as const) {
+      const snap = await new OverlaySnapshotter({ stateDir }).prepare({ lowers: [...lowers], key: 'short' });
+      try {
+        expect(fs.existsSync(path.join(path.dirname(snap.rootfs), 'l'))).toBe(links);
+        expect(fs.readFileSync(path.join(snap.rootfs, 'top'), 'utf8')).toBe('2');
+        for (const i of [0, 1, 2]) expect(fs.readFileSync(path.join(snap.rootfs, `f${i}`), 'utf8')).toBe(`${i}`);
+      } finally {
+        await snap.discard();
+      }
+    }
+    expect(mountsUnder(stateDir)).toEqual([]);
+  });
+
   it('flattens the bottom layers when the stack is deeper than maxLowers, keeping whiteout semantics', async () => {
     const snap = await new OverlaySnapshotter({ stateDir, maxLowers: 40 }).prepare({ lowers: deep, key: 'flat' });
     try {

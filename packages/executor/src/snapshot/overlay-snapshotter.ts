@@ -119,7 +119,9 @@ class OverlayActiveSnapshot implements ActiveSnapshot {
 
 /** Never delete through a live mount: that would remove files from the mounted tree instead. */
 async function unmountAll(dir: string): Promise<void> {
-  for (const m of mountsUnder(dir)) await unmount(m);
+  const mounted = mountsUnder(dir);
+  if (mounted.length === 0) return;
+  for (const m of mounted) await unmount(m);
   const left = mountsUnder(dir);
   if (left.length > 0) throw new Error(`still mounted after unmount: ${left.join(', ')}`);
 }
