@@ -13,12 +13,28 @@ import type { RunRequest, RunResult } from './container-runtime.ts';
 import { buildOciSpec } from './oci-spec.ts';
 import { RecordingRuntime } from './recording-runtime.ts';
 import { RuncRuntime } from './runc-runtime.ts';
+import { startSysHelper } from '../snapshot/sys-helper.ts';
 import { resolveUser } from './resolve-user.ts';
 
 const ROOT = { uid: 0, gid: 0 };
 // Docker's default bounding set: chown dac_override fowner fsetid kill setgid setuid setpcap
 // net_bind_service net_raw sys_chroot mknod audit_write setfcap.
 const DOCKER_CAPS = '00000000a80425fb';
+
+/** The parent pid of the one `runc run` running now. */
+function runcParent(): number | undefined {
+  for (const pid of fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (path.basename(argv[0] ?? '') !== 'runc' || !argv.includes('run')) continue;
+      const ppid = /^PPid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+      if (ppid) return Number(ppid);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined;
+}
 
 describe.skipIf(!isRoot || !hasCommand('runc'))(`RuncRuntime (${NEEDS_ROOT})`, () => {
   let tmp: { dir: string; cleanup: () => void };
@@ -35,6 +51,8 @@ describe.skipIf(!isRoot || !hasCommand('runc'))(`RuncRuntime (${NEEDS_ROOT})`, (
     fs.chownSync(path.join(base, 'home/app'), 1000, 1000);
     runtime = new RuncRuntime({ stateDir });
     snapshotter = new OverlaySnapshotter({ stateDir });
+    // Once the helper is up, runc starts through it (helper-process.ts); the tests run that way.
+    return startSysHelper().then((up) => expect(up).toBe(true));
   });
   afterAll(() => tmp?.cleanup());
 
@@ -202,6 +220,39 @@ describe.skipIf(!isRoot || !hasCommand('runc'))(`RuncRuntime (${NEEDS_ROOT})`, (
       });
     }
     expect(fs.readdirSync(hostDir)).toEqual([]);
+  });
+
+  it('starts runc from the sys helper, not by forking tbuild, and reads all of its output', async () => {
+    await withRootfs(async (snap) => {
+      let parent: number | undefined;
+      let out = 0;
+      const running = runtime.run(
+        { rootfs: snap.rootfs, args: ['/bin/sh', '-c', 'head -c 300000 /dev/zero | tr "\\0" a; echo; sleep 0.3; echo done >&2'], env: [], cwd: '/', user: ROOT },
+        {
+          onStdout: (b) => {
+            out += b.length;
+            parent ??= runcParent();
+          },
+          onStderr() {},
+        },
+      );
+      expect(await running).toMatchObject({ exitCode: 0 });
+      expect(out).toBe(300_001);
+      expect(parent).toBeDefined();
+      expect(parent).not.toBe(process.pid);
+      const helperArgv = fs.readFileSync(`/proc/${parent}/cmdline`, 'utf8').split('\0');
+      expect(path.basename(helperArgv[0]!)).toMatch(/^python/);
+      expect(helperArgv.slice(1, 3)).toEqual(['-S', '-c']);
+    });
+  });
+
+  it('reports a runc binary that does not exist as TB_EXEC_RUNTIME_NOT_FOUND', async () => {
+    await withRootfs(async (snap) => {
+      const missing = new RuncRuntime({ stateDir, runc: '/no/such/runc' });
+      await expect(
+        missing.run({ rootfs: snap.rootfs, args: ['/bin/true'], env: [], cwd: '/', user: ROOT }, { onStdout() {}, onStderr() {} }),
+      ).rejects.toMatchObject({ code: 'TB_EXEC_RUNTIME_NOT_FOUND' });
+    });
   });
 
   it('an already aborted signal runs nothing', async () => {

@@ -8,6 +8,7 @@ import { hostPython } from '@tbuild/cache';
 import { BuildError } from '@tbuild/errors';
 import { ownerAlive, writeOwner } from '../snapshot/owner.ts';
 import { warmCgroupAttach } from './cgroup-warmup.ts';
+import { type QuietProcess, spawnQuiet } from './helper-process.ts';
 import type { ContainerRuntime, RunIO, RunRequest, RunResult } from './container-runtime.ts';
 import { MountStubs } from './mount-stubs.ts';
 import { buildOciSpec } from './oci-spec.ts';
@@ -68,25 +69,13 @@ export class RuncRuntime implements ContainerRuntime {
   async #runBundle(id: string, bundle: string, req: RunRequest, io: RunIO, signal?: AbortSignal): Promise<RunResult> {
     const log = path.join(bundle, 'runc.log');
     const runcArgv = [this.#runc, '--root', this.#runcRoot, '--log', log, '--log-format', 'json', 'run', '--bundle', bundle, id];
-    const cmd = req.terminal ? ptyRelay(runcArgv, req.terminal, io.stdin !== undefined) : { command: runcArgv[0]!, args: runcArgv.slice(1) };
-    const child = spawn(cmd.command, cmd.args, { stdio: [io.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', req.terminal ? 'pipe' : 'ignore'] });
-    child.stdout!.on('data', (b: Buffer) => io.onStdout(b));
-    child.stderr!.on('data', (b: Buffer) => io.onStderr(b));
-    if (io.stdin && child.stdin) {
-      child.stdin.on('error', () => undefined); // the process may exit without reading it all
-      io.stdin.pipe(child.stdin);
-    }
-    if (req.terminal) relayResizes(child.stdio[3] as NodeJS.WritableStream | null, io.onResizer);
-    const exited = new Promise<{ code: number | null; sig: NodeJS.Signals | null }>((resolve, reject) => {
-      child.once('error', reject);
-      child.once('close', (code, sig) => resolve({ code, sig }));
-    });
+    const { exited, kill } = await this.#startRunc(runcArgv, req, io);
 
     let reason: 'abort' | 'timeout' | undefined;
     let stopping: Promise<void> | undefined;
     const stop = (why: 'abort' | 'timeout') => {
       reason ??= why;
-      stopping ??= this.#kill(id, child, exited);
+      stopping ??= this.#kill(id, kill, exited);
     };
     const onAbort = () => stop('abort');
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -108,7 +97,6 @@ export class RuncRuntime implements ContainerRuntime {
     } finally {
       signal?.removeEventListener('abort', onAbort);
       if (timer) clearTimeout(timer);
-      if (io.stdin && child.stdin) io.stdin.unpipe(child.stdin);
     }
     await stopping;
     if (reason === 'abort') throw cancelled();
@@ -129,8 +117,49 @@ export class RuncRuntime implements ContainerRuntime {
     return out;
   }
 
+  /**
+   * Starts `runc run`: through the sys helper when nothing is fed to it (see helper-process.ts),
+   * else as tbuild's own child, with a pty relay for a terminal.
+   */
+  async #startRunc(runcArgv: string[], req: RunRequest, io: RunIO): Promise<{ exited: Promise<{ code: number | null; sig: NodeJS.Signals | null }>; kill: () => void }> {
+    if (!req.terminal && !io.stdin) {
+      let quiet: QuietProcess | undefined;
+      try {
+        quiet = await spawnQuiet(runcArgv);
+      } catch (e) {
+        return { exited: Promise.reject(e), kill: () => undefined };
+      }
+      if (quiet) {
+        quiet.stdout.on('data', (b: Buffer) => io.onStdout(b));
+        quiet.stderr.on('data', (b: Buffer) => io.onStderr(b));
+        return { exited: quiet.closed, kill: quiet.kill };
+      }
+    }
+    const cmd = req.terminal ? ptyRelay(runcArgv, req.terminal, io.stdin !== undefined) : { command: runcArgv[0]!, args: runcArgv.slice(1) };
+    const child = spawn(cmd.command, cmd.args, { stdio: [io.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', req.terminal ? 'pipe' : 'ignore'] });
+    child.stdout!.on('data', (b: Buffer) => io.onStdout(b));
+    child.stderr!.on('data', (b: Buffer) => io.onStderr(b));
+    if (io.stdin && child.stdin) {
+      child.stdin.on('error', () => undefined); // the process may exit without reading it all
+      io.stdin.pipe(child.stdin);
+    }
+    if (req.terminal) relayResizes(child.stdio[3] as NodeJS.WritableStream | null, io.onResizer);
+    const exited = new Promise<{ code: number | null; sig: NodeJS.Signals | null }>((resolve, reject) => {
+      const unpipe = () => io.stdin && child.stdin && io.stdin.unpipe(child.stdin);
+      child.once('error', (e) => {
+        unpipe();
+        reject(e);
+      });
+      child.once('close', (code, sig) => {
+        unpipe();
+        resolve({ code, sig });
+      });
+    });
+    return { exited, kill: () => child.kill('SIGKILL') };
+  }
+
   /** Kills the container's init (and with it the whole pid namespace), then makes sure runc exits. */
-  async #kill(id: string, child: ReturnType<typeof spawn>, exited: Promise<unknown>): Promise<void> {
+  async #kill(id: string, killRunc: () => void, exited: Promise<unknown>): Promise<void> {
     let done = false;
     void exited.then(
       () => (done = true),
@@ -142,7 +171,7 @@ export class RuncRuntime implements ContainerRuntime {
       await Promise.race([exited.catch(() => undefined), sleep(50)]);
     }
     if (!done) {
-      child.kill('SIGKILL');
+      killRunc();
       await exited.catch(() => undefined);
     }
   }

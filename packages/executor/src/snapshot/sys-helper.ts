@@ -8,30 +8,73 @@ import { hostPython } from '@tbuild/cache';
  * JSON requests on a pipe: a RUN used to exec mount(8), umount(8) and touch(1), ~5 ms each on
  * this machine, and python3 starts once (~60 ms, while other work goes on). python3 is already a
  * dependency (the cache's extractor creates device nodes with it). Without python3, or if the
- * helper dies, callers fall back to the exec they used before.
+ * helper dies, callers fall back to the exec they used before. It also starts `runc run` for
+ * RUNs (posix_spawn from a small process instead of a fork of tbuild's large one, see
+ * runtime/helper-process.ts) and reports when each such program exits.
  */
 export type SysRequest =
   | { op: 'mount'; source: string; target: string; fstype: string; data: string; cwd?: string }
   | { op: 'umount'; target: string; detach?: boolean }
   | { op: 'utimens'; path: string; atimeNs: string; mtimeNs: string }
   /** [path, mtimeNs] pairs; each keeps its atime. Stops at the first failure. */
-  | { op: 'mtimes'; items: Array<[string, string]> };
+  | { op: 'mtimes'; items: Array<[string, string]> }
+  /** posix_spawnp(3) with stdin /dev/null; stdout and stderr are pipes kept open until `release`. */
+  | { op: 'spawn'; argv: string[] }
+  | { op: 'release'; pid: number };
 
 export type SysReply = { ok: true } | { ok: false; errno: string; message: string };
 
+/** A program the helper started: its pid, the helper's descriptors of its output pipes, and its end. */
+export interface HelperSpawn {
+  pid: number;
+  /** Paths that open the read ends of its stdout and stderr pipes until they are released. */
+  stdoutPath: string;
+  stderrPath: string;
+  exited: Promise<ProcessEnd>;
+}
+
+/** How a process ended; `lost` when the helper died first and its end is unknown. */
+export type ProcessEnd = { code: number; signal?: undefined } | { code?: undefined; signal: number } | { lost: true; code?: undefined; signal?: undefined };
+
 const SCRIPT = String.raw`
-import ctypes, errno, json, os, sys
+import ctypes, errno, json, os, select, signal, sys
 libc = ctypes.CDLL(None, use_errno=True)
 libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
 libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
 enc = lambda s: s.encode('utf-8', 'surrogateescape')
-sys.stdout.write('ready\n')
-sys.stdout.flush()
-for line in sys.stdin:
-    req = json.loads(line)
+# ^C reaches the whole process group: tbuild cleans up through this helper, so it stays; it
+# exits when tbuild closes its stdin. Spawned programs get every signal's default back.
+signal.signal(signal.SIGINT, signal.SIG_IGN)
+SIGDEF = [s for s in signal.valid_signals() if s not in (signal.SIGKILL, signal.SIGSTOP)]
+wake_r, wake_w = os.pipe()
+os.set_blocking(wake_r, False)
+os.set_blocking(wake_w, False)
+signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
+signal.signal(signal.SIGCHLD, lambda *a: None)
+held = {}
+def send(obj):
+    data = (json.dumps(obj) + '\n').encode()
+    while data:
+        data = data[os.write(1, data):]
+def reap():
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        ev = {'event': 'exit', 'pid': pid}
+        if os.WIFSIGNALED(status):
+            ev['signal'] = os.WTERMSIG(status)
+        else:
+            ev['code'] = os.WEXITSTATUS(status)
+        send(ev)
+def handle(req):
     out = {'id': req['id'], 'ok': True}
     try:
         op = req['op']
+        r = 0
         if op == 'mount':
             os.chdir(req.get('cwd') or '/')
             r = libc.mount(enc(req['source']), enc(req['target']), enc(req['fstype']), 0, enc(req['data']))
@@ -39,11 +82,28 @@ for line in sys.stdin:
             r = libc.umount2(enc(req['target']), 2 if req.get('detach') else 0)
         elif op == 'utimens':
             os.utime(req['path'], ns=(int(req['atimeNs']), int(req['mtimeNs'])), follow_symlinks=False)
-            r = 0
         elif op == 'mtimes':
             for p, m in req['items']:
                 os.utime(p, ns=(os.lstat(p).st_atime_ns, int(m)), follow_symlinks=False)
-            r = 0
+        elif op == 'spawn':
+            # stdout and stderr are pipes whose read ends tbuild opens through /proc, then releases.
+            ro, wo = os.pipe()
+            re, we = os.pipe()
+            try:
+                actions = [(os.POSIX_SPAWN_OPEN, 0, '/dev/null', os.O_RDONLY, 0), (os.POSIX_SPAWN_DUP2, wo, 1), (os.POSIX_SPAWN_DUP2, we, 2)]
+                pid = os.posix_spawnp(req['argv'][0], req['argv'], os.environ, file_actions=actions, setsigdef=SIGDEF)
+            except BaseException:
+                os.close(ro)
+                os.close(re)
+                raise
+            finally:
+                os.close(wo)
+                os.close(we)
+            held[pid] = (ro, re)
+            out.update(pid=pid, stdout=ro, stderr=re)
+        elif op == 'release':
+            for fd in held.pop(req['pid'], ()):
+                os.close(fd)
         else:
             raise ValueError('unknown op ' + op)
         if r != 0:
@@ -53,13 +113,35 @@ for line in sys.stdin:
         out = {'id': req['id'], 'ok': False, 'errno': errno.errorcode.get(e.errno, str(e.errno)), 'message': e.strerror or str(e)}
     except Exception as e:
         out = {'id': req['id'], 'ok': False, 'errno': 'EINVAL', 'message': str(e)}
-    sys.stdout.write(json.dumps(out) + '\n')
-    sys.stdout.flush()
+    send(out)
+os.write(1, b'ready\n')
+buf = b''
+while True:
+    ready = select.select([0, wake_r], [], [])[0]
+    if wake_r in ready:
+        try:
+            os.read(wake_r, 512)
+        except BlockingIOError:
+            pass
+        reap()
+    if 0 in ready:
+        chunk = os.read(0, 1 << 16)
+        if not chunk:
+            break
+        buf += chunk
+        while b'\n' in buf:
+            line, buf = buf.split(b'\n', 1)
+            handle(json.loads(line))
 `;
+
+type RawReply = { id: number; ok: boolean; errno?: string; message?: string; pid?: number; stdout?: number; stderr?: number; exited?: Promise<ProcessEnd> };
+type ExitEvent = { event: 'exit'; pid: number; code?: number; signal?: number };
 
 class SysHelper {
   readonly #child: ChildProcess;
-  readonly #pending = new Map<number, (r: SysReply) => void>();
+  readonly #pending = new Map<number, (r: RawReply) => void>();
+  /** Programs started through `spawn` whose end has not been reported yet. */
+  readonly #running = new Map<number, (end: ProcessEnd) => void>();
   #next = 0;
   #buf = '';
   #dead = false;
@@ -88,10 +170,21 @@ class SysHelper {
           this.#onReady(true);
           continue;
         }
-        const r = JSON.parse(line) as { id: number; ok: boolean; errno?: string; message?: string };
+        const r = JSON.parse(line) as RawReply | ExitEvent;
+        if ('event' in r) {
+          const end = this.#running.get(r.pid);
+          this.#running.delete(r.pid);
+          end?.(r.signal !== undefined ? { signal: r.signal } : { code: r.code ?? 0 });
+          this.#updateRef();
+          continue;
+        }
+        // A program's end is reported after its spawn's answer, maybe in this same chunk: be
+        // ready for it before the answer is handed on.
+        if (r.ok && r.pid !== undefined) r.exited = new Promise<ProcessEnd>((resolve) => this.#running.set(r.pid!, resolve));
         const done = this.#pending.get(r.id);
         this.#pending.delete(r.id);
-        done?.(r.ok ? { ok: true } : { ok: false, errno: r.errno ?? 'EIO', message: r.message ?? 'failed' });
+        done?.(r);
+        this.#updateRef();
       }
     });
   }
@@ -102,18 +195,43 @@ class SysHelper {
 
   /** Undefined until python has started: the caller execs meanwhile rather than wait ~60 ms. */
   request(req: SysRequest): Promise<SysReply> | undefined {
+    return this.#send(req)?.then((r) => (r.ok ? { ok: true } : { ok: false, errno: r.errno ?? 'EIO', message: r.message ?? 'failed' }));
+  }
+
+  /**
+   * Starts `argv` from the helper, which forks a small process instead of tbuild's large one.
+   * Undefined when the helper is not up; rejects with the errno as `code` when the program
+   * could not be started.
+   */
+  spawn(argv: string[]): Promise<HelperSpawn> | undefined {
+    const answer = this.#send({ op: 'spawn', argv });
+    if (!answer) return undefined;
+    return answer.then((r) => {
+      if (!r.ok || r.pid === undefined || !r.exited) throw Object.assign(new Error(`${argv[0]}: ${r.message ?? 'could not start'}`), { code: r.errno });
+      const fdPath = (fd: number | undefined) => `/proc/${this.#child.pid}/fd/${fd}`;
+      return { pid: r.pid, stdoutPath: fdPath(r.stdout), stderrPath: fdPath(r.stderr), exited: r.exited };
+    });
+  }
+
+  /** Lets the helper close its ends of a spawned program's pipes, once tbuild has opened them. */
+  release(pid: number): void {
+    void this.#send({ op: 'release', pid });
+  }
+
+  #send(req: SysRequest): Promise<RawReply> | undefined {
     if (this.#dead || !this.#ready) return undefined;
     const id = this.#next++;
-    // Kept referenced while an answer is due, so a build waiting on it is not cut short.
-    if (this.#pending.size === 0) (this.#child.stdout as unknown as { ref?: () => void }).ref?.();
-    const answer = new Promise<SysReply>((resolve) =>
-      this.#pending.set(id, (r) => {
-        if (this.#pending.size === 0) (this.#child.stdout as unknown as { unref?: () => void }).unref?.();
-        resolve(r);
-      }),
-    );
+    const answer = new Promise<RawReply>((resolve) => this.#pending.set(id, resolve));
+    this.#updateRef();
     this.#child.stdin!.write(`${JSON.stringify({ ...req, id })}\n`);
     return answer;
+  }
+
+  /** Referenced while an answer or a program's end is due, so a build waiting on it is not cut short. */
+  #updateRef(): void {
+    const stdout = this.#child.stdout as unknown as { ref?: () => void; unref?: () => void };
+    if (this.#pending.size + this.#running.size > 0) stdout.ref?.();
+    else stdout.unref?.();
   }
 
   #fail(): void {
@@ -121,8 +239,10 @@ class SysHelper {
     this.#dead = true;
     this.#onReady(false);
     // Unanswered requests are retried by their callers the old way.
-    for (const done of this.#pending.values()) done({ ok: false, errno: 'EHELPER', message: 'helper exited' });
+    for (const done of this.#pending.values()) done({ id: -1, ok: false, errno: 'EHELPER', message: 'helper exited' });
     this.#pending.clear();
+    for (const end of this.#running.values()) end({ lost: true });
+    this.#running.clear();
   }
 }
 
@@ -136,6 +256,16 @@ export function sysHelper(): { request(req: SysRequest): Promise<SysReply> | und
     shared = python ? new SysHelper(python) : null;
   }
   return shared && shared.alive ? shared : undefined;
+}
+
+/** `SysHelper.spawn` through the process's helper; undefined when there is none up. */
+export function spawnThroughHelper(argv: string[]): Promise<HelperSpawn> | undefined {
+  sysHelper();
+  return shared && shared.alive ? shared.spawn(argv) : undefined;
+}
+
+export function releaseThroughHelper(pid: number): void {
+  if (shared && shared.alive) shared.release(pid);
 }
 
 /** Starts the helper now; resolves whether it runs (tests wait for it; builds just go on). */
