@@ -21,12 +21,12 @@ const ROOT = { uid: 0, gid: 0 };
 // net_bind_service net_raw sys_chroot mknod audit_write setfcap.
 const DOCKER_CAPS = '00000000a80425fb';
 
-/** The parent pid of the one `runc run` running now. */
-function runcParent(): number | undefined {
+/** The parent pid of the `runc run` running now for the state dir `stateDir`. */
+function runcParent(stateDir: string): number | undefined {
   for (const pid of fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
     try {
       const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      if (path.basename(argv[0] ?? '') !== 'runc' || !argv.includes('run')) continue;
+      if (path.basename(argv[0] ?? '') !== 'runc' || !argv.includes('run') || !argv.some((a) => a.startsWith(stateDir))) continue;
       const ppid = /^PPid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
       if (ppid) return Number(ppid);
     } catch {
@@ -231,7 +231,7 @@ describe.skipIf(!isRoot || !hasCommand('runc'))(`RuncRuntime (${NEEDS_ROOT})`, (
         {
           onStdout: (b) => {
             out += b.length;
-            parent ??= runcParent();
+            parent ??= runcParent(stateDir);
           },
           onStderr() {},
         },
