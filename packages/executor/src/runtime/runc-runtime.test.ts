@@ -9,11 +9,11 @@ import { memorySink, readTar } from '../layer/read-tar.test-support.ts';
 import { mountsUnder } from '../snapshot/mountinfo.ts';
 import { OverlaySnapshotter } from '../snapshot/overlay-snapshotter.ts';
 import type { ActiveSnapshot } from '../snapshot/snapshotter.ts';
+import { startSysHelper } from '../snapshot/sys-helper.ts';
 import type { RunRequest, RunResult } from './container-runtime.ts';
 import { buildOciSpec } from './oci-spec.ts';
 import { RecordingRuntime } from './recording-runtime.ts';
 import { RuncRuntime } from './runc-runtime.ts';
-import { startSysHelper } from '../snapshot/sys-helper.ts';
 import { resolveUser } from './resolve-user.ts';
 
 const ROOT = { uid: 0, gid: 0 };
