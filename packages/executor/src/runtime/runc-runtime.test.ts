@@ -246,6 +246,23 @@ describe.skipIf(!isRoot || !hasCommand('runc'))(`RuncRuntime (${NEEDS_ROOT})`, (
     });
   });
 
+  it('starts runc itself when the sys helper is switched off', async () => {
+    await withRootfs(async (snap) => {
+      let parent: number | undefined;
+      process.env.TBUILD_NO_SYS_HELPER = '1';
+      try {
+        const res = await runtime.run(
+          { rootfs: snap.rootfs, args: ['/bin/sh', '-c', 'echo up; sleep 0.2; echo oops >&2; exit 4'], env: [], cwd: '/', user: ROOT },
+          { onStdout: () => (parent ??= runcParent(stateDir)), onStderr() {} },
+        );
+        expect(res.exitCode).toBe(4);
+      } finally {
+        delete process.env.TBUILD_NO_SYS_HELPER;
+      }
+      expect(parent).toBe(process.pid);
+    });
+  });
+
   it('reports a runc binary that does not exist as TB_EXEC_RUNTIME_NOT_FOUND', async () => {
     await withRootfs(async (snap) => {
       const missing = new RuncRuntime({ stateDir, runc: '/no/such/runc' });

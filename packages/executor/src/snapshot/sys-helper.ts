@@ -260,8 +260,7 @@ export function sysHelper(): { request(req: SysRequest): Promise<SysReply> | und
 
 /** `SysHelper.spawn` through the process's helper; undefined when there is none up. */
 export function spawnThroughHelper(argv: string[]): Promise<HelperSpawn> | undefined {
-  sysHelper();
-  return shared && shared.alive ? shared.spawn(argv) : undefined;
+  return sysHelper() ? shared!.spawn(argv) : undefined;
 }
 
 export function releaseThroughHelper(pid: number): void {
