@@ -52,7 +52,7 @@ export async function commitContainer(cs: ContainerStore, idOrName: string, o: C
     const writer = cs.store.blobWriter();
     let diff;
     try {
-      diff = await diffUpperToLayer(p.upper, writer, { compression: 'gzip', lowers, index: false });
+      diff = await diffUpperToLayer(p.upper, writer, { compression: 'gzip', lowers, index: false, blobDigest: false });
     } catch (e) {
       await writer.abort();
       throw e;
@@ -61,7 +61,7 @@ export async function commitContainer(cs: ContainerStore, idOrName: string, o: C
     }
     if (diff.empty) await writer.abort();
     else {
-      const blob = await writer.commit({ digest: diff.digest, size: diff.size });
+      const blob = await writer.commit({ size: diff.size });
       release = await cs.store.lease([blob.digest]);
       layer = { mediaType: OCI_LAYER_GZIP, digest: blob.digest, size: blob.size, diffId: diff.diffId };
     }

@@ -43,12 +43,17 @@ export interface DiffOptions {
    * files (member-replay.ts).
    */
   trusted?: ReadonlyMap<string, fs.BigIntStats>;
+  /**
+   * Hash the bytes written to the sink for `digest` (default true). A store blob writer hashes
+   * what it is given itself; a second sha256 pass over every blob is then waste.
+   */
+  blobDigest?: boolean;
 }
 
 /** The layer written to the sink. */
 export interface LayerDiff {
-  /** sha256 of the bytes written to the sink (the compressed blob): goes in the manifest. */
-  digest: string;
+  /** sha256 of the bytes written to the sink (the compressed blob): goes in the manifest. Absent with `blobDigest: false`. */
+  digest?: string;
   /** sha256 of the uncompressed tar: goes in the image config's rootfs.diff_ids. */
   diffId: string;
   /** Bytes written to the sink. */
@@ -75,7 +80,8 @@ export const DEFAULT_GZIP_LEVEL = 1;
  */
 export async function diffUpperToLayer(upperDir: string, sink: LayerSink, opts: DiffOptions): Promise<LayerDiff> {
   const tarHash = crypto.createHash('sha256');
-  const outHash = crypto.createHash('sha256');
+  const outHash = opts.blobDigest === false ? undefined : crypto.createHash('sha256');
+  const blobDigest = () => (outHash ? `sha256:${outHash.digest('hex')}` : undefined);
   let size = 0;
   let empty = true;
   // The gzip member being gathered: its bytes so far, and the entry it started with.
@@ -153,7 +159,7 @@ export async function diffUpperToLayer(upperDir: string, sink: LayerSink, opts: 
 
   if (opts.compression === 'gzip') {
     const emit = async (chunk: Buffer): Promise<void> => {
-      outHash.update(chunk);
+      outHash?.update(chunk);
       size += chunk.length;
       await writeToSink(sink, chunk);
     };
@@ -193,18 +199,18 @@ export async function diffUpperToLayer(upperDir: string, sink: LayerSink, opts: 
     if (bytes > 0) await cut();
     const index = await members.finish();
     const diffId = `sha256:${tarHash.digest('hex')}`;
-    return { digest: `sha256:${outHash.digest('hex')}`, diffId, size, empty, ...(opts.index !== false ? { members: index } : {}), reusedMembers: members.reused, replayedMembers: members.replayed };
+    return { digest: blobDigest(), diffId, size, empty, ...(opts.index !== false ? { members: index } : {}), reusedMembers: members.reused, replayedMembers: members.replayed };
   }
   const out = new Writable({
     write(chunk: Buffer, _enc, cb) {
-      outHash.update(chunk);
+      outHash?.update(chunk);
       size += chunk.length;
       writeToSink(sink, chunk).then(() => cb(), cb);
     },
   });
   await pipeline(coalesce(bytesOnly(tar())), out);
   const diffId = `sha256:${tarHash.digest('hex')}`;
-  return { digest: `sha256:${outHash.digest('hex')}`, diffId, size, empty };
+  return { digest: blobDigest(), diffId, size, empty };
 }
 
 async function* bytesOnly(chunks: AsyncIterable<Buffer | string | typeof CUT | Replayed>): AsyncGenerator<Buffer> {

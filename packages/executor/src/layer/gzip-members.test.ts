@@ -48,6 +48,15 @@ describe('layer blobs as gzip members', () => {
     expect(bare.members).toBeUndefined();
   });
 
+  it('without the blob digest (the sink hashes), writes the same blob with the same diff ID', async () => {
+    const { d, blob } = await diff();
+    const sink = memorySink();
+    const unhashed = await diffUpperToLayer(tree, sink, { compression: 'gzip', sourceDateEpoch: 1_000_000, blobDigest: false });
+    expect(sink.bytes().equals(blob)).toBe(true);
+    expect(d.digest).toBe(`sha256:${crypto.createHash('sha256').update(blob).digest('hex')}`);
+    expect([unhashed.digest, unhashed.diffId, unhashed.size]).toEqual([undefined, d.diffId, blob.length]);
+  });
+
   it('copies the members an edit left alone, giving the very bytes a fresh gzip gives', async () => {
     const first = await diff();
     fs.writeFileSync(path.join(tree, 'd17/f3'), crypto.randomBytes(4096));

@@ -60,7 +60,8 @@ export async function buildLayer(
     const writer = deps.store.blobWriter();
     let diff;
     try {
-      diff = await diffUpperToLayer(active.upper, writer, { compression: 'gzip', sourceDateEpoch: deps.sourceDateEpoch, lowers, reuse: gz.reuse, trusted: gz.trusted, index: gz.keepIndex === true });
+      // The store's blob writer hashes the blob itself, and commit names it by that hash.
+      diff = await diffUpperToLayer(active.upper, writer, { compression: 'gzip', sourceDateEpoch: deps.sourceDateEpoch, lowers, reuse: gz.reuse, trusted: gz.trusted, index: gz.keepIndex === true, blobDigest: false });
     } catch (e) {
       await writer.abort();
       throw e;
@@ -70,7 +71,7 @@ export async function buildLayer(
       await writer.abort();
       return undefined;
     }
-    const blob = await writer.commit({ digest: diff.digest, size: diff.size });
+    const blob = await writer.commit({ size: diff.size });
     gz.index = diff.members;
     await deps.store.adoptSnapshot(diff.diffId, active.upper);
     return { digest: blob.digest, diffId: diff.diffId, size: blob.size, mediaType: LAYER_MEDIA_TYPE };
