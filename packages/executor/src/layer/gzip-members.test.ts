@@ -6,7 +6,7 @@ import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../../../test/support/root.ts';
 import { diffUpperToLayer, type LayerDiff } from './diff-upper.ts';
-import { looksIncompressible, MemberWriter, STORED, type MemberSource } from './gzip-members.ts';
+import { gzipStored, looksIncompressible, MemberWriter, STORED, type MemberSource } from './gzip-members.ts';
 import { memorySink } from './read-tar.test-support.ts';
 
 // A plain directory stands in for an upper dir: without lowers, every entry is emitted.
@@ -78,6 +78,17 @@ describe('layer blobs as gzip members', () => {
     const otherZlib = await diff({ index: { ...first.d.members!, zlib: 'other' }, read: async (o, n) => first.blob.subarray(o, o + n) });
     expect(otherZlib.d.reusedMembers).toBe(0);
     expect(otherZlib.blob.equals(first.blob)).toBe(true);
+  });
+
+  it("writes stored members byte for byte as zlib's level 0 does, at every block boundary", async () => {
+    const FIRST = 65_521;
+    const NEXT = 65_531;
+    const sizes = [0, 1, FIRST - 1, FIRST, FIRST + 1, FIRST + NEXT, FIRST + NEXT + 1, FIRST + 2 * NEXT, 3_000_000, 4 << 20];
+    for (let i = 0; i < 40; i++) sizes.push(crypto.randomInt(4 << 20));
+    for (const n of sizes) {
+      const bytes = crypto.randomBytes(n);
+      expect(gzipStored(bytes)!.equals(zlib.gzipSync(bytes, STORED)), `${n} bytes`).toBe(true);
+    }
   });
 
   it('stores members that do not shrink, and compresses the rest, as one readable stream', async () => {
