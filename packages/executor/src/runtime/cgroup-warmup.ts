@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { decodeMountinfoField } from '../snapshot/mountinfo.ts';
 
 /*
  * `runc run` moves the container's first process into its cgroups. Each such write takes the
@@ -24,7 +25,7 @@ export function ownCgroupProcsFile(cgroupText: string, mountinfoText: string): s
     .filter((f) => f.length > 9)
     .map((f) => {
       const dash = f.indexOf('-');
-      return { root: unescape(f[3]!), point: unescape(f[4]!), fstype: f[dash + 1], superOpts: (f[dash + 3] ?? '').split(',') };
+      return { root: decodeMountinfoField(f[3]!), point: decodeMountinfoField(f[4]!), fstype: f[dash + 1], superOpts: (f[dash + 3] ?? '').split(',') };
     });
   // The unified hierarchy first (cgroup v2 or hybrid), then v1's pids, which has no attach side effects.
   const v2 = memberships.find((m) => m.controllers === '');
@@ -44,10 +45,6 @@ function procsFile(mount: { root: string; point: string }, cgroupPath: string): 
   if (root && cgroupPath !== root && !cgroupPath.startsWith(`${root}/`)) return undefined;
   const inside = cgroupPath.slice(root.length).replace(/^\/+/, '');
   return inside ? `${mount.point}/${inside}/cgroup.procs` : `${mount.point}/cgroup.procs`;
-}
-
-function unescape(field: string): string {
-  return field.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
 }
 
 let procsFd: number | null | undefined;

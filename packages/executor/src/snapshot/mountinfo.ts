@@ -5,13 +5,18 @@ import { viaHelper } from './sys-helper.ts';
 
 const execFileP = promisify(execFile);
 
+/** A path field of /proc/self/mountinfo with the kernel's octal escapes (`\\040` for a space) decoded. */
+export function decodeMountinfoField(field: string): string {
+  return field.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+}
+
 /** Mount points listed in /proc/self/mountinfo, with the kernel's octal escapes decoded. */
 export function listMountPoints(): string[] {
   const text = fs.readFileSync('/proc/self/mountinfo', 'utf8');
   const out: string[] = [];
   for (const line of text.split('\n')) {
     const field = line.split(' ')[4];
-    if (field) out.push(field.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))));
+    if (field) out.push(decodeMountinfoField(field));
   }
   return out;
 }
