@@ -45,8 +45,11 @@ export async function spawnQuiet(argv: string[]): Promise<QuietProcess | undefin
       s.once('error', () => resolve());
       s.once('close', () => resolve());
     });
-  const closed = Promise.all([h.exited, drained(stdout), drained(stderr)]).then(([end]) => {
+  const outputs = Promise.all([drained(stdout), drained(stderr)]);
+  const closed = h.exited.then(async (end) => {
+    // Without the helper nobody reports the exit, and the program may still hold its pipes open.
     if ('lost' in end) throw new Error(`the sys helper exited while ${argv[0]} ran`);
+    await outputs;
     return { code: end.code ?? null, sig: end.signal !== undefined ? signalName(end.signal) : null };
   });
   void h.exited.then((end) => (ended = !('lost' in end)));

@@ -362,6 +362,29 @@ describe.skipIf(!isRoot || !hasCommand('runc'))(`RuncRuntime (${NEEDS_ROOT})`, (
     return (await readTar(sink.bytes())).map((e) => (withLinks && e.linkname ? `${e.name} ${e.type} ${e.linkname}` : e.name));
   }
 
+  // Last: it kills this process's sys helper, and later RUNs would start runc themselves.
+  it('fails a RUN whose sys helper dies under it, and leaves no container behind', async () => {
+    await withRootfs(async (snap) => {
+      let helper: number | undefined;
+      const running = runtime.run(
+        { rootfs: snap.rootfs, args: ['/bin/sh', '-c', 'echo started; sleep 100'], env: [], cwd: '/', user: ROOT },
+        {
+          onStdout: () => {
+            helper ??= runcParent(stateDir);
+            if (helper !== undefined && helper !== process.pid) process.kill(helper, 'SIGKILL');
+          },
+          onStderr() {},
+        },
+      );
+      await expect(running).rejects.toThrow(/sys helper exited/);
+      expect(helper).not.toBe(process.pid);
+      expect(runcList()).toEqual([]);
+      expect(fs.readdirSync(path.join(stateDir, 'bundles'))).toEqual([]);
+      // The next RUN starts runc from tbuild.
+      expect(await run(snap, 'echo again')).toMatchObject({ exitCode: 0, out: 'again\n' });
+    });
+  });
+
   function runcList(): string[] {
     const out = execFileSync('runc', ['--root', path.join(stateDir, 'runc'), 'list', '-q'], { encoding: 'utf8' });
     return out.split('\n').filter((l) => l !== '');
