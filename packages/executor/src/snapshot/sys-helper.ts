@@ -114,7 +114,7 @@ def handle(req):
     except Exception as e:
         out = {'id': req['id'], 'ok': False, 'errno': 'EINVAL', 'message': str(e)}
     send(out)
-os.write(1, b'ready\n')
+os.write(1, b'ready %d\n' % wake_r)
 buf = b''
 while True:
     ready = select.select([0, wake_r], [], [])[0]
@@ -165,7 +165,8 @@ class SysHelper {
       while ((nl = this.#buf.indexOf('\n')) >= 0) {
         const line = this.#buf.slice(0, nl);
         this.#buf = this.#buf.slice(nl + 1);
-        if (line === 'ready') {
+        if (line.startsWith('ready')) {
+          this.#probeFd = Number(line.split(' ')[1]);
           this.#ready = true;
           this.#onReady(true);
           continue;
@@ -211,6 +212,28 @@ class SysHelper {
       const fdPath = (fd: number | undefined) => `/proc/${this.#child.pid}/fd/${fd}`;
       return { pid: r.pid, stdoutPath: fdPath(r.stdout), stderrPath: fdPath(r.stderr), exited: r.exited };
     });
+  }
+
+  /** A pipe the helper holds (its signal wake-up pipe), named in its `ready` line. */
+  #probeFd: number | undefined;
+  #fdsReadable: boolean | undefined;
+
+  /**
+   * Whether this process may open the helper's pipes through /proc (not where /proc is mounted
+   * with hidepid, or the helper is not ours to read): tried once on a pipe it holds, opened
+   * without reading and closed at once. Without it, programs are spawned by tbuild.
+   */
+  get canSpawn(): boolean {
+    if (!this.#ready) return false;
+    if (this.#fdsReadable === undefined) {
+      try {
+        fs.closeSync(fs.openSync(`/proc/${this.#child.pid}/fd/${this.#probeFd}`, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK));
+        this.#fdsReadable = true;
+      } catch {
+        this.#fdsReadable = false;
+      }
+    }
+    return this.#fdsReadable;
   }
 
   /** Lets the helper close its ends of a spawned program's pipes, once tbuild has opened them. */
@@ -260,7 +283,7 @@ export function sysHelper(): { request(req: SysRequest): Promise<SysReply> | und
 
 /** `SysHelper.spawn` through the process's helper; undefined when there is none up. */
 export function spawnThroughHelper(argv: string[]): Promise<HelperSpawn> | undefined {
-  return sysHelper() ? shared!.spawn(argv) : undefined;
+  return sysHelper() && shared!.canSpawn ? shared!.spawn(argv) : undefined;
 }
 
 export function releaseThroughHelper(pid: number): void {
