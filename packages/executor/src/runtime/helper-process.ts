@@ -27,7 +27,12 @@ export async function spawnQuiet(argv: string[]): Promise<QuietProcess | undefin
   const h = await starting;
   let ended = false;
   const kill = () => {
-    if (!ended) process.kill(h.pid, 'SIGKILL');
+    if (ended) return;
+    try {
+      process.kill(h.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
   };
   const fds: number[] = [];
   try {
