@@ -17,5 +17,6 @@ try {
 } catch {
   /* vitest died before writing results: the exit code below says so */
 }
+fs.rmSync(path.dirname(out), { recursive: true, force: true });
 console.log(summary);
 process.exit(r.status ?? 1);

@@ -1,12 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../../../test/support/root.ts';
 import { mkdirAllInRoot } from './confined-path.ts';
 import { parseChmod } from './chmod.ts';
 
 describe('mkdirAllInRoot', () => {
   const t = tempDir();
+  afterAll(() => t.cleanup());
   const root = path.join(t.dir, 'root');
   const outside = path.join(t.dir, 'outside');
   fs.mkdirSync(path.join(root, 'etc'), { recursive: true });

@@ -366,15 +366,19 @@ describe.skipIf(!isRoot || !hasCommand('runc'))(`RuncRuntime (${NEEDS_ROOT})`, (
   it('fails a RUN whose sys helper dies under it, and leaves no container behind', async () => {
     await withRootfs(async (snap) => {
       let helper: number | undefined;
+      // Should runc not come from the helper, the run is cancelled rather than left to sleep.
+      const ac = new AbortController();
       const running = runtime.run(
         { rootfs: snap.rootfs, args: ['/bin/sh', '-c', 'echo started; sleep 100'], env: [], cwd: '/', user: ROOT },
         {
           onStdout: () => {
             helper ??= runcParent(stateDir);
             if (helper !== undefined && helper !== process.pid) process.kill(helper, 'SIGKILL');
+            else ac.abort();
           },
           onStderr() {},
         },
+        ac.signal,
       );
       await expect(running).rejects.toThrow(/sys helper exited/);
       expect(helper).not.toBe(process.pid);
