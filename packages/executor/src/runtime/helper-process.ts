@@ -55,13 +55,13 @@ export async function spawnQuiet(argv: string[]): Promise<QuietProcess | undefin
     // Without the helper nobody reports the exit, and the program may still hold its pipes open.
     if ('lost' in end) throw new Error(`the sys helper exited while ${argv[0]} ran`);
     await outputs;
-    return { code: end.code ?? null, sig: end.signal !== undefined ? signalName(end.signal) : null };
+    return { code: end.code ?? null, sig: end.signal !== undefined ? (signalNamed(end.signal) ?? 'SIGKILL') : null };
   });
   void h.exited.then((end) => (ended = !('lost' in end)));
   return { stdout, stderr, closed, kill };
 }
 
-function signalName(n: number): NodeJS.Signals {
-  const entry = Object.entries(os.constants.signals).find(([, v]) => v === n);
-  return (entry?.[0] ?? 'SIGKILL') as NodeJS.Signals;
+/** The name of signal number `n` (9 → SIGKILL), if this platform has one. */
+export function signalNamed(n: number): NodeJS.Signals | undefined {
+  return Object.entries(os.constants.signals).find(([, v]) => v === n)?.[0] as NodeJS.Signals | undefined;
 }

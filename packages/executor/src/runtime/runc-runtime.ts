@@ -9,7 +9,7 @@ import { BuildError } from '@tbuild/errors';
 import { ownerAlive, writeOwner } from '../snapshot/owner.ts';
 import { warmCgroupAttach } from './cgroup-warmup.ts';
 import type { ContainerRuntime, RunIO, RunRequest, RunResult } from './container-runtime.ts';
-import { type QuietProcess, spawnQuiet } from './helper-process.ts';
+import { type QuietProcess, signalNamed, spawnQuiet } from './helper-process.ts';
 import { MountStubs } from './mount-stubs.ts';
 import { buildOciSpec } from './oci-spec.ts';
 import { checkCwd, checkKernelMountPoints, ensureCwd, prepareMountPoints, writeEtcFiles } from './prepare-rootfs.ts';
@@ -242,8 +242,7 @@ function safeReaddir(dir: string): string[] {
 
 function signalName(exitCode: number): string | undefined {
   if (exitCode <= 128 || exitCode > 128 + 64) return undefined;
-  const n = exitCode - 128;
-  return Object.entries(os.constants.signals).find(([, v]) => v === n)?.[0];
+  return signalNamed(exitCode - 128);
 }
 
 /** runc's own error (it logs "runc run failed: …" when it could not start the process). */
