@@ -9,6 +9,7 @@ import { BuildError } from '@tbuild/errors';
  * - TB_CACHE_DIFFID_MISMATCH: the uncompressed layer does not hash to the config's diffID
  * - TB_CACHE_CORRUPT: stored content no longer matches its digest (disk corruption, tampering)
  * - TB_CACHE_BLOB_NOT_FOUND: a blob the caller asked for is not in the store
+ * - TB_CACHE_SNAPSHOT_NOT_FOUND: the snapshot of an unsealed layer (which has no blob) is gone
  * - TB_CACHE_LAYOUT_TOO_NEW / TB_CACHE_LAYOUT_INVALID: the store root was written by a newer or foreign tool
  * - TB_CACHE_NEEDS_ROOT: the operation needs privileges this process lacks (mknod for whiteouts)
  * - TB_CACHE_CROSS_DEVICE: a directory to adopt is on another filesystem than the store
@@ -23,6 +24,7 @@ export type CacheErrorCode =
   | 'TB_CACHE_DIFFID_MISMATCH'
   | 'TB_CACHE_CORRUPT'
   | 'TB_CACHE_BLOB_NOT_FOUND'
+  | 'TB_CACHE_SNAPSHOT_NOT_FOUND'
   | 'TB_CACHE_LAYOUT_TOO_NEW'
   | 'TB_CACHE_LAYOUT_INVALID'
   | 'TB_CACHE_NEEDS_ROOT'

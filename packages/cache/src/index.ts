@@ -1,4 +1,5 @@
 export { CONTAINER_REF_PREFIX, Store } from './store.ts';
+export { isUnsealed, UNSEALED_LAYER } from './store/unsealed.ts';
 export type { BlobWriter } from './store/blob-writer.ts';
 export type { StepRecord } from './store/step-record.ts';
 export type { GcOptions, GcResult } from './store/gc.ts';

@@ -18,6 +18,7 @@ import { ownedName } from './store/process-id.ts';
 import { claimSlot, findSlot, isComplete } from './store/snapshot-slots.ts';
 import { parseStepRecord, type StepRecord } from './store/step-record.ts';
 import { appendUsage, readUsage, withUsage } from './store/step-usage.ts';
+import { isUnsealed, UNSEALED_LAYER, UNSEALED_MARKER, unsealedId } from './store/unsealed.ts';
 import { runVerify, type VerifyProblem } from './store/verify.ts';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -236,6 +237,7 @@ export class Store {
   private async unpack(layer: { digest: string; diffId: string; mediaType: string }): Promise<string> {
     const existing = findSlot(this.dirs.snapshots, layer.diffId);
     if (await isComplete(existing)) return existing.fs;
+    if (isUnsealed(layer)) throw cacheError('TB_CACHE_SNAPSHOT_NOT_FOUND', `snapshot ${layer.diffId} of an unsealed layer is not in the store`);
     if (!(await this.hasBlob(layer.digest))) throw cacheError('TB_CACHE_BLOB_NOT_FOUND', `layer blob ${layer.digest} is not in the store`);
     // Verify before extracting: a corrupt blob must read as corruption, not as a hostile layer.
     if (!(await this.blobIntact(layer.digest))) {
@@ -281,6 +283,38 @@ export class Store {
   }
 
   /**
+   * Stores `dir` (an upper dir) as the snapshot of a new unsealed layer (store/unsealed.ts) and
+   * returns that layer. The slot is marked unsealed before its `fs` appears, so no complete
+   * unsealed snapshot is ever taken for a sealed one.
+   */
+  async adoptUnsealed(dir: string): Promise<{ digest: string; diffId: string; size: number; mediaType: string }> {
+    const id = unsealedId();
+    const slot = await claimSlot(this.dirs.snapshots, this.dirs.tmp, id);
+    await fs.writeFile(path.join(slot.dir, UNSEALED_MARKER), '');
+    try {
+      await fs.rename(dir, slot.fs);
+    } catch (e) {
+      if (isErrno(e, 'EXDEV')) throw cacheError('TB_CACHE_CROSS_DEVICE', `cannot move ${dir} into the store at ${this.root}: different filesystems`);
+      throw e;
+    }
+    return { digest: id, diffId: id, size: 0, mediaType: UNSEALED_LAYER };
+  }
+
+  /**
+   * Replaces a record's unsealed layer by its sealed one (a committed blob), so later builds
+   * take the blob. Only a record that still names `unsealed` is changed.
+   */
+  async sealStep(key: string, unsealed: { diffId: string }, sealed: { digest: string; diffId: string; size: number; mediaType: string } | undefined): Promise<void> {
+    if (sealed && !(await this.hasBlob(sealed.digest))) throw new Error(`sealStep(${key}): layer blob ${sealed.digest} is not committed`);
+    const rec = await this.getStep(key);
+    if (!rec?.layer || rec.layer.diffId !== unsealed.diffId) return;
+    const { layer: _old, ...rest } = rec;
+    const next: StepRecord = sealed ? { ...rest, layer: sealed, size: sealed.size } : { ...rest, size: 0 };
+    this.stepMemo.delete(key);
+    await atomicReplace(this.tempPath(), this.stepFile(key), JSON.stringify(next));
+  }
+
+  /**
    * Takes the snapshot of `diffId` out of the store, so that the caller can move files out of
    * it: a rerun COPY takes its unchanged files from its previous result this way
    * (executor's copy-donor.ts). Linking them instead showed RUN steps a link count of 2 that a
@@ -300,6 +334,8 @@ export class Store {
       const slot = findSlot(this.dirs.snapshots, diffId);
       const st = await fs.stat(slot.dir).catch(() => undefined);
       if (!st || !(await isComplete(slot))) return undefined;
+      // The only copy of an unsealed layer's files: there is no blob to unpack again.
+      if (await fs.lstat(path.join(slot.dir, UNSEALED_MARKER)).catch(() => undefined)) return undefined;
       const pins = await readLivePins(this.dirs.leases, { dropDead: false });
       if (pins.snaps.has(diffId) || writtenSince(pins, st.mtimeMs)) return undefined;
       for (const ref of await this.listRefs()) {
@@ -334,7 +370,7 @@ export class Store {
       if (!parsed || parsed.key !== key) return undefined;
       rec = parsed;
     }
-    if (rec.layer && !(await this.blobIntact(rec.layer.digest))) {
+    if (rec.layer && !(isUnsealed(rec.layer) ? await this.hasSnapshot(rec.layer.diffId) : await this.blobIntact(rec.layer.digest))) {
       this.stepMemo.delete(key);
       return undefined;
     }
@@ -343,8 +379,8 @@ export class Store {
   }
 
   async putStep(rec: StepRecord): Promise<void> {
-    if (rec.layer && !(await this.hasBlob(rec.layer.digest))) {
-      throw new Error(`putStep(${rec.key}): layer blob ${rec.layer.digest} is not committed`);
+    if (rec.layer && !(isUnsealed(rec.layer) ? await this.hasSnapshot(rec.layer.diffId) : await this.hasBlob(rec.layer.digest))) {
+      throw new Error(`putStep(${rec.key}): layer ${rec.layer.digest} is not committed`);
     }
     this.stepMemo.delete(rec.key);
     const file = this.stepFile(rec.key);
