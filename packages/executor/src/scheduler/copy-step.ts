@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { isUnsealed } from '@tbuild/cache';
 import { BuildError, type SourceFile } from '@tbuild/errors';
 import type { CopySpec, Step } from '@tbuild/planner';
 import { parseChmod } from '../copy/chmod.ts';
@@ -119,8 +120,9 @@ export async function runCopyStep(d: CopyStepDeps, step: Step, spec: CopySpec, p
       // Only the copy reads the source view: unmounting it overlaps the diff (~15-25 ms here).
       viewGone = view?.discard();
       viewGone?.catch(() => undefined);
-    }, gz);
-    if (layer && recordDonor) await recordDonor(layer, gz.index).catch(() => undefined);
+    }, gz, { seal: ctx.seal });
+    // An unsealed layer's snapshot is the only copy of its files: never a donor to empty.
+    if (layer && recordDonor && !isUnsealed(layer)) await recordDonor(layer, gz.index).catch(() => undefined);
     return layer;
   } finally {
     await discardDonor?.().catch(() => undefined);

@@ -1,9 +1,10 @@
 import pLimit from 'p-limit';
+import { isUnsealed } from '@tbuild/cache';
 import { BuildError, isBuildError } from '@tbuild/errors';
 import type { ImageConfig, Plan, PlannedStage, Step } from '@tbuild/planner';
 import type { BuildEvent, BuildSummary, StepRef } from '../events.ts';
 import { assembleImageConfig, stageChain } from './image-config.ts';
-import type { ExecutorDeps, LayerRef } from './ports.ts';
+import type { ExecutorDeps, LayerRef, StepRecordLike } from './ports.ts';
 
 /** Runs one step that missed the cache on top of its parent's layers; returns its layer (none for an empty diff). */
 export type StepRunner = (step: Step, parentLayers: LayerRef[], ctx: StepRunContext) => Promise<LayerRef | undefined>;
@@ -14,7 +15,12 @@ export interface StepRunContext {
   emit: (e: BuildEvent) => void;
   /** The full layer chain of another step or stage this one reads (COPY --from, RUN --mount from=). */
   layersOf(dep: { stage: number; step?: string }): Promise<LayerRef[]>;
+  /** False when the step's layer may stay unsealed (ExecutorDeps.lazyBlobs): its blob is not made now. */
+  seal: boolean;
 }
+
+/** Makes the blob of an unsealed layer over its parents' layers (layer-builder's sealLayer); undefined for an empty diff. */
+export type LayerSealer = (parentLayers: LayerRef[], layer: LayerRef) => Promise<LayerRef | undefined>;
 
 export interface StageOutput {
   stage: number;
@@ -36,7 +42,9 @@ export interface ExecuteResult {
 }
 
 interface ChainState {
+  /** The layers to mount: an unsealed hit stays in them after it was sealed, its snapshot being there. */
   layers: LayerRef[];
+  /** The step's layer as its image has it: sealed where the image needs it. */
   layer?: LayerRef;
   /**
    * When this state was first built: the cache record's time on a hit. Image history uses it,
@@ -52,7 +60,7 @@ interface ChainState {
  * time. Independent stages therefore build in parallel, and a stage only a hit reads is never
  * built. The first failure aborts the rest, and that failure is what this throws.
  */
-export async function executePlan(plan: Plan, deps: ExecutorDeps, runStep: StepRunner): Promise<ExecuteResult> {
+export async function executePlan(plan: Plan, deps: ExecutorDeps, runStep: StepRunner, sealLayer?: LayerSealer): Promise<ExecuteResult> {
   const now = deps.now ?? Date.now;
   const emit = (e: BuildEvent): void => deps.onEvent?.(e);
   const ownLimit = pLimit(Math.max(1, deps.jobs));
@@ -63,6 +71,11 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps, runStep: StepR
 
   const byId = new Map(plan.steps.map((s) => [s.id, s]));
   const stages = new Map(plan.stages.map((s) => [s.index, s]));
+  const targetStage = stages.get(plan.target);
+  // The target image's steps get their blobs as they end; the others' layers may stay unsealed.
+  const imageSteps = new Set(targetStage ? stageChain(plan, targetStage).map((s) => s.id) : []);
+  const lazy = deps.lazyBlobs === true && deps.store.adoptUnsealed !== undefined && sealLayer !== undefined;
+  const mustSeal = (step: Step): boolean => !lazy || imageSteps.has(step.id);
   const refs = stepRefs(plan);
   const states = new Map<string, Promise<ChainState>>();
   const rootLayerCache = new Map<string, Promise<LayerRef[]>>();
@@ -158,10 +171,11 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps, runStep: StepR
       for (let i = 0; i < 3 && hit?.layer && deps.pinHit && !(await deps.pinHit(hit.layer)); i++) hit = await deps.store.getStep(step.cacheKey);
       if (hit) {
         touch(step.cacheKey);
+        const layer = hit.layer && isUnsealed(hit.layer) && mustSeal(step) ? await seal(step, parentLayers, hit.layer) : hit.layer;
         summary.cached++;
         emit({ type: 'step-cached', time: now(), step: ref });
-        outcomes.push({ id, cached: true, durationMs: 0, layer: hit.layer });
-        return { layers: hit.layer ? [...parentLayers, hit.layer] : parentLayers, layer: hit.layer, created: hit.created };
+        outcomes.push({ id, cached: true, durationMs: 0, layer });
+        return { layers: hit.layer ? [...parentLayers, hit.layer] : parentLayers, layer, created: hit.created };
       }
     }
     // Inputs are ready before a slot is taken: a step waiting for another stage must not hold one.
@@ -171,7 +185,7 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps, runStep: StepR
       const started = now();
       emit({ type: 'step-start', time: started, step: ref });
       try {
-        const layer = await runStep(step, parentLayers, { ref, signal: abort.signal, emit, layersOf });
+        const layer = await runStep(step, parentLayers, { ref, signal: abort.signal, emit, layersOf, seal: mustSeal(step) });
         const created = stamp();
         const record = (async () =>
           deps.store.putStep({
@@ -215,6 +229,15 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps, runStep: StepR
     });
   };
 
+  // An unsealed hit (a step an earlier build ran for another target) that this image needs: its
+  // blob is made now and its record names the blob from then on.
+  const seal = async (step: Step, parentLayers: LayerRef[], layer: LayerRef): Promise<LayerRef | undefined> => {
+    if (!sealLayer) throw new Error(`layer ${layer.diffId} of step ${step.id} is unsealed and this executor cannot seal it`);
+    const sealed = await sealLayer(parentLayers, layer);
+    await deps.store.sealStep?.(step.cacheKey, layer, sealed);
+    return sealed;
+  };
+
   const start = now();
   emit({ type: 'build-start', time: start, steps: [...refs.keys()].length });
   try {
@@ -243,10 +266,18 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps, runStep: StepR
   // Steps the target never needed (a later hit covered them) are shown as cached when they are,
   // as BuildKit shows a fully cached graph; nothing of theirs is built, unpacked or downloaded.
   async function reportUnneeded(): Promise<void> {
-    for (const s of plan.steps) {
-      if (states.has(s.id) || s.kind === 'config' || s.noCache) continue;
+    const unneeded = plan.steps.filter((s) => !states.has(s.id) && s.kind !== 'config' && !s.noCache);
+    const hits = new Map<string, StepRecordLike>();
+    for (const s of unneeded) {
       const hit = await deps.store.getStep(s.cacheKey);
-      if (!hit) continue;
+      if (hit) hits.set(s.id, hit);
+    }
+    // Without lazy blobs (a cache export) every hit is sealed, which takes its chain: those steps
+    // go the way of needed ones first, so none is reported twice.
+    if (!lazy) for (const s of unneeded) if (!states.has(s.id) && hits.get(s.id)?.layer && isUnsealed(hits.get(s.id)!.layer!)) await state(s.id);
+    for (const s of unneeded) {
+      const hit = hits.get(s.id);
+      if (!hit || states.has(s.id)) continue;
       touch(s.cacheKey);
       summary.steps++;
       summary.cached++;

@@ -1,4 +1,5 @@
 import type { BigIntStats } from 'node:fs';
+import fs from 'node:fs/promises';
 import type { ActiveSnapshot, Snapshotter } from '../snapshot/snapshotter.ts';
 import { diffUpperToLayer, type MemberIndex, type MemberSource } from '../layer/index.ts';
 import type { LayerRef, StorePort } from './ports.ts';
@@ -47,12 +48,20 @@ export async function buildLayer(
   key: string,
   change: (active: ActiveSnapshot) => Promise<void>,
   gz: GzipReuse = {},
+  opts: { seal?: boolean } = {},
 ): Promise<LayerRef | undefined> {
   const lowers = await snapshotDirs(deps, layers);
   const active = await deps.snapshotter.prepare({ lowers, key });
   let released: Promise<void> | undefined;
   try {
     await change(active);
+    if (opts.seal === false && deps.store.adoptUnsealed) {
+      // No tar, no gzip: the upper dir itself becomes the layer's snapshot (store/unsealed.ts).
+      released = active.release();
+      await released;
+      if ((await fs.readdir(active.upper)).length === 0) return undefined;
+      return await deps.store.adoptUnsealed(active.upper);
+    }
     // Unmounting (an exec of umount(8)) runs while the diff reads the upper dir, which nothing
     // writes once the change is done; the upper is only moved into the store after both.
     released = active.release();
@@ -79,4 +88,28 @@ export async function buildLayer(
     await released?.catch(() => undefined);
     await active.discard();
   }
+}
+
+/**
+ * The blob of an unsealed layer, made from its snapshot over its parents' as buildLayer makes it
+ * from the upper dir over the same lowers, so the tar is the one the step would have written;
+ * undefined when the snapshot holds no change.
+ */
+export async function sealLayer(deps: LayerBuilderDeps, parentLayers: LayerRef[], layer: LayerRef): Promise<LayerRef | undefined> {
+  const lowers = await snapshotDirs(deps, parentLayers);
+  const upper = await deps.store.ensureSnapshot(layer);
+  const writer = deps.store.blobWriter();
+  let diff;
+  try {
+    diff = await diffUpperToLayer(upper, writer, { compression: 'gzip', sourceDateEpoch: deps.sourceDateEpoch, lowers, index: false, blobDigest: false });
+  } catch (e) {
+    await writer.abort();
+    throw e;
+  }
+  if (diff.empty) {
+    await writer.abort();
+    return undefined;
+  }
+  const blob = await writer.commit({ size: diff.size });
+  return { digest: blob.digest, diffId: diff.diffId, size: blob.size, mediaType: LAYER_MEDIA_TYPE };
 }

@@ -30,6 +30,10 @@ export interface StorePort {
   readBlobRange?(digest: string, offset: number, length: number): Promise<Buffer | undefined>;
   /** Hands the snapshot of `diffId` over to be emptied, if nothing may be using it (Store.takeSnapshot). */
   takeSnapshot?(diffId: string): Promise<string | undefined>;
+  /** Stores an upper dir as the snapshot of a new unsealed layer, with no blob yet (Store.adoptUnsealed). */
+  adoptUnsealed?(dir: string): Promise<LayerRef>;
+  /** Replaces a record's unsealed layer by the sealed one, or by none for an empty diff (Store.sealStep). */
+  sealStep?(key: string, unsealed: { diffId: string }, sealed: LayerRef | undefined): Promise<void>;
 }
 
 /** The store's step record (the scheduler writes `explain` and `keyInputs` for `cache why`). */
@@ -90,6 +94,12 @@ export interface ExecutorDeps {
    * removed in between makes the step a miss). Without it, hits are used as they are.
    */
   pinHit?(layer: { digest: string; diffId: string }): Promise<boolean>;
+  /**
+   * Leave the layers of steps the target image does not contain unsealed: their snapshots are
+   * stored, their blobs made only if an image or a cache export needs them later (as BuildKit
+   * does). Off, every layer gets its blob as its step ends, and unsealed hits are sealed.
+   */
+  lazyBlobs?: boolean;
   /** Extra data recorded with a step's cache entry for `tbuild cache why` (opaque to the executor). */
   explain?: (step: Step) => Promise<unknown>;
   /** Dockerfile path as the user named it, recorded with each cache entry. */

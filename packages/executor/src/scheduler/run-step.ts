@@ -131,7 +131,7 @@ export async function runRunStep(d: RunStepDeps, step: Step, spec: RunSpec, pare
           hint: 'the command failed inside the build container; its output is above',
         });
       }
-    });
+    }, {}, { seal: ctx.seal });
   } finally {
     await freeMounts();
     await fs.rm(scratch, { recursive: true, force: true });

@@ -2,6 +2,7 @@ import type { SourceFile } from '@tbuild/errors';
 import type { ContainerRuntime } from '../runtime/container-runtime.ts';
 import type { Snapshotter } from '../snapshot/snapshotter.ts';
 import { runCopyStep } from './copy-step.ts';
+import { sealLayer } from './layer-builder.ts';
 import { executePlan, type ExecuteResult, type StepRunner } from './execute-plan.ts';
 import type { ExecutorDeps } from './ports.ts';
 import { runRunStep } from './run-step.ts';
@@ -26,10 +27,10 @@ export function runPlan(plan: Plan, deps: ExecutorDeps, m: BuildMachinery): Prom
       case 'add':
         return runCopyStep({ ...base, deps, file: m.file }, step, spec, parentLayers, ctx);
       case 'workdir':
-        return runWorkdirStep(base, step, spec, parentLayers);
+        return runWorkdirStep(base, step, spec, parentLayers, ctx);
       case 'config':
         return Promise.resolve(undefined);
     }
   };
-  return executePlan(plan, deps, runner);
+  return executePlan(plan, deps, runner, (parents, layer) => sealLayer(base, parents, layer));
 }

@@ -134,6 +134,8 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
         explain: cacheHooks.explain,
         pinHit: cacheHooks.pinHit,
         shared: opts.shared,
+        // A cache export needs every step's blob; without one, other stages' layers stay unsealed.
+        lazyBlobs: cacheTo.length === 0,
       },
       { runtime: state.runtime, snapshotter: state.snapshotter, file },
     );

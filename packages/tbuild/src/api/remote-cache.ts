@@ -1,4 +1,4 @@
-import type { Store } from '@tbuild/cache';
+import { isUnsealed, type Store } from '@tbuild/cache';
 import { isBuildError } from '@tbuild/errors';
 import type { BuildEvent, StepOutcome, StepRecordLike, StorePort } from '@tbuild/executor';
 import type { Plan, Step } from '@tbuild/planner';
@@ -54,6 +54,14 @@ export class RemoteBackedStore implements StorePort {
 
   touchStep(key: string): Promise<void> {
     return this.local.touchStep(key);
+  }
+
+  adoptUnsealed(dir: string): ReturnType<Store['adoptUnsealed']> {
+    return this.local.adoptUnsealed(dir);
+  }
+
+  sealStep(...args: Parameters<Store['sealStep']>): Promise<void> {
+    return this.local.sealStep(...args);
   }
 
   async ensureSnapshot(layer: { digest: string; diffId: string; mediaType: string }): Promise<string> {
@@ -197,6 +205,8 @@ export async function cacheEntries(
     const rec = await lookup(step.cacheKey);
     if (!outcome && !rec) continue;
     const layer = outcome ? outcome.layer : rec?.layer;
+    // A layer never sealed has no blob to send (a step an earlier build ran for another target).
+    if (layer && isUnsealed(layer)) continue;
     const stage = stages.get(step.stage);
     entries.push({
       key: step.cacheKey,

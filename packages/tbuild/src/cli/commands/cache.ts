@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { isUnsealed } from '@tbuild/cache';
 import { suggest } from '@tbuild/errors';
 import { cacheDu } from '../../api/cache/du.ts';
 import type { CacheEntry } from '../../api/cache/entries.ts';
@@ -116,6 +117,11 @@ export const cacheCommand: Command = {
   },
 };
 
+/** A layer with no blob yet (a stage no built image contains) has no compressed size to show. */
+function entrySize(e: CacheEntry): string {
+  return e.layer && isUnsealed(e.layer) ? 'unsealed' : formatSize(e.size);
+}
+
 function ls(ctx: CliContext, entries: CacheEntry[], format: string | undefined): number {
   if (format === 'json') {
     write(ctx.stdout, JSON.stringify(entries, null, 2));
@@ -123,7 +129,7 @@ function ls(ctx: CliContext, entries: CacheEntry[], format: string | undefined):
   }
   const rows = [['KEY', 'SIZE', 'CREATED', 'LAST USED', 'HITS', 'STEP']];
   const now = Date.now();
-  for (const e of entries) rows.push([e.shortKey, formatSize(e.size), ago(e.created, now), ago(e.lastUsed, now), String(e.hits), stepLabel(e)]);
+  for (const e of entries) rows.push([e.shortKey, entrySize(e), ago(e.created, now), ago(e.lastUsed, now), String(e.hits), stepLabel(e)]);
   write(ctx.stdout, table(rows));
   return 0;
 }
@@ -151,7 +157,7 @@ async function du(ctx: CliContext, root: string, verbose: boolean, format: strin
   ];
   const lines = [table(rows), '', `Reclaimable: ${formatSize(u.reclaimable)} by \`tbuild cache prune\`, ${formatSize(u.reclaimableAll)} by \`tbuild cache prune --all\``];
   if (verbose && u.largest.length) {
-    lines.push('', 'Largest entries:', table([['KEY', 'SIZE', 'STEP'], ...u.largest.map((e) => [e.shortKey, formatSize(e.size), stepLabel(e)])]));
+    lines.push('', 'Largest entries:', table([['KEY', 'SIZE', 'STEP'], ...u.largest.map((e) => [e.shortKey, entrySize(e), stepLabel(e)])]));
   }
   write(ctx.stdout, lines.join('\n'));
   return 0;
