@@ -363,19 +363,21 @@ export class Store {
   private readonly stepMemo = new Map<string, StepRecord>();
 
   async getStep(key: string): Promise<StepRecord | undefined> {
-    let rec = this.stepMemo.get(key);
-    if (!rec) {
-      const raw = await readIfExists(this.stepFile(key));
-      const parsed = raw && parseStepRecord(raw);
-      if (!parsed || parsed.key !== key) return undefined;
-      rec = parsed;
-    }
-    if (rec.layer && !(isUnsealed(rec.layer) ? await this.hasSnapshot(rec.layer.diffId) : await this.blobIntact(rec.layer.digest))) {
-      this.stepMemo.delete(key);
-      return undefined;
-    }
+    const memo = this.stepMemo.get(key);
+    if (memo && (await this.layerServes(memo))) return memo;
+    // Read again: another process may have replaced the record (sealed its layer, say) since.
+    this.stepMemo.delete(key);
+    const raw = await readIfExists(this.stepFile(key));
+    const rec = raw && parseStepRecord(raw);
+    if (!rec || rec.key !== key || !(await this.layerServes(rec))) return undefined;
     this.stepMemo.set(key, rec);
     return rec;
+  }
+
+  /** Whether a record's layer can be used: its blob verifies, or for an unsealed layer its snapshot is there. */
+  private async layerServes(rec: StepRecord): Promise<boolean> {
+    if (!rec.layer) return true;
+    return isUnsealed(rec.layer) ? this.hasSnapshot(rec.layer.diffId) : this.blobIntact(rec.layer.digest);
   }
 
   async putStep(rec: StepRecord): Promise<void> {

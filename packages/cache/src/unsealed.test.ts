@@ -97,3 +97,19 @@ describe('unsealed layers: a snapshot without a blob', () => {
     expect(await store.hasSnapshot(a.diffId)).toBe(false);
   });
 });
+
+describe('a record another process sealed', () => {
+  it('is read again when the layer this process remembered is gone', async () => {
+    const store = await openStore();
+    const other = await Store.open(store.root);
+    const a = await store.adoptUnsealed(await upperWith(store, { f: 'one' }));
+    await store.putStep(record('k', a));
+    expect((await store.getStep('k'))?.layer).toEqual(a);
+    const blob = await other.writeBlob('sealed');
+    const sealed = { digest: blob.digest, diffId: blob.digest, size: blob.size, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' };
+    await other.sealStep('k', a, sealed);
+    await other.gc();
+    expect(await store.hasSnapshot(a.diffId)).toBe(false);
+    expect((await store.getStep('k'))?.layer).toEqual(sealed);
+  });
+});
