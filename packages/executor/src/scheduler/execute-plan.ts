@@ -204,7 +204,8 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps, runStep: StepR
         recordOf.set(id, record);
         const durationMs = now() - started;
         summary.executed++;
-        if (layer) {
+        // An unsealed layer is a snapshot only: no layer was written.
+        if (layer && !isUnsealed(layer)) {
           summary.layersWritten++;
           summary.bytesWritten += layer.size;
         }
@@ -274,7 +275,12 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps, runStep: StepR
     }
     // Without lazy blobs (a cache export) every hit is sealed, which takes its chain: those steps
     // go the way of needed ones first, so none is reported twice.
-    if (!lazy) for (const s of unneeded) if (!states.has(s.id) && hits.get(s.id)?.layer && isUnsealed(hits.get(s.id)!.layer!)) await state(s.id);
+    if (!lazy) {
+      for (const s of unneeded) {
+        const layer = hits.get(s.id)?.layer;
+        if (layer && isUnsealed(layer) && !states.has(s.id)) await state(s.id);
+      }
+    }
     for (const s of unneeded) {
       const hit = hits.get(s.id);
       if (!hit || states.has(s.id)) continue;
