@@ -113,6 +113,33 @@ describe.skipIf(!isRoot)(`layers of stages the image does not contain stay unsea
     expect(r.stderr).toMatch(ALL_CACHED);
   });
 
+  it('moves the unchanged files of a rerun context COPY out of its unsealed previous result', async () => {
+    const edited = path.join(work.dir, 'edited');
+    for (let d = 0; d < 3; d++) {
+      fs.mkdirSync(path.join(edited, `data/d${d}`), { recursive: true });
+      for (let f = 0; f < 40; f++) fs.writeFileSync(path.join(edited, `data/d${d}/f${f}.txt`), `file ${d}/${f}\n`);
+    }
+    fs.writeFileSync(path.join(edited, 'Dockerfile'), 'FROM busybox AS src\nCOPY data /data\nRUN cat /data/d1/f1.txt > /seen\n\nFROM busybox\nCOPY --from=src /seen /seen\n');
+    const root = await fresh();
+    const inodes = (rel: string): number[] =>
+      fs.readdirSync(path.join(root, 's')).flatMap((slot) => fs.lstatSync(path.join(root, 's', slot, 'fs', rel), { throwIfNoEntry: false })?.ino ?? []);
+    const run = async (): Promise<string> => {
+      const out = fs.mkdtempSync(path.join(work.dir, 'out-'));
+      const r = await tbuild(['build', '--root', root, '-o', `type=local,dest=${out}`, edited], { env: SDE });
+      expect(r.code, r.stderr).toBe(0);
+      return fs.readFileSync(path.join(out, 'seen'), 'utf8');
+    };
+    expect(await run()).toBe('file 1/1\n');
+    expect((await records(root)).filter((r) => r.unsealed)).toHaveLength(2);
+    const [before] = inodes('data/d0/f0.txt');
+    fs.writeFileSync(path.join(edited, 'data/d1/f1.txt'), 'edited\n');
+    expect(await run()).toBe('edited\n');
+    // Moved, not copied: one snapshot holds the file, with the inode it had.
+    expect(inodes('data/d0/f0.txt')).toEqual([before]);
+    const verify = await tbuild(['cache', 'verify', '--root', root]);
+    expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+  });
+
   it('drops an unsealed snapshot with its record when the cache is pruned', async () => {
     const root = await fresh();
     await build(root);

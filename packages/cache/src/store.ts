@@ -284,8 +284,7 @@ export class Store {
 
   /**
    * Stores `dir` (an upper dir) as the snapshot of a new unsealed layer (store/unsealed.ts) and
-   * returns that layer. The slot is marked unsealed before its `fs` appears, so no complete
-   * unsealed snapshot is ever taken for a sealed one.
+   * returns that layer. The slot is marked unsealed before its `fs` appears.
    */
   async adoptUnsealed(dir: string): Promise<{ digest: string; diffId: string; size: number; mediaType: string }> {
     const id = unsealedId();
@@ -319,7 +318,7 @@ export class Store {
    * it: a rerun COPY takes its unchanged files from its previous result this way
    * (executor's copy-donor.ts). Linking them instead showed RUN steps a link count of 2 that a
    * fresh build does not have. The blob stays, so the snapshot is unpacked again if a build or
-   * container needs it later.
+   * container needs it later; an unsealed layer has none, and its record becomes a miss.
    *
    * Only a snapshot that nothing can have mounted is taken: none named by a live lease (builds
    * lease what they read), none written since a live build began, none of an image a container
@@ -334,8 +333,6 @@ export class Store {
       const slot = findSlot(this.dirs.snapshots, diffId);
       const st = await fs.stat(slot.dir).catch(() => undefined);
       if (!st || !(await isComplete(slot))) return undefined;
-      // The only copy of an unsealed layer's files: there is no blob to unpack again.
-      if (await fs.lstat(path.join(slot.dir, UNSEALED_MARKER)).catch(() => undefined)) return undefined;
       const pins = await readLivePins(this.dirs.leases, { dropDead: false });
       if (pins.snaps.has(diffId) || writtenSince(pins, st.mtimeMs)) return undefined;
       for (const ref of await this.listRefs()) {

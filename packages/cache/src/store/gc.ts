@@ -7,6 +7,7 @@ import { removeDeadLeftovers } from './leftovers.ts';
 import { readLivePins, writtenSince } from './pins.ts';
 import { listSlots } from './snapshot-slots.ts';
 import type { StepRecord } from './step-record.ts';
+import { isUnsealed } from './unsealed.ts';
 
 /**
  * - all: drop every step record (image refs stay; their content stays reachable)
@@ -64,7 +65,11 @@ export async function runGc(store: Store, opts: GcOptions): Promise<GcResult> {
 
     if (!opts.dryRun) await store.foldUsage();
     const steps = await store.listSteps();
-    const doomed = new Set<StepRecord>(steps.filter((s) => opts.all || (opts.until !== undefined && Date.parse(s.lastUsed) < opts.until)));
+    const complete = new Set<string>();
+    for (const s of slots) if (s.diffId && (await fs.lstat(s.fs).catch(() => undefined))?.isDirectory()) complete.add(s.diffId);
+    // A record of an unsealed layer whose snapshot is gone (a rerun COPY took it) can never hit.
+    const dead = (s: StepRecord): boolean => s.layer !== undefined && isUnsealed(s.layer) && !complete.has(s.layer.diffId);
+    const doomed = new Set<StepRecord>(steps.filter((s) => opts.all || (opts.until !== undefined && Date.parse(s.lastUsed) < opts.until) || dead(s)));
     if (opts.keepStorage !== undefined) {
       const snapSizes = new Map<string, number>();
       for (const s of slots) if (s.diffId) snapSizes.set(s.diffId, await diskUsage(s.fs));

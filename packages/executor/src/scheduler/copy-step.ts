@@ -1,6 +1,5 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { isUnsealed } from '@tbuild/cache';
 import { BuildError, type SourceFile } from '@tbuild/errors';
 import type { CopySpec, Step } from '@tbuild/planner';
 import { parseChmod } from '../copy/chmod.ts';
@@ -121,8 +120,10 @@ export async function runCopyStep(d: CopyStepDeps, step: Step, spec: CopySpec, p
       viewGone = view?.discard();
       viewGone?.catch(() => undefined);
     }, gz, { seal: ctx.seal });
-    // An unsealed layer's snapshot is the only copy of its files: never a donor to empty.
-    if (layer && recordDonor && !isUnsealed(layer)) await recordDonor(layer, gz.index).catch(() => undefined);
+    // An unsealed result is a donor too: the next run takes its files, and its record becomes a
+    // miss (store/unsealed.ts). An edit loop on a stage the image does not contain keeps moving
+    // the unchanged files instead of copying them all.
+    if (layer && recordDonor) await recordDonor(layer, gz.index).catch(() => undefined);
     return layer;
   } finally {
     await discardDonor?.().catch(() => undefined);
