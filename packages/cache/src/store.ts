@@ -288,14 +288,10 @@ export class Store {
    */
   async adoptUnsealed(dir: string): Promise<{ digest: string; diffId: string; size: number; mediaType: string }> {
     const id = unsealedId();
+    // adoptSnapshot claims the same slot again (the claim is by diffID) and moves the dir in.
     const slot = await claimSlot(this.dirs.snapshots, this.dirs.tmp, id);
     await fs.writeFile(path.join(slot.dir, UNSEALED_MARKER), '');
-    try {
-      await fs.rename(dir, slot.fs);
-    } catch (e) {
-      if (isErrno(e, 'EXDEV')) throw cacheError('TB_CACHE_CROSS_DEVICE', `cannot move ${dir} into the store at ${this.root}: different filesystems`);
-      throw e;
-    }
+    await this.adoptSnapshot(id, dir);
     return { digest: id, diffId: id, size: 0, mediaType: UNSEALED_LAYER };
   }
 
@@ -371,15 +367,19 @@ export class Store {
     return rec;
   }
 
-  /** Whether a record's layer can be used: its blob verifies, or for an unsealed layer its snapshot is there. */
-  private async layerServes(rec: StepRecord): Promise<boolean> {
+  /**
+   * Whether a record's layer can be used: its blob is there (and verifies, with `verify`), or for
+   * an unsealed layer its snapshot is there.
+   */
+  private async layerServes(rec: StepRecord, verify = true): Promise<boolean> {
     if (!rec.layer) return true;
-    return isUnsealed(rec.layer) ? this.hasSnapshot(rec.layer.diffId) : this.blobIntact(rec.layer.digest);
+    if (isUnsealed(rec.layer)) return this.hasSnapshot(rec.layer.diffId);
+    return verify ? this.blobIntact(rec.layer.digest) : this.hasBlob(rec.layer.digest);
   }
 
   async putStep(rec: StepRecord): Promise<void> {
-    if (rec.layer && !(isUnsealed(rec.layer) ? await this.hasSnapshot(rec.layer.diffId) : await this.hasBlob(rec.layer.digest))) {
-      throw new Error(`putStep(${rec.key}): layer ${rec.layer.digest} is not committed`);
+    if (!(await this.layerServes(rec, false))) {
+      throw new Error(`putStep(${rec.key}): layer ${rec.layer?.digest} is not committed`);
     }
     this.stepMemo.delete(rec.key);
     const file = this.stepFile(rec.key);

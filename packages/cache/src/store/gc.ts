@@ -5,7 +5,7 @@ import { diskUsage, regularFilesUnder } from './fs-util.ts';
 import { collectImageRoots } from './image-roots.ts';
 import { removeDeadLeftovers } from './leftovers.ts';
 import { readLivePins, writtenSince } from './pins.ts';
-import { listSlots } from './snapshot-slots.ts';
+import { isComplete, listSlots } from './snapshot-slots.ts';
 import type { StepRecord } from './step-record.ts';
 import { isUnsealed } from './unsealed.ts';
 
@@ -66,7 +66,7 @@ export async function runGc(store: Store, opts: GcOptions): Promise<GcResult> {
     if (!opts.dryRun) await store.foldUsage();
     const steps = await store.listSteps();
     const complete = new Set<string>();
-    for (const s of slots) if (s.diffId && (await fs.lstat(s.fs).catch(() => undefined))?.isDirectory()) complete.add(s.diffId);
+    for (const s of slots) if (s.diffId && (await isComplete(s))) complete.add(s.diffId);
     // A record of an unsealed layer whose snapshot is gone (a rerun COPY took it) can never hit.
     const dead = (s: StepRecord): boolean => s.layer !== undefined && isUnsealed(s.layer) && !complete.has(s.layer.diffId);
     const doomed = new Set<StepRecord>(steps.filter((s) => opts.all || (opts.until !== undefined && Date.parse(s.lastUsed) < opts.until) || dead(s)));

@@ -6,7 +6,7 @@ import type { StepRunContext } from './execute-plan.ts';
 import type { LayerRef } from './ports.ts';
 
 /** WORKDIR creates its directory (mode 0755, owned by the current USER) when it is missing. */
-export async function runWorkdirStep(d: LayerBuilderDeps, step: Step, spec: WorkdirSpec, parentLayers: LayerRef[], ctx?: Pick<StepRunContext, 'seal'>): Promise<LayerRef | undefined> {
+export async function runWorkdirStep(d: LayerBuilderDeps, step: Step, spec: WorkdirSpec, parentLayers: LayerRef[], ctx: Pick<StepRunContext, 'seal'>): Promise<LayerRef | undefined> {
   if (!spec.mkdir) return undefined;
   return buildLayer(
     d,
@@ -17,6 +17,6 @@ export async function runWorkdirStep(d: LayerBuilderDeps, step: Step, spec: Work
       await mkdirAllInRoot(active.rootfs, spec.path, { uid: owner.uid, gid: owner.gid, mode: 0o755 });
     },
     {},
-    { seal: ctx?.seal },
+    { seal: ctx.seal },
   );
 }
