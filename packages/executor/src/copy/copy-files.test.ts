@@ -171,6 +171,25 @@ describe('copyFiles', () => {
     expect(getAttributeSync(path.join(plain, 't'), 'user.tbuild.test')).toBeNull();
   });
 
+  it("never moves a copy into the next second, which a layer's tar header would show", async () => {
+    const src = temp();
+    const files: CopySource[] = [{ absPath: path.join(src, 'd'), destRel: 'd', type: 'dir', mode: 0o755 }];
+    files.push(file(src, 'd/small', 'x'));
+    files.push({ ...file(src, 'd/large', 'y'.repeat(200_000)), destRel: 'd/large' });
+    // Just before a second: rounded to the millisecond (as Node's Stats.mtime is) or read as a
+    // double of milliseconds (999,999,900 ns is one), each is the next second.
+    for (const [rel, stamp] of [['d/small', '@1000000.999600000'], ['d/large', '@1000001.999999900'], ['d', '@1000002.999999950']] as const) {
+      execFileSync('touch', ['-m', '-d', stamp, path.join(src, rel)]);
+    }
+    for (const keepSourceAttrs of [false, true]) {
+      const root = temp();
+      await copyFiles({ rootfs: root, dest: '/c', files, destMustBeDir: false, keepSourceAttrs, ...owner });
+      for (const [rel, second] of [['c/d/small', 1_000_000n], ['c/d/large', 1_000_001n], ['c/d', 1_000_002n]] as const) {
+        expect(fs.statSync(path.join(root, rel), { bigint: true }).mtimeNs / 1_000_000_000n, `${rel}, keepSourceAttrs ${keepSourceAttrs}`).toBe(second);
+      }
+    }
+  });
+
   it('gives copied directories the mode and times of their sources, after their entries are written', async () => {
     const src = temp();
     const root = temp();

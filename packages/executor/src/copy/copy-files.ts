@@ -4,7 +4,7 @@ import path from 'node:path';
 import { BuildError } from '@tbuild/errors';
 import { copyXattrs } from '../layer/xattrs.ts';
 import { setMtimesNs } from '../snapshot/sys-helper.ts';
-import { copyPool, copySmall, isPoolDown, setMeta, type CopyPool, type SmallCopied } from './copy-pool.ts';
+import { copyPool, copySmall, cutMtimeMs, isPoolDown, setMeta, type CopyPool, type SmallCopied } from './copy-pool.ts';
 import { isDirectoryIn, mkdirAllInRoot, resolveIn } from './confined-path.ts';
 
 /** One file a COPY/ADD selected (the shape `@tbuild/context` selects, from the context or a stage root). */
@@ -241,7 +241,7 @@ export async function copyFiles(req: CopyRequest): Promise<{ files: number; byte
     fsSync.chmodSync(d.host, d.mode);
     const st = fsSync.statSync(d.source, { throwIfNoEntry: false });
     if (!st) continue;
-    fsSync.utimesSync(d.host, st.atime, st.mtime);
+    fsSync.utimesSync(d.host, st.atime, copyMtime(st, d.source));
     if (!req.keepSourceAttrs) continue;
     const { mtimeNs } = fsSync.statSync(d.source, { bigint: true });
     if (mtimeNs % 1_000_000n !== 0n) late.mtimes.set(d.host, mtimeNs);
@@ -308,17 +308,17 @@ async function copyRegular(req: CopyRequest, f: CopySource, host: string, pool: 
   const job = { src: f.absPath, dest: host, mode, uid, gid, ns };
   let small: SmallCopied | undefined;
   try {
-    small = pool ? await pool.copy(job) : copySmall(fsSync, job, SYNC_COPY_MAX, setMeta);
+    small = pool ? await pool.copy(job) : copySmall(fsSync, job, SYNC_COPY_MAX, setMeta, cutMtimeMs);
   } catch (e) {
     if (!isPoolDown(e)) throw e;
-    small = copySmall(fsSync, job, SYNC_COPY_MAX, setMeta);
+    small = copySmall(fsSync, job, SYNC_COPY_MAX, setMeta, cutMtimeMs);
   }
   if (small) return small;
   const st = fsSync.statSync(f.absPath);
   await fs.copyFile(f.absPath, host);
   const o = copyMeta(req, f, st);
   setMeta(fsSync.lstatSync(host), o, (uid, gid) => fsSync.chownSync(host, uid, gid), (mode) => fsSync.chmodSync(host, mode));
-  fsSync.utimesSync(host, st.atime, st.mtime);
+  fsSync.utimesSync(host, st.atime, copyMtime(st, f.absPath));
   return { size: st.size, mtimeNs: ns ? fsSync.statSync(f.absPath, { bigint: true }).mtimeNs : undefined };
 }
 
@@ -438,8 +438,8 @@ function unchangedStat(req: CopyRequest, f: CopySource, donor: string): fsSync.B
     const st = sourceStat(f);
     const d = fsSync.lstatSync(donor, { bigint: true });
     const want = copyMeta(req, f, st);
-    // A copy sets the mtime from a Date (utimes takes a double, so it lands within a few hundred
-    // ns of the millisecond): compared rounded to the millisecond, as Node's Stats.mtime is.
+    // A copy sets the mtime to the millisecond through a double (utimes), so it lands within a
+    // microsecond of it: compared rounded to the millisecond.
     const mtimeMs = Number((d.mtimeNs + 500_000n) / 1_000_000n);
     // A single link only: a moved file must look like a fresh copy to RUN, link count included.
     if (!d.isFile() || d.nlink !== 1n || d.size !== BigInt(st.size) || mtimeMs !== st.mtime || d.uid !== BigInt(want.uid) || d.gid !== BigInt(want.gid) || Number(d.mode & 0o7777n) !== want.mode) return undefined;
@@ -451,10 +451,19 @@ function unchangedStat(req: CopyRequest, f: CopySource, donor: string): fsSync.B
 
 function sourceStat(f: CopySource): { size: number; mtime: number; uid: number; gid: number } {
   if (f.size !== undefined && f.mtimeMs !== undefined && f.uid !== undefined && f.gid !== undefined) {
-    return { size: f.size, mtime: Math.round(f.mtimeMs), uid: f.uid, gid: f.gid };
+    return { size: f.size, mtime: cutMtimeMs(f.mtimeMs, () => exactMtimeNs(f.absPath)), uid: f.uid, gid: f.gid };
   }
   const st = fsSync.statSync(f.absPath);
-  return { size: st.size, mtime: st.mtime.getTime(), uid: st.uid, gid: st.gid };
+  return { size: st.size, mtime: cutMtimeMs(st.mtimeMs, () => exactMtimeNs(f.absPath)), uid: st.uid, gid: st.gid };
+}
+
+/** The mtime a copy of `source` (whose stat is `st`) gets, in seconds for utimes: cutMtimeMs's millisecond. */
+function copyMtime(st: fsSync.Stats, source: string): number {
+  return cutMtimeMs(st.mtimeMs, () => exactMtimeNs(source)) / 1000;
+}
+
+function exactMtimeNs(p: string): bigint {
+  return fsSync.statSync(p, { bigint: true }).mtimeNs;
 }
 
 function ownerOf(req: CopyRequest, f: CopySource): { uid: number; gid: number } {

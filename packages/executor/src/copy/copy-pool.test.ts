@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CopyPool, copySmall, setMeta, type SmallCopy } from './copy-pool.ts';
+import { CopyPool, copySmall, cutMtimeMs, setMeta, type SmallCopy } from './copy-pool.ts';
 
 const MAX = 64 * 1024;
 const dirs: string[] = [];
@@ -32,13 +32,13 @@ describe('copy pool', () => {
       const p = path.join(src, `f${i}`);
       fs.writeFileSync(p, Buffer.alloc(i * 1500, i));
       fs.chmodSync(p, i % 3 ? 0o640 : 0o4755);
-      // Sub-millisecond times: the copy keeps Node's millisecond Date, and reports the nanoseconds.
+      // Sub-millisecond times: the copy keeps the millisecond, and reports the nanoseconds.
       // atime after mtime and ctime: a read (relatime) leaves it as it is.
       fs.utimesSync(p, Math.floor(Date.now() / 1000) + 100.123456 + i, 1_600_000_000.987654 + i);
       if (isRoot && i % 4 === 0) fs.chownSync(p, 1234, 5678);
       jobs.push((dest) => ({ src: p, dest: path.join(dest, `f${i}`), mode: i % 5 ? 0o644 : 0o4755, uid: i % 2 ? -1 : 0, gid: i % 2 ? -1 : 0, ns: i % 2 === 0 }));
     }
-    const here = jobs.map((j) => copySmall(fs, j(a), MAX, setMeta));
+    const here = jobs.map((j) => copySmall(fs, j(a), MAX, setMeta, cutMtimeMs));
     const pool = new CopyPool(2, MAX);
     const there = await Promise.all(jobs.map((j) => pool.copy(j(b))));
     expect(there).toEqual(here);
@@ -55,7 +55,7 @@ describe('copy pool', () => {
     const pool = new CopyPool(1, MAX);
     for (const name of ['big', 'fifo']) {
       const job = { src: path.join(src, name), dest: path.join(dest, name), mode: 0o644, uid: -1, gid: -1, ns: false };
-      expect(copySmall(fs, job, MAX, setMeta)).toBeUndefined();
+      expect(copySmall(fs, job, MAX, setMeta, cutMtimeMs)).toBeUndefined();
       expect(await pool.copy(job)).toBeUndefined();
     }
     expect(fs.readdirSync(dest)).toEqual([]);
@@ -66,7 +66,7 @@ describe('copy pool', () => {
     const job = { src: path.join(dest, 'missing'), dest: path.join(dest, 'out'), mode: 0o644, uid: -1, gid: -1, ns: false };
     let here: unknown;
     try {
-      copySmall(fs, job, MAX, setMeta);
+      copySmall(fs, job, MAX, setMeta, cutMtimeMs);
     } catch (e) {
       here = e;
     }

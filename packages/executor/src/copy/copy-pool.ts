@@ -31,23 +31,36 @@ export function setMeta(made: fsSync.Stats, o: { uid: number; gid: number; mode:
 }
 
 /**
+ * The millisecond a copy's mtime is set to: the source's, cut rather than rounded (as Node's
+ * Stats.mtime is), so a copy never moves into the next second, which a layer's tar header (whole
+ * seconds) would show. A double that reads a whole second may be a time just before it, rounded
+ * up; `exactNs` then decides. (Sent to the workers as source text, as copySmall is.)
+ */
+export function cutMtimeMs(mtimeMs: number, exactNs: () => bigint): number {
+  const ms = Math.floor(mtimeMs);
+  return ms === mtimeMs && ms % 1000 === 0 ? Number(exactNs() / 1_000_000n) : ms;
+}
+
+/**
  * Copies a source of at most `max` bytes: read whole from one descriptor (whose stat decides),
  * written through another, which then takes its owner, mode and times. Undefined when the
  * source is no longer a small regular file (the caller copies it its own way).
  *
  * Runs on the main thread and in the copy pool's workers, whose code is this function's source
- * text: so it uses nothing but its arguments (`meta` is setMeta).
+ * text: so it uses nothing but its arguments (`meta` is setMeta, `cut` cutMtimeMs).
  */
-export function copySmall(fs: typeof fsSync, job: SmallCopy, max: number, meta: typeof setMeta): SmallCopied | undefined {
+export function copySmall(fs: typeof fsSync, job: SmallCopy, max: number, meta: typeof setMeta, cut: typeof cutMtimeMs): SmallCopied | undefined {
   // Non-blocking: a source swapped for a FIFO since it was selected must not hang the open.
   const from = fs.openSync(job.src, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   let st: fsSync.Stats;
   let data: Buffer;
   let mtimeNs: bigint | undefined;
+  let mtimeMs: number;
   try {
     st = fs.fstatSync(from);
     if (!st.isFile() || st.size > max) return undefined;
     if (job.ns) mtimeNs = fs.fstatSync(from, { bigint: true }).mtimeNs;
+    mtimeMs = cut(st.mtimeMs, () => mtimeNs ?? fs.fstatSync(from, { bigint: true }).mtimeNs);
     data = fs.readFileSync(from);
   } finally {
     fs.closeSync(from);
@@ -57,9 +70,8 @@ export function copySmall(fs: typeof fsSync, job: SmallCopy, max: number, meta: 
     for (let at = 0; at < data.length; ) at += fs.writeSync(to, data, at);
     const owner = { uid: job.uid < 0 ? st.uid : job.uid, gid: job.gid < 0 ? st.gid : job.gid, mode: job.mode };
     meta(fs.fstatSync(to), owner, (uid, gid) => fs.fchownSync(to, uid, gid), (mode) => fs.fchmodSync(to, mode));
-    // Node's Dates of the times, to the millisecond, as takeUnchanged compares them; finer
-    // mtimes are the caller's to set.
-    fs.futimesSync(to, st.atime, st.mtime);
+    // To the millisecond, as takeUnchanged compares them; finer mtimes are the caller's to set.
+    fs.futimesSync(to, st.atime, mtimeMs / 1000);
   } finally {
     fs.closeSync(to);
   }
@@ -74,11 +86,12 @@ const WORKER_SOURCE = `
 const fs = require('node:fs');
 const { parentPort, workerData } = require('node:worker_threads');
 const setMeta = ${setMeta.toString()};
+const cutMtimeMs = ${cutMtimeMs.toString()};
 const copySmall = ${copySmall.toString()};
 parentPort.on('message', ({ id, jobs }) => {
   const out = jobs.map((job) => {
     try {
-      return { ok: copySmall(fs, job, workerData.max, setMeta) ?? null };
+      return { ok: copySmall(fs, job, workerData.max, setMeta, cutMtimeMs) ?? null };
     } catch (e) {
       return { error: { message: e.message, code: e.code, errno: e.errno, syscall: e.syscall, path: e.path } };
     }
