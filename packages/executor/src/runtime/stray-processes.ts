@@ -1,0 +1,51 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+/**
+ * Kills the processes whose command line names a path under `dir`, and waits (up to `waitMs`)
+ * until they are gone. A killed tbuild leaves its `runc run` children running: one that was still
+ * starting is not in `runc list` yet, and recreates its state dir after the dead build's
+ * leftovers are removed. Every such process names the dead build's dir in its `--root` and
+ * `--bundle`. Returns the pids killed.
+ */
+export async function killProcessesNaming(dir: string, waitMs = 2000): Promise<number[]> {
+  const prefix = `${path.resolve(dir)}/`;
+  const killed: number[] = [];
+  for (const pid of namingPids(prefix)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+      killed.push(pid);
+    } catch {
+      /* gone already */
+    }
+  }
+  const until = Date.now() + waitMs;
+  while (killed.some(running) && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+  return killed;
+}
+
+function namingPids(prefix: string): number[] {
+  const out: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    let argv: string[];
+    try {
+      argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    if (argv.some((a) => a.startsWith(prefix))) out.push(pid);
+  }
+  return out;
+}
+
+/** Whether `pid` still runs: a zombie (killed, not yet reaped by its new parent) does nothing more. */
+function running(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,51 @@
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openStore } from '../store.ts';
+import { reapDeadBuilds } from './reap.ts';
+
+const roots: string[] = [];
+afterEach(() => {
+  for (const r of roots.splice(0)) fs.rmSync(r, { recursive: true, force: true });
+});
+
+describe('reapDeadBuilds', () => {
+  it("kills a dead build's runc still writing into its dir, then removes the dir", async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tb-reap-'));
+    roots.push(root);
+    const store = await openStore(root);
+    const deadPid = spawnSync('true').pid!;
+    const stale = path.join(store.runDir, String(deadPid));
+    const runcRoot = path.join(stale, '1', 'runc');
+    fs.mkdirSync(runcRoot, { recursive: true });
+    // Stands in for a `runc --root <dir>/runc run` the dead build started: it names the dir in its
+    // arguments and keeps (re)creating its state there.
+    const stray = spawn('sh', ['-c', 'while :; do mkdir -p "$1/tb-x" && : > "$1/tb-x/state.json"; done', 'runc', runcRoot], { stdio: 'ignore' });
+    const exited = new Promise((r) => stray.once('exit', r));
+    try {
+      while (!fs.existsSync(path.join(runcRoot, 'tb-x/state.json'))) await new Promise((r) => setTimeout(r, 5));
+      expect(await reapDeadBuilds(store, 'runc-not-installed')).toEqual([deadPid]);
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
+      expect(stray.signalCode).toBe('SIGKILL');
+      expect(fs.readdirSync(store.runDir)).toEqual([]);
+    } finally {
+      stray.kill('SIGKILL');
+    }
+  });
+
+  it('leaves the dir of a build that still runs', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tb-reap-'));
+    roots.push(root);
+    const store = await openStore(root);
+    const live = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      fs.mkdirSync(path.join(store.runDir, String(live.pid), '1'), { recursive: true });
+      expect(await reapDeadBuilds(store, 'runc-not-installed')).toEqual([]);
+      expect(fs.readdirSync(store.runDir)).toEqual([String(live.pid)]);
+    } finally {
+      live.kill('SIGKILL');
+    }
+  });
+});
