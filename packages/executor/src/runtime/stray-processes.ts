@@ -2,11 +2,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 /**
- * Kills the processes whose command line names a path under `dir`, and waits (up to `waitMs`)
- * until they are gone. A killed tbuild leaves its `runc run` children running: one that was still
- * starting is not in `runc list` yet, and recreates its state dir after the dead build's
- * leftovers are removed. Every such process names the dead build's dir in its `--root` and
- * `--bundle`. Returns the pids killed.
+ * Kills the runc processes whose `--root`, `--bundle` or `--log` is under `dir`, and waits (up to
+ * `waitMs`) until they are gone. A killed tbuild leaves its `runc run` children running: one that
+ * was still starting is not in `runc list` yet, and recreates its state dir after the dead
+ * build's leftovers are removed. Only those options are matched, so a user's command that merely
+ * names a file there (`less …/runc.log`) is left alone. Returns the pids killed.
  */
 export async function killProcessesNaming(dir: string, waitMs = 2000): Promise<number[]> {
   const prefix = `${path.resolve(dir)}/`;
@@ -24,6 +24,8 @@ export async function killProcessesNaming(dir: string, waitMs = 2000): Promise<n
   return killed;
 }
 
+const RUNC_PATH_OPTIONS = new Set(['--root', '--bundle', '--log']);
+
 function namingPids(prefix: string): number[] {
   const out: number[] = [];
   for (const entry of fs.readdirSync('/proc')) {
@@ -35,7 +37,7 @@ function namingPids(prefix: string): number[] {
     } catch {
       continue;
     }
-    if (argv.some((a) => a.startsWith(prefix))) out.push(pid);
+    if (argv.some((a, i) => RUNC_PATH_OPTIONS.has(a) && argv[i + 1]?.startsWith(prefix))) out.push(pid);
   }
   return out;
 }

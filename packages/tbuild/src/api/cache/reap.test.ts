@@ -22,16 +22,21 @@ describe('reapDeadBuilds', () => {
     fs.mkdirSync(runcRoot, { recursive: true });
     // Stands in for a `runc --root <dir>/runc run` the dead build started: it names the dir in its
     // arguments and keeps (re)creating its state there.
-    const stray = spawn('sh', ['-c', 'while :; do mkdir -p "$1/tb-x" && : > "$1/tb-x/state.json"; done', 'runc', runcRoot], { stdio: 'ignore' });
+    const stray = spawn('sh', ['-c', 'while :; do mkdir -p "$2/tb-x" && : > "$2/tb-x/state.json"; done', 'runc', '--root', runcRoot], { stdio: 'ignore' });
+    // A command that only names a file there is not runc's: it is left running.
+    fs.writeFileSync(path.join(runcRoot, 'log'), '');
+    const reader = spawn('tail', ['-f', path.join(runcRoot, 'log')], { stdio: 'ignore' });
     const exited = new Promise((r) => stray.once('exit', r));
     try {
       while (!fs.existsSync(path.join(runcRoot, 'tb-x/state.json'))) await new Promise((r) => setTimeout(r, 5));
       expect(await reapDeadBuilds(store, 'runc-not-installed')).toEqual([deadPid]);
       await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
       expect(stray.signalCode).toBe('SIGKILL');
+      expect(reader.exitCode ?? reader.signalCode).toBeNull();
       expect(fs.readdirSync(store.runDir)).toEqual([]);
     } finally {
       stray.kill('SIGKILL');
+      reader.kill('SIGKILL');
     }
   });
 
