@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runcPidsUnder } from '@tbuild/executor';
 import { cachePrune, cacheVerify, openStore, removeImage } from 'tbuild';
 import { tbuild, TBUILD_BIN, type CliRun } from '../support/cli.ts';
 import { isRoot, NEEDS_ROOT, tempDir } from '../support/root.ts';
@@ -125,6 +126,8 @@ describe.skipIf(!isRoot || !haveRegistry())(`SIGKILL at random moments, seed ${S
       const verify = await cacheVerify({ root });
       expect(verify.problems, `after kill ${kills} (iteration ${i})`).toEqual([]);
       expect(await mountsUnder(root)).toEqual([]);
+      // No runc or container process of the killed build is left running (or waiting to start).
+      expect(runcPidsUnder(root), `after kill ${kills}`).toEqual([]);
       const left = fs.readdirSync(path.join(root, 'run'));
       // What is left, named in the failure: which process wrote it tells why it stayed.
       expect(left, left.length ? String(fs.readdirSync(path.join(root, 'run'), { recursive: true })) : '').toEqual([]);

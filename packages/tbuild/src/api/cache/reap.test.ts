@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,7 +12,7 @@ afterEach(() => {
 });
 
 describe('reapDeadBuilds', () => {
-  it("kills a dead build's runc still writing into its dir, then removes the dir", async () => {
+  it("kills a dead build's runc processes, one still writing into its dir, then removes the dir", async () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tb-reap-'));
     roots.push(root);
     const store = await openStore(root);
@@ -26,17 +26,26 @@ describe('reapDeadBuilds', () => {
     // A command that only names a file there is not runc's: it is left running.
     fs.writeFileSync(path.join(runcRoot, 'log'), '');
     const reader = spawn('tail', ['-f', path.join(runcRoot, 'log')], { stdio: 'ignore' });
-    const exited = new Promise((r) => stray.once('exit', r));
+    // Stands in for the container's `runc init`, left waiting on the state dir's exec.fifo once its
+    // `runc run` died: named runc, it names no path but holds a file there open.
+    const fakeRunc = path.join(root, 'runc');
+    fs.copyFileSync(execFileSync('sh', ['-c', 'command -v sleep'], { encoding: 'utf8' }).trim(), fakeRunc);
+    fs.chmodSync(fakeRunc, 0o755);
+    fs.mkdirSync(path.join(runcRoot, 'tb-y'));
+    const fifo = fs.openSync(path.join(runcRoot, 'tb-y/exec.fifo'), 'w');
+    const init = spawn(fakeRunc, ['30'], { stdio: ['ignore', 'ignore', 'ignore', fifo] });
+    fs.closeSync(fifo);
+    const exited = Promise.all([new Promise((r) => stray.once('exit', r)), new Promise((r) => init.once('exit', r))]);
     try {
       while (!fs.existsSync(path.join(runcRoot, 'tb-x/state.json'))) await new Promise((r) => setTimeout(r, 5));
       expect(await reapDeadBuilds(store, 'runc-not-installed')).toEqual([deadPid]);
       await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
       expect(stray.signalCode).toBe('SIGKILL');
+      expect(init.signalCode).toBe('SIGKILL');
       expect(reader.exitCode ?? reader.signalCode).toBeNull();
       expect(fs.readdirSync(store.runDir)).toEqual([]);
     } finally {
-      stray.kill('SIGKILL');
-      reader.kill('SIGKILL');
+      for (const p of [stray, init, reader]) p.kill('SIGKILL');
     }
   });
 
