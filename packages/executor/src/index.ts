@@ -9,7 +9,7 @@ export type { ContainerRuntime, RunIO, RunLimits, RunMount, RunRequest, RunResul
 export { RuncRuntime, cleanupStaleContainers } from './runtime/runc-runtime.ts';
 export { warmCgroupAttach } from './runtime/cgroup-warmup.ts';
 export { cleanupStale } from './runtime/cleanup-stale.ts';
-export { killProcessesNaming, runcPidsUnder } from './runtime/stray-processes.ts';
+export { killRuncProcessesUnder, runcPidsUnder } from './runtime/stray-processes.ts';
 export { RecordingRuntime } from './runtime/recording-runtime.ts';
 export type { RecordedRun } from './runtime/recording-runtime.ts';
 export type { RuncRuntimeOptions } from './runtime/runc-runtime.ts';

@@ -10,7 +10,7 @@ import path from 'node:path';
  * exec.fifo, names no path: it is matched by an open file under `dir`. A user's command that
  * merely names a file there (`less …/runc.log`) is left alone. Returns the pids killed.
  */
-export async function killProcessesNaming(dir: string, waitMs = 2000): Promise<number[]> {
+export async function killRuncProcessesUnder(dir: string, waitMs = 2000): Promise<number[]> {
   const killed: number[] = [];
   for (const pid of runcPidsUnder(dir)) {
     try {
@@ -27,7 +27,7 @@ export async function killProcessesNaming(dir: string, waitMs = 2000): Promise<n
 
 const RUNC_PATH_OPTIONS = new Set(['--root', '--bundle', '--log']);
 
-/** The runc processes of `dir`, as killProcessesNaming finds them. */
+/** The runc processes of `dir`: see killRuncProcessesUnder. */
 export function runcPidsUnder(dir: string): number[] {
   const prefix = `${path.resolve(dir)}/`;
   const out: number[] = [];

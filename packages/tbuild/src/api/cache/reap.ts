@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Store } from '@tbuild/cache';
-import { cleanupStaleContainers, cleanupStaleSnapshots, killProcessesNaming } from '@tbuild/executor';
+import { cleanupStaleContainers, cleanupStaleSnapshots, killRuncProcessesUnder } from '@tbuild/executor';
 
 /** Pids of tbuild processes that have a run dir in the store and still run (a build in progress). */
 export async function liveBuilds(store: Store): Promise<number[]> {
@@ -25,7 +25,7 @@ export async function reapDeadBuilds(store: Store, runtime?: string): Promise<nu
     if (!Number.isInteger(pid) || pid === process.pid || alive(pid)) continue;
     const stale = path.join(store.runDir, entry);
     // Its runc processes first: one still starting would write into the dir as it is removed.
-    await killProcessesNaming(stale).catch(() => undefined);
+    await killRuncProcessesUnder(stale).catch(() => undefined);
     for (const build of await fs.readdir(stale).catch(() => [] as string[])) {
       const dir = path.join(stale, build);
       await cleanupStaleContainers(dir, runtime).catch(() => undefined);
