@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { run } from './proc.mjs';
+import { adoptPid, run } from './proc.mjs';
 import { startDockerd } from './services.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -52,8 +52,10 @@ export function tbuildBuilder(work, base, { server = false } = {}) {
   const haveTime = fs.existsSync('/usr/bin/time');
   const cli = (args, opts) => run(...tbuildCommand(args), opts);
   let serverPid;
+  let releaseServer = () => {};
   const stopServer = async () => {
     if (server && fs.existsSync(root)) await cli(['server', 'stop', '--root', root], { check: false });
+    releaseServer();
     serverPid = undefined;
   };
   return {
@@ -68,6 +70,7 @@ export function tbuildBuilder(work, base, { server = false } = {}) {
       if (server) {
         const r = await cli(['server', 'start', '--root', root, '--idle-timeout', '0']);
         serverPid = Number(/pid (\d+)/.exec(r.stdout)?.[1]);
+        if (serverPid) releaseServer = adoptPid(serverPid);
       }
     },
     async build(w) {

@@ -3,15 +3,32 @@
 import { spawn } from 'node:child_process';
 
 const live = new Set();
+// Detached processes this run started through a command (a tbuild build server): not children.
+const adopted = new Set();
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.once(sig, () => {
     for (const c of live) c.kill('SIGTERM');
+    for (const pid of adopted) signalPid(pid, 'SIGTERM');
     process.exit(130);
   });
 }
 process.once('exit', () => {
   for (const c of live) c.kill('SIGKILL');
 });
+
+function signalPid(pid, sig) {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    /* gone */
+  }
+}
+
+/** Stops `pid` (SIGTERM) if the benchmark is interrupted before it calls `release`. */
+export function adoptPid(pid) {
+  adopted.add(pid);
+  return () => adopted.delete(pid);
+}
 
 /** Starts a long-lived process whose output goes to `logFd`; stopped by stopProc or at exit. */
 export function startProc(cmd, args, logFd, opts = {}) {
