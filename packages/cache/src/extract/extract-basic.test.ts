@@ -56,6 +56,17 @@ describe('extractTar', () => {
     expect(stats).toMatchObject({ files: 3, dirs: 2, symlinks: 1, hardlinks: 1 });
   });
 
+  it('keeps a PAX mtime in its second, to the microsecond', async () => {
+    const dest = scratch();
+    const tar = buildTar([
+      { name: 'late', data: 'x', pax: { mtime: '1600000007.9999999' } },
+      { name: 'exact', data: 'x', pax: { mtime: '1600000007.123456789' } },
+    ]);
+    await extractTar(Readable.from([tar]), dest, { format: 'plain' });
+    expect(fs.statSync(path.join(dest, 'late'), { bigint: true }).mtimeNs / 1_000_000_000n).toBe(1_600_000_007n);
+    expect(fs.statSync(path.join(dest, 'exact'), { bigint: true }).mtimeNs / 1000n).toBe(1_600_000_007_123_456n);
+  });
+
   it('rejects a diffID mismatch', async () => {
     await expect(extractTar(Readable.from([sample]), scratch(), { expectedDiffId: sha(Buffer.from('other')) })).rejects.toMatchObject({
       code: 'TB_CACHE_DIFFID_MISMATCH',

@@ -350,9 +350,14 @@ export class Extraction {
   }
 }
 
+/**
+ * Seconds, for utimes. A PAX mtime keeps its fraction to the microsecond (what utimes sets):
+ * read whole as a double, `…7.9999999` would be second 8.
+ */
 function mtimeOf(h: TarHeader): number {
   const pax = h.pax?.mtime;
-  if (pax !== undefined && /^-?\d+(\.\d+)?$/.test(pax)) return Number(pax);
+  const m = pax === undefined ? null : /^(-?\d+)(?:\.(\d+))?$/.exec(pax);
+  if (m) return m[2] && !m[1]!.startsWith('-') ? Number(m[1]) + Number(`0.${m[2].slice(0, 6)}`) : Number(pax);
   return h.mtime ? Math.floor(h.mtime.getTime() / 1000) : 0;
 }
 
