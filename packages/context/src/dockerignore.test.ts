@@ -1,10 +1,9 @@
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BuildError } from '@tbuild/errors';
 import { IgnoreMatcher, loadIgnoreFile, parseDockerignore } from './index.ts';
+import { tempTree } from './test-support.ts';
 
 function matcher(...lines: string[]): IgnoreMatcher {
   return new IgnoreMatcher(parseDockerignore(lines.join('\n')));
@@ -117,7 +116,7 @@ describe('parseDockerignore', () => {
 
 describe('loadIgnoreFile', () => {
   function ctx(): string {
-    return mkdtempSync(path.join(os.tmpdir(), 'tb-ignore-'));
+    return tempTree('tb-ignore-');
   }
 
   it('prefers <Dockerfile>.dockerignore next to the Dockerfile over the context .dockerignore', async () => {

@@ -1,6 +1,20 @@
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { afterAll } from 'vitest';
+
+// The temp dirs makeTree made, removed once the importing test file is done.
+const made: string[] = [];
+afterAll(() => {
+  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/** A new empty temp dir, removed after the test file. */
+export function tempTree(prefix = 'tb-ctx-'): string {
+  const d = mkdtempSync(path.join(os.tmpdir(), prefix));
+  made.push(d);
+  return d;
+}
 
 /**
  * Test helper: writes a context tree. Keys are paths; a string value is file content, `null`
@@ -8,7 +22,7 @@ import path from 'node:path';
  */
 export type Tree = Record<string, string | null | { link: string }>;
 
-export function makeTree(tree: Tree, root = mkdtempSync(path.join(os.tmpdir(), 'tb-ctx-'))): string {
+export function makeTree(tree: Tree, root = tempTree()): string {
   for (const [rel, v] of Object.entries(tree)) {
     const abs = path.join(root, rel);
     mkdirSync(path.dirname(abs), { recursive: true });
