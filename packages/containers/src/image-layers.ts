@@ -1,8 +1,9 @@
 import type { Store } from '@tbuild/cache';
+import { uniqueLowers } from '@tbuild/executor';
 import type { StoredImage } from '@tbuild/registry';
 
 /**
- * The image's unpacked layer snapshots, top-most first as overlay wants them. Each layer is
+ * The image's unpacked layer snapshots, top-most first as overlay wants them, each once. Each layer is
  * unpacked once into the store and shared by every container and build that uses it: a
  * container's root is these dirs plus its own upper dir, never a copy.
  */
@@ -14,5 +15,6 @@ export async function imageLowers(store: Store, image: StoredImage): Promise<str
   for (let i = 0; i < layers.length; i++) {
     dirs.push(await store.ensureSnapshot({ digest: layers[i]!.digest, diffId: diffIds[i]!, mediaType: layers[i]!.mediaType }));
   }
-  return dirs.reverse();
+  // A layer twice in the image (two steps that made the same change) is one lower.
+  return uniqueLowers(dirs.reverse());
 }

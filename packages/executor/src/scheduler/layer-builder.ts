@@ -1,6 +1,7 @@
 import type { BigIntStats } from 'node:fs';
 import fs from 'node:fs/promises';
 import type { ActiveSnapshot, Snapshotter } from '../snapshot/snapshotter.ts';
+import { uniqueLowers } from '../snapshot/lower-stack.ts';
 import { diffUpperToLayer, type MemberIndex, type MemberSource } from '../layer/index.ts';
 import type { LayerRef, StorePort } from './ports.ts';
 
@@ -20,7 +21,7 @@ export async function mountLayers(deps: LayerBuilderDeps, layers: LayerRef[], ke
 /** The layers' snapshot dirs (unpacked once, then shared), top-most first as overlay wants them. */
 async function snapshotDirs(deps: LayerBuilderDeps, layers: LayerRef[]): Promise<string[]> {
   const dirs = await Promise.all(layers.map((l) => deps.store.ensureSnapshot(l)));
-  return dirs.reverse();
+  return uniqueLowers(dirs.reverse());
 }
 
 /**

@@ -19,6 +19,23 @@ export interface LowerStackMount {
 }
 
 /**
+ * `lowers` (top-most first) without the repeats of a dir already higher in the stack. Two steps
+ * that make the same change give one layer, so one snapshot can come twice in an image's
+ * stack, and overlayfs refuses a mount whose lowers overlap (ELOOP). The lower copy is never
+ * seen: every path it holds, whiteouts and opaque markers included, the higher copy holds too
+ * and shows first.
+ */
+export function uniqueLowers(lowers: string[]): string[] {
+  const seen = new Set<string>();
+  return lowers.filter((l) => {
+    const abs = path.resolve(l);
+    if (seen.has(abs)) return false;
+    seen.add(abs);
+    return true;
+  });
+}
+
+/**
  * Builds the overlay options. Lowers go in as absolute paths when they all fit in the option
  * page and none holds a character overlay would read as a separator (`,` `:` `\\`): the common
  * case, with no files to make per mount. Otherwise each lower gets a symlink `l/<n>` and mount

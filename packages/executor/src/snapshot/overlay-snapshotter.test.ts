@@ -119,6 +119,31 @@ describe.skipIf(!isRoot)(`OverlaySnapshotter (${NEEDS_ROOT})`, () => {
     expect(mountsUnder(stateDir)).toEqual([]);
   });
 
+  it('mounts a stack that holds one snapshot twice (two steps made the same change), writable and read-only', async () => {
+    // Top-most first: `same` rewrites `top` and deletes `gone` again above `mid`, which brought
+    // `gone` back. Overlay refuses overlapping lowers (ELOOP); the higher copy is the one seen.
+    const same = makeLayer(path.join(tmp.dir, 'same'), { files: { top: 'same', s: 's' }, whiteouts: ['gone'] });
+    const mid = makeLayer(path.join(tmp.dir, 'mid'), { files: { top: 'mid', gone: 'back', m: 'm' } });
+    for (const readonly of [false, true]) {
+      const snap = await new OverlaySnapshotter({ stateDir }).prepare({ lowers: [same, mid, same, ...deep.slice(148)], key: 'twice', readonly });
+      try {
+        expect(fs.readFileSync(path.join(snap.rootfs, 'top'), 'utf8')).toBe('same');
+        expect(fs.existsSync(path.join(snap.rootfs, 'gone'))).toBe(false);
+        expect(fs.readdirSync(snap.rootfs).sort()).toEqual(['d', 'f0', 'f1', 'm', 's', 'top']);
+      } finally {
+        await snap.discard();
+      }
+    }
+    const twice = await new OverlaySnapshotter({ stateDir }).prepare({ lowers: [same, same], key: 'only-twice', readonly: true });
+    try {
+      // Still a lower below it: a lone lower would show its whiteout as a device.
+      expect(fs.readdirSync(twice.rootfs).sort()).toEqual(['s', 'top']);
+    } finally {
+      await twice.discard();
+    }
+    expect(mountsUnder(stateDir)).toEqual([]);
+  });
+
   it('mounts a read-only view without an upper dir, over any number of lowers', async () => {
     const options = (target: string): string => fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.split(' ')[4] === target) ?? '';
     for (const lowers of [[], [deep[149]!], deep.slice(140)]) {

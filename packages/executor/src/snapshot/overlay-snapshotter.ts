@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { flattenLowers } from './flatten-lowers.ts';
-import { mountLowerStack } from './lower-stack.ts';
+import { mountLowerStack, uniqueLowers } from './lower-stack.ts';
 import { mountsUnder, unmount } from './mountinfo.ts';
 import { ownerAlive, writeOwner } from './owner.ts';
 import type { ActiveSnapshot, PrepareOptions, Snapshotter } from './snapshotter.ts';
@@ -54,7 +54,7 @@ export class OverlaySnapshotter implements Snapshotter {
       for (const d of ['u', 'w', 'm']) fs.mkdirSync(path.join(dir, d));
       // The upper dir becomes the root of every new file's parent chain; 0755 like an image root.
       fs.chmodSync(path.join(dir, 'u'), 0o755);
-      let lowers = opts.lowers;
+      let lowers = uniqueLowers(opts.lowers);
       if (lowers.length === 0) {
         fs.mkdirSync(path.join(dir, 'e'), { mode: 0o755 });
         lowers = [path.join(dir, 'e')];
