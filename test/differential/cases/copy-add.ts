@@ -63,6 +63,15 @@ export const COPY_ADD_CASES: DiffCase[] = [
     files: { f: 'f', 'd/g': 'g' },
   },
   {
+    // The destination is resolved through a symlink already there, the last component too.
+    // (The second COPY rewrites identical content: a layer or none, docs/differences.md, so
+    // history is not compared.)
+    name: 'copy-onto-file-symlink',
+    dockerfile: 'FROM {{BASE}}\nRUN echo t > /etc/target && ln -s /etc/target /etc/abs && ln -s target /etc/rel && ln -s /nowhere/../made /dangling\nCOPY f /etc/abs\nCOPY f /etc/rel\nCOPY g /dangling\n',
+    files: { f: 'new', g: 'g' },
+    history: false,
+  },
+  {
     name: 'dockerignore',
     dockerfile: 'FROM {{BASE}}\nCOPY . /ctx/\n',
     files: {

@@ -171,6 +171,25 @@ describe('copyFiles', () => {
     expect(getAttributeSync(path.join(plain, 't'), 'user.tbuild.test')).toBeNull();
   });
 
+  it('writes a single file through a symlink at the destination, confined to the rootfs', async () => {
+    const src = temp();
+    const root = temp();
+    const outside = temp();
+    fs.mkdirSync(path.join(root, 'etc'));
+    fs.writeFileSync(path.join(root, 'etc/target'), 'old');
+    fs.symlinkSync('/etc/target', path.join(root, 'etc/abs'));
+    fs.symlinkSync(path.relative(path.join(root, 'etc'), path.join(outside, 'escaped')), path.join(root, 'etc/esc'));
+    fs.symlinkSync('/nowhere/../made', path.join(root, 'dangling'));
+    const f = file(src, 'f', 'new');
+    for (const dest of ['/etc/abs', '/etc/esc', '/dangling']) await copyFiles({ rootfs: root, dest, files: [f], destMustBeDir: false, ...owner });
+    expect(fs.readFileSync(path.join(root, 'etc/target'), 'utf8')).toBe('new');
+    expect(fs.readlinkSync(path.join(root, 'etc/abs'))).toBe('/etc/target');
+    expect(fs.readFileSync(path.join(root, 'made'), 'utf8')).toBe('new');
+    // `..` stops at the rootfs's root: what escapes the host path lands inside the rootfs.
+    expect(fs.readdirSync(outside)).toEqual([]);
+    expect(fs.readFileSync(path.join(root, path.basename(outside), 'escaped'), 'utf8')).toBe('new');
+  });
+
   it("never moves a copy into the next second, which a layer's tar header would show", async () => {
     const src = temp();
     const files: CopySource[] = [{ absPath: path.join(src, 'd'), destRel: 'd', type: 'dir', mode: 0o755 }];

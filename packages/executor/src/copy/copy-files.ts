@@ -82,8 +82,8 @@ export async function copyFiles(req: CopyRequest): Promise<{ files: number; byte
   const single = !req.sourceIsDir && req.files.length === 1 && req.files[0]!.type !== 'dir' && req.files[0]!.destRel !== '' ? req.files[0]! : undefined;
   let asFile: string | undefined;
   if (single && !destDirSyntax) {
-    const host = resolveIn(req.rootfs, dest).hostPath;
-    const st = await fs.stat(host).catch(() => undefined);
+    const resolved = resolveIn(req.rootfs, dest);
+    const st = await fs.stat(resolved.hostPath).catch(() => undefined);
     if (!st?.isDirectory()) {
       if (req.destMustBeDir) {
         throw new BuildError({
@@ -91,7 +91,9 @@ export async function copyFiles(req: CopyRequest): Promise<{ files: number; byte
           message: 'When using COPY with more than one source file, the destination must be a directory and end with a /',
         });
       }
-      asFile = dest;
+      // Through a symlink already there, confined to the rootfs, as BuildKit's copy resolves its
+      // destination: `COPY f /etc/localtime` rewrites the zone file the link names.
+      asFile = resolved.containerPath;
     }
   }
   // Directories a copy has to create (dest and parents) belong to root unless --chown says otherwise.
