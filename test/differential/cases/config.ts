@@ -76,6 +76,29 @@ export const CONFIG_CASES: DiffCase[] = [
     buildArgs: { HTTP_PROXY: 'http://proxy.invalid:3128', no_proxy: 'localhost' },
   },
   {
+    // Each name in one ENV sees the values from before that instruction.
+    name: 'env-same-instruction',
+    dockerfile: 'FROM {{BASE}}\nENV A=1\nENV A=2 B=$A C=${A}x\nRUN echo "$A $B $C" > /out\n',
+  },
+  {
+    name: 'arg-default-from-arg',
+    dockerfile: 'FROM {{BASE}}\nARG A=1\nARG B=${A}2\nARG C\nRUN echo "$A $B ${C:-none}" > /out\n',
+    buildArgs: { A: '9' },
+  },
+  {
+    name: 'label-quoting',
+    dockerfile: 'FROM {{BASE}}\nLABEL "a b"="c d" e=\'f g\' h=i\\ j k="l\\"m"\n',
+  },
+  {
+    name: 'workdir-env-and-relative',
+    dockerfile: 'FROM {{BASE}}\nENV D=/app\nWORKDIR $D/sub\nWORKDIR ../other\nRUN pwd > /pwd\n',
+  },
+  {
+    name: 'workdir-through-symlink',
+    dockerfile: 'FROM {{BASE}}\nRUN mkdir /real && ln -s /real /link\nWORKDIR /link/sub\nRUN pwd > here\nCOPY f .\n',
+    files: { f: 'x' },
+  },
+  {
     name: 'escape-directive',
     dockerfile: '# escape=`\nFROM {{BASE}}\nRUN echo one `\n  two > /joined\nENV P=C:\\path\\x\n',
   },

@@ -72,6 +72,21 @@ export const COPY_ADD_CASES: DiffCase[] = [
     history: false,
   },
   {
+    name: 'copy-special-names',
+    dockerfile: 'FROM {{BASE}}\nCOPY ["a b.txt", "/x/"]\nCOPY ["c[1].txt", "/x/"]\nCOPY d* /y/\n',
+    files: { 'a b.txt': 'a', 'c[1].txt': 'c', 'd$x': 'dollar', 'd é': 'u' },
+  },
+  {
+    // A symlink named as the source is followed; inside a copied directory it stays a link.
+    name: 'copy-from-symlink-source',
+    dockerfile: 'FROM {{BASE}} AS s\nRUN mkdir -p /t/d && echo 1 > /t/d/f && ln -s d /t/ld && ln -s d/f /t/lf\nFROM {{BASE}}\nCOPY --from=s /t/ld /a\nCOPY --from=s /t/lf /b\nCOPY --from=s /t/ /c/\n',
+  },
+  {
+    name: 'expand-in-copy-paths',
+    dockerfile: 'ARG V=1\nFROM {{BASE}}\nARG V\nENV F=f\nCOPY ${F} /dst-$V/${F:-none}\nCOPY $F /d2/${NOPE:-fallback}\n',
+    files: { f: 'x' },
+  },
+  {
     name: 'dockerignore',
     dockerfile: 'FROM {{BASE}}\nCOPY . /ctx/\n',
     files: {

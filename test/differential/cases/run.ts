@@ -119,6 +119,12 @@ export const RUN_CASES: DiffCase[] = [
     dockerfile: 'FROM {{BASE}}\nRUN echo shared > /a\nRUN ln /a /b && ln /a /c\nRUN rm /a\n',
   },
   {
+    // What USER reaches: RUN runs as it, the files COPY writes stay root's, WORKDIR makes a dir.
+    name: 'user-then-copy-and-run',
+    dockerfile: 'FROM {{BASE}}\nUSER 1000:1000\nCOPY f /f\nRUN touch /tmp/x && id > /tmp/id\nWORKDIR /made\n',
+    files: { f: 'x' },
+  },
+  {
     name: 'run-deletes-base-dir',
     dockerfile: 'FROM {{BASE}}\nRUN rm -rf /root /tmp/* && mkdir /root && touch /root/.profile\n',
   },
