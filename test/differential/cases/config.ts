@@ -99,6 +99,23 @@ export const CONFIG_CASES: DiffCase[] = [
     files: { f: 'x' },
   },
   {
+    name: 'workdir-relative-first',
+    dockerfile: 'FROM {{BASE}}\nWORKDIR rel\nWORKDIR more\nRUN pwd > /pwd\n',
+  },
+  {
+    name: 'env-path-extended',
+    dockerfile: 'FROM {{BASE}}\nENV PATH=$PATH:/opt/bin\nRUN mkdir -p /opt/bin && printf "#!/bin/sh\\necho ran\\n" > /opt/bin/tool && chmod +x /opt/bin/tool\nRUN tool > /out\n',
+  },
+  {
+    name: 'run-continuation-with-comments',
+    dockerfile: 'FROM {{BASE}}\nRUN echo a \\\n# a comment inside\n    && echo b \\\n\n    && echo c > /x\n',
+  },
+  {
+    name: 'arg-in-from-override',
+    dockerfile: 'ARG TAG=nope\nARG BASE={{BASE}}\nFROM ${BASE}\nARG TAG\nRUN echo "${TAG}" > /tag\n',
+    buildArgs: { TAG: 'given' },
+  },
+  {
     name: 'escape-directive',
     dockerfile: '# escape=`\nFROM {{BASE}}\nRUN echo one `\n  two > /joined\nENV P=C:\\path\\x\n',
   },

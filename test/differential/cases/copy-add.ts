@@ -87,6 +87,43 @@ export const COPY_ADD_CASES: DiffCase[] = [
     files: { f: 'x' },
   },
   {
+    // Hard links among the files of one source stay links (BuildKit's copy tracks inodes);
+    // two sources named apart are copied apart.
+    name: 'copy-hardlinks',
+    dockerfile: 'FROM {{BASE}} AS s\nRUN mkdir /h && echo x > /h/a && ln /h/a /h/b && ln /h/a /h/c\nFROM {{BASE}}\nCOPY --from=s /h /h\nCOPY --from=s /h/a /h/b /two/\nCOPY ctx /ctx\n',
+    files: { 'ctx/a': 'shared', 'ctx/b': { hardlink: 'ctx/a' }, 'ctx/c': 'shared' },
+  },
+  {
+    name: 'copy-dir-onto-dir-symlink-no-slash',
+    dockerfile: 'FROM {{BASE}}\nRUN mkdir /real && ln -s /real /alias\nCOPY d /alias\n',
+    files: { 'd/x': 'x', 'd/s/y': 'y' },
+  },
+  {
+    name: 'add-tar-into-symlinked-dir',
+    dockerfile: 'FROM {{BASE}}\nRUN mkdir /real && ln -s /real /alias\nADD t.tar /alias/\n',
+    files: { 't.tar': { tar: [{ name: 'in/', type: 'directory' }, { name: 'in/f', content: 'f' }] } },
+  },
+  {
+    name: 'copy-empty-dir-and-dotfiles',
+    dockerfile: 'FROM {{BASE}}\nCOPY e /e\nCOPY .hidden /h\nCOPY . /all/\n',
+    files: { e: { dir: true }, '.hidden': 'h', 'sub/.x': 'x' },
+  },
+  {
+    name: 'dockerignore-exceptions',
+    dockerfile: 'FROM {{BASE}}\nCOPY . /c/\n',
+    files: { '.dockerignore': 'dir\n!dir/keep\n**/*.log\n!important.log\nDockerfile\n', 'dir/keep': 'k', 'dir/drop': 'd', 'a.log': 'l', 'sub/b.log': 'l', 'important.log': 'i', other: 'o' },
+  },
+  {
+    name: 'context-symlink-to-dir',
+    dockerfile: 'FROM {{BASE}}\nCOPY . /c/\nCOPY ld /viaslink\n',
+    files: { 'real/f': 'f', ld: { symlink: 'real' } },
+  },
+  {
+    name: 'copy-chmod-dir',
+    dockerfile: 'FROM {{BASE}}\nCOPY --chmod=700 d /d\nCOPY --chmod=640 f /f\n',
+    files: { 'd/x': 'x', 'd/s/y': 'y', f: 'f' },
+  },
+  {
     name: 'dockerignore',
     dockerfile: 'FROM {{BASE}}\nCOPY . /ctx/\n',
     files: {

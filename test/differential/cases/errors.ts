@@ -10,6 +10,8 @@ export const ERROR_CASES: DiffCase[] = [
   { name: 'err-from-empty-expansion', dockerfile: 'ARG NOPE\nFROM $NOPE\nRUN true\n', expectError: /TB_\w+/ },
   { name: 'err-copy-from-variable', dockerfile: 'FROM {{BASE}} AS s\nFROM {{BASE}}\nARG S=s\nCOPY --from=$S /etc/passwd /p\n', expectError: /TB_PLAN_FROM_VARIABLE/ },
   { name: 'err-shell-not-json', dockerfile: 'FROM {{BASE}}\nSHELL /bin/sh -c\n', expectError: /TB_PARSE_\w+|TB_PLAN_\w+/ },
+  { name: 'err-copy-file-over-dir', dockerfile: 'FROM {{BASE}}\nRUN mkdir -p /opt/x/inner\nCOPY d /opt/\n', files: { 'd/x': 'file-now' }, expectError: /TB_EXEC_COPY_DEST[\s\S]*\/opt\/x/ },
+  { name: 'err-copy-dir-over-file', dockerfile: 'FROM {{BASE}}\nRUN mkdir -p /opt && echo f > /opt/x\nCOPY d /opt/\n', files: { 'd/x/y': 'y' }, expectError: /TB_EXEC_NOT_A_DIRECTORY[\s\S]*\/opt\/x/ },
   { name: 'err-unknown-flag', dockerfile: 'FROM {{BASE}}\nCOPY --bogus a /a\n', files: { a: 'a' }, expectError: /TB_PARSE_UNKNOWN_FLAG/ },
 ];
 

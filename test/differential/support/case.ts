@@ -7,6 +7,8 @@ export type FileSpec =
   | string
   | { content: string | Buffer; mode?: number; uid?: number; gid?: number }
   | { symlink: string }
+  /** A hard link to another context file, written before it. */
+  | { hardlink: string }
   | { dir: true; mode?: number }
   | { tar: Array<{ name: string; type?: 'file' | 'directory' | 'symlink' | 'link'; content?: string; mode?: number; uid?: number; gid?: number; linkname?: string }>; gzip?: boolean };
 
@@ -61,6 +63,7 @@ export async function writeContext(dir: string, c: DiffCase, base: string): Prom
       if (spec.mode !== undefined) fs.chmodSync(p, spec.mode);
       if (spec.uid !== undefined) fs.chownSync(p, spec.uid, spec.gid ?? spec.uid);
     } else if ('symlink' in spec) fs.symlinkSync(spec.symlink, p);
+    else if ('hardlink' in spec) fs.linkSync(path.join(dir, spec.hardlink), p);
     else if ('dir' in spec) {
       fs.mkdirSync(p, { recursive: true });
       if (spec.mode !== undefined) fs.chmodSync(p, spec.mode);

@@ -171,6 +171,29 @@ describe('copyFiles', () => {
     expect(getAttributeSync(path.join(plain, 't'), 'user.tbuild.test')).toBeNull();
   });
 
+  it('keeps hard links among the files one source selected, small and large, as BuildKit does', async () => {
+    const src = temp();
+    const small = file(src, 'd/a', 'shared');
+    fs.linkSync(small.absPath, path.join(src, 'd/b'));
+    const big = file(src, 'd/big1', 'x'.repeat(200_000));
+    fs.linkSync(big.absPath, path.join(src, 'd/big2'));
+    const lone = file(src, 'd/c', 'shared');
+    const sel = (rel: string, source: string): CopySource => ({ absPath: path.join(src, rel), destRel: rel.slice(2), type: 'file', mode: 0o644, source });
+    const root = temp();
+    await copyFiles({ rootfs: root, dest: '/o/', files: [sel('d/a', 'd'), sel('d/b', 'd'), sel('d/big1', 'd'), sel('d/big2', 'd'), { ...lone, destRel: 'c', source: 'd' }], destMustBeDir: true, ...owner });
+    const ino = (rel: string): number => fs.statSync(path.join(root, 'o', rel)).ino;
+    expect(ino('a')).toBe(ino('b'));
+    expect(ino('big1')).toBe(ino('big2'));
+    expect(fs.statSync(path.join(root, 'o/a')).nlink).toBe(2);
+    expect(fs.statSync(path.join(root, 'o/c')).nlink).toBe(1);
+    expect(fs.readFileSync(path.join(root, 'o/b'), 'utf8')).toBe('shared');
+    // Named as two sources (`COPY d/a d/b /p/`), they are two copies.
+    const apart = temp();
+    await copyFiles({ rootfs: apart, dest: '/p/', files: [sel('d/a', 'd/a'), sel('d/b', 'd/b')], destMustBeDir: true, ...owner });
+    expect(fs.statSync(path.join(apart, 'p/a')).nlink).toBe(1);
+    expect(fs.statSync(path.join(apart, 'p/b')).nlink).toBe(1);
+  });
+
   it('writes a single file through a symlink at the destination, confined to the rootfs', async () => {
     const src = temp();
     const root = temp();

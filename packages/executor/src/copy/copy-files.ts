@@ -21,6 +21,8 @@ export interface CopySource {
   mtimeMs?: number;
   uid?: number;
   gid?: number;
+  /** The COPY source argument that selected it: hard links are kept among the files of one, as BuildKit's copy keeps them. */
+  source?: string;
 }
 
 export interface CopyRequest {
@@ -99,7 +101,7 @@ export async function copyFiles(req: CopyRequest): Promise<{ files: number; byte
   // Directories a copy has to create (dest and parents) belong to root unless --chown says otherwise.
   const owner = { uid: req.uid ?? 0, gid: req.gid ?? 0 };
   let bytes = 0;
-  const late: LateWork = { mtimes: new Map() };
+  const late: LateWork = { mtimes: new Map(), links: new Map(), linkedAs: new Map() };
   let count = 0;
   if (asFile !== undefined) {
     await mkdirAllInRoot(req.rootfs, path.posix.dirname(asFile), owner);
@@ -235,6 +237,7 @@ export async function copyFiles(req: CopyRequest): Promise<{ files: number; byte
     if (f.type !== 'file') await drain();
   }
   await drain();
+  linkCopies(late.links);
   // Directories last, deepest first, once nothing more is written into them: their mode, and
   // their source's times, as files get theirs. (The times also keep an unchanged directory's
   // tar header, and so the gzip member holding it, the same from build to build.)
@@ -274,8 +277,14 @@ async function writeOne(req: CopyRequest, f: CopySource, containerPath: string, 
     throw new BuildError({ code: 'TB_EXEC_COPY_DEST', message: `cannot copy to ${containerPath}: a directory is in the way` });
   }
   if (existing) await fs.rm(host, { force: true });
-  // What replaces an earlier write of this path must not get that write's time.
+  // What replaces an earlier write of this path must not get that write's time, nor its links.
   late.mtimes.delete(host);
+  const linkedAs = late.linkedAs.get(host);
+  if (linkedAs !== undefined) {
+    const group = late.links.get(linkedAs)!;
+    group.splice(group.indexOf(host), 1);
+    late.linkedAs.delete(host);
+  }
   if (at.vacant && req.reuse && f.type === 'file') {
     const size = takeUnchanged(req, req.reuse, f, host);
     if (size !== undefined) return size;
@@ -286,7 +295,14 @@ async function writeOne(req: CopyRequest, f: CopySource, containerPath: string, 
     await fs.lchown(host, o.uid, o.gid);
     return 0;
   }
-  const { size, mtimeNs } = await copyRegular(req, f, host, at.poolFor?.());
+  const { size, mtimeNs, inode } = await copyRegular(req, f, host, at.poolFor?.());
+  if (inode !== undefined) {
+    const key = `${f.source ?? ''}\0${inode}`;
+    const group = late.links.get(key);
+    if (group) group.push(host);
+    else late.links.set(key, [host]);
+    late.linkedAs.set(host, key);
+  }
   if (req.keepSourceAttrs) {
     copyXattrs(f.absPath, host);
     if (mtimeNs !== undefined && mtimeNs % 1_000_000n !== 0n) late.mtimes.set(host, mtimeNs);
@@ -321,12 +337,33 @@ async function copyRegular(req: CopyRequest, f: CopySource, host: string, pool: 
   const o = copyMeta(req, f, st);
   setMeta(fsSync.lstatSync(host), o, (uid, gid) => fsSync.chownSync(host, uid, gid), (mode) => fsSync.chmodSync(host, mode));
   fsSync.utimesSync(host, st.atime, copyMtime(st, f.absPath));
-  return { size: st.size, mtimeNs: ns ? fsSync.statSync(f.absPath, { bigint: true }).mtimeNs : undefined };
+  const mtimeNs = ns ? fsSync.statSync(f.absPath, { bigint: true }).mtimeNs : undefined;
+  return st.nlink > 1 ? { size: st.size, mtimeNs, inode: `${st.dev}:${st.ino}` } : { size: st.size, mtimeNs };
 }
 
-/** Work left for after every write: nanosecond mtimes by host path, set in batches (sys-helper's setMtimesNs). */
+/**
+ * Work left for after every write: nanosecond mtimes by host path, set in batches (sys-helper's
+ * setMtimesNs); and the copies of sources that are hard links of one another, by source inode.
+ */
 interface LateWork {
   mtimes: Map<string, bigint>;
+  links: Map<string, string[]>;
+  /** Host path → its key in `links`. */
+  linkedAs: Map<string, string>;
+}
+
+/**
+ * Makes the copies of one source inode hard links of the first, as the source files are. The
+ * copies run concurrently, so each was written whole first; only hard-linked sources pay that.
+ * Before the directories get their times: a link changes its directory.
+ */
+function linkCopies(links: Map<string, string[]>): void {
+  for (const [first, ...rest] of links.values()) {
+    for (const host of rest) {
+      fsSync.unlinkSync(host);
+      fsSync.linkSync(first!, host);
+    }
+  }
 }
 
 /** The owner and permission bits a copy of `f` (whose stat is `st`) gets. */

@@ -13,10 +13,11 @@ export interface SmallCopy {
   ns: boolean;
 }
 
-/** What was written: bytes, and the source's mtime in nanoseconds when asked for. */
+/** What was written: bytes, the source's mtime in nanoseconds when asked for, and `dev:ino` when the source has other links. */
 export interface SmallCopied {
   size: number;
   mtimeNs?: bigint;
+  inode?: string;
 }
 
 /**
@@ -75,7 +76,7 @@ export function copySmall(fs: typeof fsSync, job: SmallCopy, max: number, meta: 
   } finally {
     fs.closeSync(to);
   }
-  return { size: data.length, mtimeNs };
+  return st.nlink > 1 ? { size: data.length, mtimeNs, inode: `${st.dev}:${st.ino}` } : { size: data.length, mtimeNs };
 }
 
 type Outcome = { ok: SmallCopied | null } | { error: { message: string; code?: string; errno?: number; syscall?: string; path?: string } };
