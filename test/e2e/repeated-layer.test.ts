@@ -42,5 +42,8 @@ describe.skipIf(!isRoot)(`an image that holds one layer twice (${NEEDS_ROOT})`, 
     r = await tbuild(['run', '--root', store.root, '--rm', 'twice', 'cat', '/etc/rel', '/seen']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('same\nsame\n');
+    // --rm: gone when the command returns, as with docker.
+    r = await tbuild(['ps', '--root', store.root, '-a', '-q']);
+    expect(r.stdout).toBe('');
   });
 });

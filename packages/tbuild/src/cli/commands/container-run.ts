@@ -151,6 +151,9 @@ export const runCommand: Command = {
         stdinMarker?.();
         detachMarker();
         await stopping;
+        // As `docker run --rm`: the container is gone when the command returns, so the next
+        // command (`ps -a`, removing the image or the store) does not race its removal.
+        if (flags.rm === true) await gone(cs.paths(rec.id).dir, 10_000);
       } finally {
         detachStdio?.();
         ctx.signal.removeEventListener('abort', onAbort);
@@ -225,3 +228,9 @@ export const execCommand: Command = {
     }
   },
 };
+
+/** Resolves once `dir` no longer exists, or after `timeoutMs` (the supervisor removes it). */
+async function gone(dir: string, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (fs.existsSync(dir) && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+}
