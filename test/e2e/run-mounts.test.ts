@@ -78,6 +78,27 @@ describe.skipIf(!isRoot)(`RUN --mount and network (${NEEDS_ROOT})`, () => {
     expect(fs.existsSync(path.join(second.out, 'var/cache/app'))).toBe(false);
   });
 
+  it('locks a cache named by its target path (sharing=locked), and keeps one of its own for another owner', async () => {
+    // Docker's own apt example: the default id is the target path, which is no file name.
+    const df = [
+      'FROM busybox',
+      'ARG N',
+      'RUN --mount=type=cache,target=/var/cache/apt,sharing=locked sh -c \'echo "$N" >> /var/cache/apt/runs; cat /var/cache/apt/runs > /runs\'',
+      'RUN --mount=type=cache,target=/c,id=apt-shared,uid=1000,gid=1000,mode=0750 sh -c \'stat -c "%u %g %a" /c > /owned; touch /c/mine\'',
+      'RUN --mount=type=cache,target=/c,id=apt-shared sh -c \'stat -c "%u %g %a" /c > /plain; ls /c > /plain-ls\'',
+      '',
+    ].join('\n');
+    const first = await build(df, ['--build-arg', 'N=one']);
+    expect(first.code, first.stderr).toBe(0);
+    const second = await build(df, ['--build-arg', 'N=two']);
+    expect(second.code, second.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(second.out, 'runs'), 'utf8')).toBe('one\ntwo\n');
+    expect(fs.readFileSync(path.join(first.out, 'owned'), 'utf8')).toBe('1000 1000 750\n');
+    // Same id, no owner: BuildKit's other cache, not the one the uid=1000 mount wrote.
+    expect(fs.readFileSync(path.join(first.out, 'plain'), 'utf8')).toBe('0 0 755\n');
+    expect(fs.readFileSync(path.join(first.out, 'plain-ls'), 'utf8')).toBe('');
+  });
+
   it('binds the context and another stage read-only, and gives RUN a tmpfs', async () => {
     const r = await build(
       [

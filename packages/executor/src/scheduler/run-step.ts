@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { BuildError, type SourceFile } from '@tbuild/errors';
@@ -145,16 +146,23 @@ export async function runRunStep(d: RunStepDeps, step: Step, spec: RunSpec, pare
   }
 }
 
-/** A persistent directory per cache-mount id; `locked` sharing serialises builds on it. */
+/**
+ * A persistent directory per cache mount; `locked` sharing serialises builds on it. A mount with
+ * its own uid, gid or mode gets a cache of its own, as in BuildKit (which makes it a base dir
+ * with them): one id shared across owners would hand one RUN a directory only the other can
+ * write. Without them the id alone names it, as before.
+ */
 async function cacheMountDir(
   deps: ExecutorDeps,
   m: { id: string; sharing: 'shared' | 'private' | 'locked'; mode: number; uid: number; gid: number },
 ): Promise<{ dir: string; release?: () => Promise<void> }> {
-  const { dir, created } = await deps.store.cacheMount(m.id);
+  const key = m.mode === 0o755 && m.uid === 0 && m.gid === 0 ? m.id : `${m.id}\0${m.uid}:${m.gid}:${m.mode.toString(8)}`;
+  const { dir, created } = await deps.store.cacheMount(key);
   if (created) {
     await fs.chmod(dir, m.mode);
     await fs.chown(dir, m.uid, m.gid);
   }
-  if (m.sharing === 'locked') return { dir, release: await deps.store.lock(`cache-mount-${m.id}`) };
+  // Lock names are plain file names; an id is any string (by default the target path).
+  if (m.sharing === 'locked') return { dir, release: await deps.store.lock(`cache-mount-${createHash('sha256').update(key).digest('hex').slice(0, 40)}`) };
   return { dir };
 }
