@@ -116,6 +116,30 @@ export const CONFIG_CASES: DiffCase[] = [
     buildArgs: { TAG: 'given' },
   },
   {
+    name: 'user-workdir-ownership',
+    dockerfile: 'FROM {{BASE}}\nUSER 1000:1000\nWORKDIR /w/deeper\nUSER nobody\nWORKDIR /n\n',
+  },
+  {
+    name: 'env-special-values',
+    dockerfile: 'FROM {{BASE}}\nENV X="a b" Y=c\\ d Z=\'$X\' W="${X:+set}"\nRUN echo "$X|$Y|$Z|$W" > /o\n',
+  },
+  {
+    name: 'expose-range-and-proto',
+    dockerfile: 'FROM {{BASE}}\nEXPOSE 8000-8002/tcp 53/udp 80\n',
+  },
+  {
+    name: 'labels-env-inherit-and-override',
+    dockerfile: 'FROM {{BASE}} AS a\nLABEL x=1 y=2\nENV E=1\nFROM a\nLABEL y=3 z=4\nENV E=2 F=$E\n',
+  },
+  {
+    name: 'stopsignal-name-and-number',
+    dockerfile: 'FROM {{BASE}} AS named\nSTOPSIGNAL SIGKILL\nFROM {{BASE}}\nSTOPSIGNAL 9\n',
+  },
+  {
+    name: 'shell-then-cmd-and-entrypoint',
+    dockerfile: 'FROM {{BASE}}\nSHELL ["/bin/sh", "-ec"]\nCMD echo hi\nENTRYPOINT echo ep\nRUN echo x > /x\n',
+  },
+  {
     name: 'escape-directive',
     dockerfile: '# escape=`\nFROM {{BASE}}\nRUN echo one `\n  two > /joined\nENV P=C:\\path\\x\n',
   },

@@ -124,6 +124,22 @@ export const COPY_ADD_CASES: DiffCase[] = [
     files: { 'd/x': 'x', 'd/s/y': 'y', f: 'f' },
   },
   {
+    // No user, a group: BuildKit finds no user named "" and keeps uid 0.
+    name: 'copy-chown-group-only',
+    dockerfile: 'FROM {{BASE}}\nCOPY --chown=:1001 f /c\nCOPY --chown=:nogroup f /d\nCOPY --chown=1000 f /a\n',
+    files: { f: 'f' },
+  },
+  {
+    name: 'copy-glob-dirs-and-nested',
+    dockerfile: 'FROM {{BASE}}\nCOPY */*.txt /t/\nCOPY a?/ /q/\nCOPY [ab]1/x.txt /r/\n',
+    files: { 'a1/x.txt': 'a', 'b1/x.txt': 'b', 'a1/y.md': 'y', 'c/z.txt': 'z' },
+  },
+  {
+    name: 'workdir-then-copy-relative-dot',
+    dockerfile: 'FROM {{BASE}}\nWORKDIR /app\nCOPY . .\nCOPY f ./sub/\nCOPY f ../top\n',
+    files: { f: 'f', 'g/h': 'h' },
+  },
+  {
     name: 'dockerignore',
     dockerfile: 'FROM {{BASE}}\nCOPY . /ctx/\n',
     files: {

@@ -125,6 +125,22 @@ export const RUN_CASES: DiffCase[] = [
     files: { f: 'x' },
   },
   {
+    name: 'run-mount-bind-rw-subpath',
+    dockerfile: 'FROM {{BASE}} AS s\nRUN mkdir -p /src/sub && echo s > /src/sub/f\nFROM {{BASE}}\nRUN --mount=type=bind,from=s,source=/src/sub,target=/m,rw echo changed > /m/f && cat /m/f > /out\nRUN --mount=type=bind,from=s,source=/src/sub,target=/m cat /m/f > /out2\n',
+    mountStubs: ['/m'],
+  },
+  {
+    // One id, two owners: BuildKit gives the uid/gid/mode mount a cache of its own.
+    name: 'run-mount-cache-owner-and-id',
+    dockerfile: 'FROM {{BASE}}\nRUN --mount=type=cache,target=/c,id=shared,uid=1000,gid=1000,mode=0750 stat -c "%u %g %a" /c > /st && touch /c/x\nRUN --mount=type=cache,target=/other,id=shared ls /other > /ls\n',
+    mountStubs: ['/c', '/other'],
+  },
+  {
+    name: 'volume-then-run-writes',
+    dockerfile: 'FROM {{BASE}}\nVOLUME /data\nRUN mkdir -p /data && echo kept > /data/f\nCOPY f /data/g\n',
+    files: { f: 'f' },
+  },
+  {
     name: 'run-deletes-base-dir',
     dockerfile: 'FROM {{BASE}}\nRUN rm -rf /root /tmp/* && mkdir /root && touch /root/.profile\n',
   },
