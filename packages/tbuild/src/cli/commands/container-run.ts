@@ -28,7 +28,7 @@ import { attachStdio, containers, launcher, unsupported, intFlag, startFailure, 
 
 const RUN_FLAGS: CommandSpec['flags'] = [
   { name: 'detach', short: 'd', type: 'bool', help: 'run in the background and print the container ID' },
-  { name: 'rm', type: 'bool', help: 'remove the container (and its anonymous volumes) when it exits' },
+  { name: 'rm', type: 'bool', help: 'remove the container (and its anonymous volumes) when it exits; the command returns once it is removed' },
   { name: 'name', type: 'string', placeholder: 'NAME', help: 'container name' },
   { name: 'env', short: 'e', type: 'list', placeholder: 'KEY=VALUE', help: 'set an environment variable (KEY alone copies it from here)' },
   { name: 'env-file', type: 'list', placeholder: 'FILE', help: 'read environment variables from a file' },
