@@ -17,10 +17,11 @@ export function cleanPath(p: string): string {
 /**
  * Resolves `p` against the working directory like BuildKit's pathRelativeToWorkingDir:
  * absolute stays absolute, `.`/empty means the workdir itself, and a trailing `/` survives
- * (for COPY it means "into this directory").
+ * (for COPY it means "into this directory"). Only those: `/x/.` cleans to `/x`, a file name
+ * for a single file, as in BuildKit's dispatchCopy.
  */
 export function resolveAgainst(workdir: string, p: string): string {
-  const trailing = p.endsWith('/') || p === '.' || p === '' || p.endsWith('/.');
+  const trailing = p.endsWith('/') || p === '.' || p === '';
   const base = p.startsWith('/') ? p : `${workdir || '/'}/${p}`;
   const cleaned = cleanPath(base);
   return trailing && cleaned !== '/' ? `${cleaned}/` : cleaned;

@@ -54,10 +54,13 @@ HEALTHCHECK CMD echo $D
   });
 
   it('resolves relative WORKDIR and COPY destinations, keeping a trailing slash', async () => {
-    const p = await planText('FROM busybox\nWORKDIR /a\nWORKDIR b/../c\nCOPY x y/\nCOPY x .\n', { files: { x: { content: '' } } });
+    const p = await planText('FROM busybox\nWORKDIR /a\nWORKDIR b/../c\nCOPY x y/\nCOPY x .\nCOPY x /z/.\nCOPY x ./.\n', { files: { x: { content: '' } } });
     expect(p.steps[1]!.spec).toEqual({ kind: 'workdir', path: '/a/c', user: '', mkdir: true });
     expect(copy(p.steps[2]).dest).toBe('/a/c/y/');
     expect(copy(p.steps[3]).dest).toBe('/a/c/');
+    // Only `.` and a trailing `/` mean "into": `/z/.` is the file /z, as in BuildKit.
+    expect(copy(p.steps[4]).dest).toBe('/z');
+    expect(copy(p.steps[5]).dest).toBe('/a/c');
   });
 
   it('ENTRYPOINT clears an inherited CMD but keeps one set in the stage', async () => {
