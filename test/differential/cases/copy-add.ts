@@ -1,6 +1,10 @@
 import type { DiffCase } from '../support/case.ts';
 
 /** COPY and ADD: sources, destinations, wildcards, owners, modes, symlinks, archives. */
+// Names past ustar's 100 and 155 bytes: PAX records in every layer tar.
+const LONG = 'n'.repeat(200);
+const DEEP = Array.from({ length: 12 }, (_, i) => `dir${i}-${'x'.repeat(10)}`).join('/');
+
 export const COPY_ADD_CASES: DiffCase[] = [
   {
     name: 'copy-file-to-dir',
@@ -138,6 +142,22 @@ export const COPY_ADD_CASES: DiffCase[] = [
     name: 'workdir-then-copy-relative-dot',
     dockerfile: 'FROM {{BASE}}\nWORKDIR /app\nCOPY . .\nCOPY f ./sub/\nCOPY f ../top\n',
     files: { f: 'f', 'g/h': 'h' },
+  },
+  {
+    // Only `.` and a trailing `/` make a destination a directory: `/c/.` is the file /c.
+    name: 'copy-dest-dot-suffix',
+    dockerfile: 'FROM {{BASE}} AS s\nRUN mkdir -p /d/e && echo 1 > /d/e/f\nFROM {{BASE}}\nWORKDIR /w\nCOPY f .\nCOPY f /x/.\nCOPY d ./.\nCOPY --from=s /d/ /a\nCOPY --from=s /d/e/ /b/\nCOPY --from=s /d/e/f /c/.\n',
+    files: { f: 'f', 'd/g': 'g' },
+  },
+  {
+    name: 'long-names-and-deep-paths',
+    dockerfile: `FROM {{BASE}}\nCOPY . /c/\nRUN mkdir -p /r/${DEEP} && touch /r/${DEEP}/${LONG}\n`,
+    files: { [`${DEEP}/${LONG}`]: 'deep', [LONG]: 'long' },
+  },
+  {
+    name: 'add-tar-pax-names',
+    dockerfile: 'FROM {{BASE}}\nADD t.tar /t/\n',
+    files: { 't.tar': { tar: [{ name: `${'p'.repeat(150)}/f`, content: 'pax path' }, { name: 'l', type: 'symlink', linkname: 'x'.repeat(150) }] } },
   },
   {
     name: 'dockerignore',

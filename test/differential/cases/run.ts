@@ -141,6 +141,10 @@ export const RUN_CASES: DiffCase[] = [
     files: { f: 'f' },
   },
   {
+    name: 'run-special-files-and-modes',
+    dockerfile: 'FROM {{BASE}}\nRUN mknod /null2 c 1 3 && mkfifo /fifo && ln -s /nowhere /dangling && chown -h 5:6 /dangling\nRUN mkdir -p /s /g && chmod 1777 /s && chmod 2755 /g && touch /g/f && chmod 4711 /g/f && chmod 000 /g\n',
+  },
+  {
     name: 'run-deletes-base-dir',
     dockerfile: 'FROM {{BASE}}\nRUN rm -rf /root /tmp/* && mkdir /root && touch /root/.profile\n',
   },

@@ -67,7 +67,9 @@ export async function runCopyStep(d: CopyStepDeps, step: Step, spec: CopySpec, p
         }
         // From the context, select with exactly the selection that was hashed into the key.
         const sel = spec.from.kind === 'context' && spec.context ? spec.context : { sources: local, excludes: spec.excludes, parents: spec.parents };
-        selected = await selector.select(sel);
+        selected = await selector.select(sel).catch((e: unknown) => {
+          throw located(e, at);
+        });
         matched = selected.length;
         const root = spec.from.kind === 'context' ? d.deps.context.root : view!.rootfs;
         if (local.length === 1 && !spec.parents && !WILDCARD.test(local[0]!)) sourceIsDir = await isDirectoryIn(root, '/' + local[0]!);
@@ -113,8 +115,7 @@ export async function runCopyStep(d: CopyStepDeps, step: Step, spec: CopySpec, p
       try {
         await copyFiles({ rootfs: active.rootfs, dest: spec.dest, files, destMustBeDir, sourceIsDir, ...(keepOwners ? {} : owner), chmod, keepSourceAttrs, ...(reuse ? { reuse } : {}) });
       } catch (e) {
-        if (e instanceof BuildError && at && !e.location) throw new BuildError({ ...e.diagnostics[0]!, location: at }, { cause: e });
-        throw e;
+        throw located(e, at);
       }
       // Only the copy reads the source view: unmounting it overlaps the diff (~15-25 ms here).
       viewGone = view?.discard();
@@ -131,4 +132,9 @@ export async function runCopyStep(d: CopyStepDeps, step: Step, spec: CopySpec, p
     await parentViewHandle?.discard().catch(() => undefined);
     await fs.rm(scratch, { recursive: true, force: true });
   }
+}
+
+/** A user's error from selecting or copying, pointed at the COPY/ADD line when it has no place yet. */
+function located(e: unknown, at: BuildError['location']): unknown {
+  return e instanceof BuildError && at && !e.location ? new BuildError({ ...e.diagnostics[0]!, location: at }, { cause: e }) : e;
 }
