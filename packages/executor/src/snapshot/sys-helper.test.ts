@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,6 +15,20 @@ afterEach(() => {
 describe.skipIf(!isRoot || !fs.existsSync('/usr/bin/python3'))('sys helper (needs root and python3)', () => {
   beforeAll(async () => {
     expect(await startSysHelper()).toBe(true);
+  });
+
+  it("keeps a process that waits for the helper's start alive until it has started", async () => {
+    // In a process of its own with nothing else to wait for: Node exits, code 0, when its event
+    // loop is empty, and the helper's pipes never hold it open.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tb-sys-'));
+    dirs.push(dir);
+    const entry = path.join(dir, 'wait.ts');
+    fs.writeFileSync(entry, `import { startSysHelper } from ${JSON.stringify(path.join(import.meta.dirname, 'sys-helper.ts'))};\nvoid startSysHelper().then((ok) => console.log('started', ok));\n`);
+    const { build } = await import('esbuild');
+    await build({ entryPoints: [entry], bundle: true, platform: 'node', format: 'cjs', conditions: ['tbuild-source'], outfile: path.join(dir, 'out.cjs'), logLevel: 'silent' });
+    const r = spawnSync(process.execPath, [path.join(dir, 'out.cjs')], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe('started true\n');
   });
 
   it('mounts and unmounts through mount(2)/umount2(2), and reports errors with their errno', async () => {

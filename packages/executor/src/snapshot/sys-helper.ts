@@ -290,10 +290,17 @@ export function releaseThroughHelper(pid: number): void {
   if (shared && shared.alive) shared.release(pid);
 }
 
-/** Starts the helper now; resolves whether it runs (tests wait for it; builds just go on). */
+/**
+ * Starts the helper now; resolves whether it runs. The helper's pipes never keep tbuild alive,
+ * so a wait for python's start does: a build whose only pending work was that wait (a COPY
+ * --from of cached layers, setting its nanosecond times) otherwise ended with exit code 0
+ * halfway, mounts left behind.
+ */
 export function startSysHelper(): Promise<boolean> {
   sysHelper();
-  return shared ? shared.started : Promise.resolve(false);
+  if (!shared) return Promise.resolve(false);
+  const keepAlive = setInterval(() => undefined, 60_000);
+  return shared.started.finally(() => clearInterval(keepAlive));
 }
 
 /** Sends `req` through the helper; undefined means "do it the old way" (no helper, or it died). */
