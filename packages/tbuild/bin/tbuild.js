@@ -14,8 +14,17 @@ const TAG_BUILD = 0x62; // 'b'
 const TAG_OTHER = 0x6f; // 'o'
 const argv = process.argv.slice(2);
 // A build server for the store (`tbuild server start`) runs builds already warmed up.
+let finished = false;
+// Node exits when nothing is left to wait for, with code 0. If the command has not finished
+// then, it was waiting on something that can never come: a tbuild bug, never a success.
+process.once('beforeExit', () => {
+  if (finished) return;
+  process.stderr.write('internal error: this is a tbuild bug, please report it\ntbuild stopped before the command finished: nothing was left to wait for\n');
+  process.exitCode = 70;
+});
 void (async () => {
   process.exitCode = (await runViaServer(argv, bundle)) ?? (await runHere());
+  finished = true;
 })();
 
 async function runHere() {
