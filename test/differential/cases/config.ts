@@ -143,4 +143,9 @@ export const CONFIG_CASES: DiffCase[] = [
     name: 'escape-directive',
     dockerfile: '# escape=`\nFROM {{BASE}}\nRUN echo one `\n  two > /joined\nENV P=C:\\path\\x\n',
   },
+  { name: 'env-value-with-equals-and-arg', dockerfile: 'FROM {{BASE}}\nARG V=1\nENV A=b=c W=$V\nARG A=argval\nRUN echo "$A $W" > /o\n' },
+  { name: 'user-root-root-and-arg-workdir', dockerfile: 'FROM {{BASE}}\nARG D=/arg/dir\nUSER root:root\nWORKDIR $D\nRUN pwd > /pwd && id -u > /id\n' },
+  { name: 'undeclared-build-arg-and-proxy', dockerfile: 'FROM {{BASE}}\nRUN echo "[$UNUSED][$HTTP_PROXY]" > /o\n', buildArgs: { UNUSED: 'x', HTTP_PROXY: 'http://proxy:3128' } },
+  { name: 'duplicate-expose-volume', dockerfile: 'FROM {{BASE}}\nEXPOSE 80 80/tcp\nVOLUME ["/a", "/a"]\nVOLUME /a\n' },
+  { name: 'label-multiline', dockerfile: 'FROM {{BASE}}\nLABEL a="one" \\\n      b="two words" \\\n      c=three\n' },
 ];

@@ -62,4 +62,10 @@ export const STAGE_CASES: DiffCase[] = [
       'RUN cat /merged/a /merged/b > /merged/ab',
     ].join('\n'),
   },
+  { name: 'stage-name-case', dockerfile: 'FROM {{BASE}} AS Builder\nRUN echo b > /b\nFROM {{BASE}}\nCOPY --from=builder /b /b1\nCOPY --from=BUILDER /b /b2\nCOPY --from=0 /b /b3\n' },
+  { name: 'global-arg-scope', dockerfile: 'ARG G=global\nFROM {{BASE}}\nRUN echo "[$G]" > /no\nARG G\nRUN echo "[$G]" > /yes\n' },
+  { name: 'cmd-entrypoint-empty', dockerfile: 'FROM {{BASE}} AS a\nCMD ["x"]\nENTRYPOINT ["y"]\nFROM a\nCMD []\nENTRYPOINT []\n' },
+  { name: 'healthcheck-none-inherited', dockerfile: 'FROM {{BASE}} AS a\nHEALTHCHECK --interval=30s CMD true\nFROM a\nHEALTHCHECK NONE\n' },
+  { name: 'shell-inherited-by-child-stage', dockerfile: 'FROM {{BASE}} AS a\nSHELL ["/bin/sh", "-xc"]\nFROM a\nRUN echo inherited > /o\n' },
+  { name: 'target-middle-stage', dockerfile: 'FROM {{BASE}} AS one\nRUN echo 1 > /1\nFROM one AS two\nRUN echo 2 > /2\nFROM two AS three\nRUN echo 3 > /3\n', target: 'two' },
 ];

@@ -154,7 +154,8 @@ export function lowerExpose(ctx: LowerContext, st: StageState, cmd: Command, ins
   const ports = { ...(cfg.ExposedPorts ?? {}) };
   for (const s of specs) ports[s] = {};
   cfg.ExposedPorts = ports;
-  emitConfig(ctx, st, cmd, `EXPOSE ${goList(specs)}`);
+  // Each port once in the history text, as BuildKit writes it.
+  emitConfig(ctx, st, cmd, `EXPOSE ${goList([...new Set(specs)])}`);
 }
 
 export function lowerVolume(ctx: LowerContext, st: StageState, cmd: Command, ins: VolumeInstruction): void {
