@@ -148,4 +148,13 @@ export const RUN_CASES: DiffCase[] = [
     name: 'run-deletes-base-dir',
     dockerfile: 'FROM {{BASE}}\nRUN rm -rf /root /tmp/* && mkdir /root && touch /root/.profile\n',
   },
+  // RUN layers whose only change is what BuildKit records for the runtime's files or the root dir: trees compared, history not (docs/differences.md).
+  { name: 'run-writes-runtime-files', dockerfile: 'FROM {{BASE}}\nRUN echo "1.2.3.4 extra" >> /etc/hosts; echo "nameserver 9.9.9.9" > /etc/resolv.conf; echo host > /etc/hostname; true\nRUN cat /etc/hosts | grep -c extra > /count || echo none > /count\n', history: false },
+  { name: 'run-create-and-remove', dockerfile: 'FROM {{BASE}}\nRUN touch /a && rm /a && mkdir -p /tmp/x && rmdir /tmp/x\n' },
+  { name: 'run-chmod-root-dir', dockerfile: 'FROM {{BASE}}\nRUN chmod 700 / && chmod 755 /\nRUN chmod 750 /root\n', history: false },
+  { name: 'run-replace-dir-with-file-and-back', dockerfile: 'FROM {{BASE}}\nRUN mkdir -p /x/y && echo 1 > /x/y/z\nRUN rm -rf /x && echo file > /x\nRUN rm /x && mkdir /x && echo 2 > /x/new\n' },
+  { name: 'run-opaque-then-readd', dockerfile: 'FROM {{BASE}}\nRUN mkdir -p /d && echo a > /d/a && echo b > /d/b\nRUN rm -rf /d && mkdir /d && echo c > /d/c\nRUN echo a2 > /d/a\n' },
+  { name: 'run-rename-across-dirs', dockerfile: 'FROM {{BASE}}\nRUN mkdir -p /m/src && echo x > /m/src/f\nRUN mv /m/src /m/dst && mv /bin/cat /bin/cat2 && ln -s cat2 /bin/cat\n' },
+  { name: 'run-symlink-dir-swap', dockerfile: 'FROM {{BASE}}\nRUN mkdir /real && echo r > /real/f && ln -s real /link\nRUN rm /link && mkdir /link && echo l > /link/g\n' },
+  { name: 'passwd-edit-then-user-and-chown', dockerfile: 'FROM {{BASE}}\nRUN echo "bob:x:1234:1234::/home/bob:/bin/sh" >> /etc/passwd && echo "bob:x:1234:" >> /etc/group && echo "team:x:2345:bob" >> /etc/group && mkdir -p /home/bob && chown 1234:1234 /home/bob\nUSER bob\nRUN id > /tmp/id\nWORKDIR /home/bob/work\nCOPY --chown=bob f ./f\nCOPY --chown=bob:team f ./g\nUSER root\nRUN stat -c "%u %g" /home/bob/work /home/bob/work/f /home/bob/work/g > /st\n', files: { f: 'f' } },
 ];
