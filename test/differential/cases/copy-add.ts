@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import type { DiffCase } from '../support/case.ts';
 
 /** COPY and ADD: sources, destinations, wildcards, owners, modes, symlinks, archives. */
@@ -158,6 +159,28 @@ export const COPY_ADD_CASES: DiffCase[] = [
     name: 'add-tar-pax-names',
     dockerfile: 'FROM {{BASE}}\nADD t.tar /t/\n',
     files: { 't.tar': { tar: [{ name: `${'p'.repeat(150)}/f`, content: 'pax path' }, { name: 'l', type: 'symlink', linkname: 'x'.repeat(150) }] } },
+  },
+  {
+    // Gzip of something that is not a tar: copied as it is, compressed.
+    name: 'add-gzip-not-tar',
+    dockerfile: 'FROM {{BASE}}\nADD note.gz /n/\nADD note.gz /m\n',
+    files: { 'note.gz': { content: gzipSync(Buffer.from('just text, gzipped\n')) } },
+  },
+  {
+    // The link entry repeats its target's metadata, as tar tools write it (docs/differences.md).
+    name: 'add-tar-owners-modes-links',
+    dockerfile: 'FROM {{BASE}}\nADD t.tar /t/\n',
+    files: { 't.tar': { tar: [{ name: 'd/', type: 'directory', mode: 0o700, uid: 3, gid: 4 }, { name: 'd/x', content: 'x', mode: 0o4755, uid: 5, gid: 6 }, { name: 'd/h', type: 'link', linkname: 'd/x', mode: 0o4755, uid: 5, gid: 6 }, { name: 'd/s', type: 'symlink', linkname: '../d/x' }, { name: 'e/', type: 'directory', mode: 0o1777 }] } },
+  },
+  {
+    name: 'add-tar-over-existing-tree',
+    dockerfile: 'FROM {{BASE}}\nRUN mkdir -p /t/d && echo old > /t/d/x && echo keep > /t/d/keep && ln -s /etc /t/esym\nADD t.tar /t/\n',
+    files: { 't.tar': { tar: [{ name: 'd/x', content: 'new' }, { name: 'd/y', content: 'y' }] } },
+  },
+  {
+    name: 'add-archive-among-sources',
+    dockerfile: 'FROM {{BASE}}\nADD t.tar plain.txt /m/\n',
+    files: { 't.tar': { tar: [{ name: 'a', content: 'a' }] }, 'plain.txt': 'p' },
   },
   {
     name: 'dockerignore',
