@@ -182,6 +182,11 @@ export const COPY_ADD_CASES: DiffCase[] = [
     dockerfile: 'FROM {{BASE}}\nADD t.tar plain.txt /m/\n',
     files: { 't.tar': { tar: [{ name: 'a', content: 'a' }] }, 'plain.txt': 'p' },
   },
+  // .dockerignore: anchors, trailing slashes, **, re-included files under excluded dirs, classes and escapes.
+  { name: 'dockerignore-anchors-and-slashes', dockerfile: 'FROM {{BASE}}\nCOPY . /c/\n', files: { '.dockerignore': '/a\n./b\nc/\n**/d\ne/**\n!e/keep\nf*/g\n# comment\n  h  \n', a: 'a', b: 'b', 'c/x': 'c', 'x/d': 'd', 'x/y/d/z': 'dz', 'e/keep': 'k', 'e/drop': 'd', 'f1/g': 'g', 'f2/g2': 'g2', h: 'h' } },
+  { name: 'dockerignore-reinclude-under-excluded-dir', dockerfile: 'FROM {{BASE}}\nCOPY . /c/\n', files: { '.dockerignore': 'node_modules\n!node_modules/keep/**\nbuild/\n!build/out.txt\n*.md\n!README.md\n', 'node_modules/keep/a': 'a', 'node_modules/drop/b': 'b', 'build/out.txt': 'o', 'build/tmp.txt': 't', 'x.md': 'x', 'README.md': 'r' } },
+  { name: 'dockerignore-dockerfile-and-self', dockerfile: 'FROM {{BASE}}\nCOPY . /c/\n', files: { '.dockerignore': '.dockerignore\nDockerfile\n', keep: 'k' } },
+  { name: 'dockerignore-escapes-and-classes', dockerfile: 'FROM {{BASE}}\nCOPY . /c/\n', files: { '.dockerignore': 'a[0-9].txt\n\\*lit\nq?.log\n[!x]y\n', 'a1.txt': '1', 'ab.txt': 'b', '*lit': 'star', 'qa.log': 'q', 'qaa.log': 'qq', 'zy': 'z', 'xy': 'x' } },
   {
     name: 'dockerignore',
     dockerfile: 'FROM {{BASE}}\nCOPY . /ctx/\n',
