@@ -13,6 +13,11 @@ export const ERROR_CASES: DiffCase[] = [
   { name: 'err-copy-file-over-dir', dockerfile: 'FROM {{BASE}}\nRUN mkdir -p /opt/x/inner\nCOPY d /opt/\n', files: { 'd/x': 'file-now' }, expectError: /TB_EXEC_COPY_DEST[\s\S]*\/opt\/x/ },
   { name: 'err-copy-dir-over-file', dockerfile: 'FROM {{BASE}}\nRUN mkdir -p /opt && echo f > /opt/x\nCOPY d /opt/\n', files: { 'd/x/y': 'y' }, expectError: /TB_EXEC_NOT_A_DIRECTORY[\s\S]*\/opt\/x/ },
   { name: 'err-copy-from-symlink-loop', dockerfile: 'FROM {{BASE}} AS s\nRUN ln -s /a /b && ln -s /b /a\nFROM {{BASE}}\nCOPY --from=s /a /x\n', expectError: /Dockerfile:4:1: error TB_CONTEXT_TOO_MANY_SYMLINKS/ },
+  { name: 'err-copy-outside-context', dockerfile: 'FROM {{BASE}}\nCOPY ../x /x\n', expectError: /TB_\w+/ },
+  { name: 'err-stage-cycle', dockerfile: 'FROM b AS a\nRUN true\nFROM a AS b\nRUN true\n', expectError: /TB_\w+/ },
+  { name: 'err-unknown-target', dockerfile: 'FROM {{BASE}} AS one\nRUN true\n', target: 'nope', expectError: /TB_\w+[\s\S]*nope/ },
+  { name: 'err-workdir-empty', dockerfile: 'FROM {{BASE}}\nWORKDIR\n', expectError: /TB_PARSE_\w+/ },
+  { name: 'err-user-unknown-run', dockerfile: 'FROM {{BASE}}\nUSER nosuchuser\nRUN true\n', expectError: /TB_EXEC_USER_UNKNOWN/ },
   { name: 'err-unknown-flag', dockerfile: 'FROM {{BASE}}\nCOPY --bogus a /a\n', files: { a: 'a' }, expectError: /TB_PARSE_UNKNOWN_FLAG/ },
 ];
 
