@@ -99,6 +99,23 @@ describe.skipIf(!isRoot)(`RUN --mount and network (${NEEDS_ROOT})`, () => {
     expect(fs.readFileSync(path.join(first.out, 'plain-ls'), 'utf8')).toBe('');
   });
 
+  it('starts a cache mount with from= as a copy of that stage, then keeps it', async () => {
+    const df = [
+      'FROM busybox AS seed',
+      'RUN mkdir /seed && echo seeded > /seed/s',
+      'FROM busybox',
+      'ARG N',
+      'RUN --mount=type=cache,target=/c,from=seed,source=/seed sh -c \'echo "$N" >> /c/runs; cat /c/s /c/runs > /got\'',
+      '',
+    ].join('\n');
+    const first = await build(df, ['--build-arg', 'N=one']);
+    expect(first.code, first.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(first.out, 'got'), 'utf8')).toBe('seeded\none\n');
+    const second = await build(df, ['--build-arg', 'N=two']);
+    expect(second.code, second.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(second.out, 'got'), 'utf8')).toBe('seeded\none\ntwo\n');
+  });
+
   it('binds the context and another stage read-only, and gives RUN a tmpfs', async () => {
     const r = await build(
       [

@@ -1,8 +1,10 @@
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { BuildError, type SourceFile } from '@tbuild/errors';
-import type { RunSpec, Step } from '@tbuild/planner';
+import type { RunSpec, SourceRef, Step } from '@tbuild/planner';
 import type { ContainerRuntime, RunMount } from '../runtime/container-runtime.ts';
 import { resolveUser } from '../runtime/resolve-user.ts';
 import { resolveIn } from '../copy/confined-path.ts';
@@ -11,6 +13,8 @@ import type { StepRunContext } from './execute-plan.ts';
 import { buildLayer, mountLayers, type LayerBuilderDeps } from './layer-builder.ts';
 import type { ExecutorDeps, LayerRef } from './ports.ts';
 import { OutputTail } from './output-tail.ts';
+
+const execFileP = promisify(execFile);
 
 export interface RunStepDeps extends LayerBuilderDeps {
   runtime: ContainerRuntime;
@@ -57,7 +61,7 @@ export async function runRunStep(d: RunStepDeps, step: Step, spec: RunSpec, pare
             break;
           }
           case 'cache': {
-            const { dir, release } = await cacheMountDir(d.deps, m);
+            const { dir, release } = await cacheMountDir(d.deps, m, m.from ? await cacheSeed(m.from, m.source ?? '/') : undefined);
             if (release) releases.push(release);
             mounts.push({ type: 'bind', source: dir, target, readonly: m.readonly });
             break;
@@ -138,6 +142,16 @@ export async function runRunStep(d: RunStepDeps, step: Step, spec: RunSpec, pare
     await fs.rm(scratch, { recursive: true, force: true });
   }
 
+  /** What a cache mount's `from` (and `source`) starts a new cache with, and names it by. */
+  async function cacheSeed(from: SourceRef, source: string): Promise<{ name: string; dir: string }> {
+    const name = from.kind === 'context' ? 'context' : from.kind === 'image' ? from.digest : (await ctx.layersOf({ stage: from.stage })).map((l) => l.diffId).join(',');
+    const dir = resolveIn(from.kind === 'context' ? d.deps.context.root : await viewOf(from, true), source).hostPath;
+    if (!(await fs.stat(dir).catch(() => undefined))?.isDirectory()) {
+      throw new BuildError({ code: 'TB_EXEC_MOUNT_SOURCE_NOT_FOUND', message: `cache mount source "${source}" is not a directory in ${from.kind === 'context' ? 'the build context' : 'the stage or image it starts from'}` });
+    }
+    return { name: `${name}:${source}`, dir };
+  }
+
   async function viewOf(from: { kind: 'stage'; stage: number } | { kind: 'image'; ref: string; digest: string }, readonly: boolean): Promise<string> {
     const layers = from.kind === 'stage' ? await ctx.layersOf({ stage: from.stage }) : await d.deps.imageLayers(from.digest);
     const view = await mountLayers(d, layers, `${step.id}-mount-${views.length}`, { readonly });
@@ -155,10 +169,14 @@ export async function runRunStep(d: RunStepDeps, step: Step, spec: RunSpec, pare
 async function cacheMountDir(
   deps: ExecutorDeps,
   m: { id: string; sharing: 'shared' | 'private' | 'locked'; mode: number; uid: number; gid: number },
+  seed?: { name: string; dir: string },
 ): Promise<{ dir: string; release?: () => Promise<void> }> {
-  const key = m.mode === 0o755 && m.uid === 0 && m.gid === 0 ? m.id : `${m.id}\0${m.uid}:${m.gid}:${m.mode.toString(8)}`;
+  let key = m.mode === 0o755 && m.uid === 0 && m.gid === 0 ? m.id : `${m.id}\0${m.uid}:${m.gid}:${m.mode.toString(8)}`;
+  // `from`: a cache of its own per base, which starts as a copy of it (BuildKit keys it by the base too).
+  if (seed) key += `\0from:${seed.name}`;
   const { dir, created } = await deps.store.cacheMount(key);
-  if (created) {
+  if (created && seed) await execFileP('cp', ['-a', '--', `${seed.dir}/.`, dir]);
+  else if (created) {
     await fs.chmod(dir, m.mode);
     await fs.chown(dir, m.uid, m.gid);
   }
