@@ -142,13 +142,16 @@ export async function runRunStep(d: RunStepDeps, step: Step, spec: RunSpec, pare
     await fs.rm(scratch, { recursive: true, force: true });
   }
 
-  /** What a cache mount's `from` (and `source`) starts a new cache with, and names it by. */
-  async function cacheSeed(from: SourceRef, source: string): Promise<{ name: string; dir: string }> {
+  /** What names a cache mount's `from` (and `source`), and the dir a new cache starts as a copy of (mounted only then). */
+  async function cacheSeed(from: SourceRef, source: string): Promise<CacheSeed> {
     const name = from.kind === 'context' ? 'context' : from.kind === 'image' ? from.digest : (await ctx.layersOf({ stage: from.stage })).map((l) => l.diffId).join(',');
-    const dir = resolveIn(from.kind === 'context' ? d.deps.context.root : await viewOf(from, true), source).hostPath;
-    if (!(await fs.stat(dir).catch(() => undefined))?.isDirectory()) {
-      throw new BuildError({ code: 'TB_EXEC_MOUNT_SOURCE_NOT_FOUND', message: `cache mount source "${source}" is not a directory in ${from.kind === 'context' ? 'the build context' : 'the stage or image it starts from'}` });
-    }
+    const dir = async (): Promise<string> => {
+      const host = resolveIn(from.kind === 'context' ? d.deps.context.root : await viewOf(from, true), source).hostPath;
+      if (!(await fs.stat(host).catch(() => undefined))?.isDirectory()) {
+        throw new BuildError({ code: 'TB_EXEC_MOUNT_SOURCE_NOT_FOUND', message: `cache mount source "${source}" is not a directory in ${from.kind === 'context' ? 'the build context' : 'the stage or image it starts from'}` });
+      }
+      return host;
+    };
     return { name: `${name}:${source}`, dir };
   }
 
@@ -160,6 +163,11 @@ export async function runRunStep(d: RunStepDeps, step: Step, spec: RunSpec, pare
   }
 }
 
+interface CacheSeed {
+  name: string;
+  dir: () => Promise<string>;
+}
+
 /**
  * A persistent directory per cache mount; `locked` sharing serialises builds on it. A mount with
  * its own uid, gid or mode gets a cache of its own, as in BuildKit (which makes it a base dir
@@ -169,13 +177,21 @@ export async function runRunStep(d: RunStepDeps, step: Step, spec: RunSpec, pare
 async function cacheMountDir(
   deps: ExecutorDeps,
   m: { id: string; sharing: 'shared' | 'private' | 'locked'; mode: number; uid: number; gid: number },
-  seed?: { name: string; dir: string },
+  seed?: CacheSeed,
 ): Promise<{ dir: string; release?: () => Promise<void> }> {
   let key = m.mode === 0o755 && m.uid === 0 && m.gid === 0 ? m.id : `${m.id}\0${m.uid}:${m.gid}:${m.mode.toString(8)}`;
   // `from`: a cache of its own per base, which starts as a copy of it (BuildKit keys it by the base too).
   if (seed) key += `\0from:${seed.name}`;
   const { dir, created } = await deps.store.cacheMount(key);
-  if (created && seed) await execFileP('cp', ['-a', '--', `${seed.dir}/.`, dir]);
+  if (created && seed) {
+    try {
+      await execFileP('cp', ['-a', '--', `${await seed.dir()}/.`, dir]);
+    } catch (e) {
+      // Not left half-seeded for the next build to take as the cache.
+      await fs.rm(dir, { recursive: true, force: true });
+      throw e;
+    }
+  }
   else if (created) {
     await fs.chmod(dir, m.mode);
     await fs.chown(dir, m.uid, m.gid);
