@@ -148,4 +148,8 @@ export const CONFIG_CASES: DiffCase[] = [
   { name: 'undeclared-build-arg-and-proxy', dockerfile: 'FROM {{BASE}}\nRUN echo "[$UNUSED][$HTTP_PROXY]" > /o\n', buildArgs: { UNUSED: 'x', HTTP_PROXY: 'http://proxy:3128' } },
   { name: 'duplicate-expose-volume', dockerfile: 'FROM {{BASE}}\nEXPOSE 80 80/tcp\nVOLUME ["/a", "/a"]\nVOLUME /a\n' },
   { name: 'label-multiline', dockerfile: 'FROM {{BASE}}\nLABEL a="one" \\\n      b="two words" \\\n      c=three\n' },
+  { name: 'onbuild-multiple-and-maintainer', dockerfile: 'FROM {{BASE}} AS p\nMAINTAINER someone <a@b.c>\nONBUILD RUN echo one > /one\nONBUILD ENV FROM_PARENT=1\nONBUILD LABEL via=onbuild\nFROM p\nRUN echo "$FROM_PARENT" > /env\n' },
+  { name: 'arg-in-label-and-env-multiline', dockerfile: 'FROM {{BASE}}\nARG VER=1.2\nLABEL version=$VER "built.with"="x${VER}y"\nENV A=1 \\\n    B=2 \\\n    C="three four"\n' },
+  { name: 'user-numeric-unknown-ids', dockerfile: 'FROM {{BASE}}\nUSER 4321:8765\nRUN id > /tmp/id && touch /tmp/mine\nUSER 4321\nRUN id > /tmp/id2\n' },
+  { name: 'workdir-existing-file-parent', dockerfile: 'FROM {{BASE}}\nRUN mkdir -p /w && chmod 700 /w && chown 7:7 /w\nWORKDIR /w/sub\nWORKDIR /w\nRUN touch here\n' },
 ];

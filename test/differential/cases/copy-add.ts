@@ -249,4 +249,5 @@ export const COPY_ADD_CASES: DiffCase[] = [
     dockerfile: 'FROM {{BASE}}\nWORKDIR /w/x\nCOPY a .\nCOPY a ./sub/\nCOPY a ../up\nWORKDIR rel\nCOPY a ./\n',
     files: { a: 'a' },
   },
+  { name: 'copy-preserves-dest-dir-attrs', dockerfile: 'FROM {{BASE}}\nRUN mkdir -p /d && chmod 711 /d && chown 9:9 /d\nCOPY f /d/\nCOPY sub/ /d/\n', files: { f: 'f', 'sub/g': 'g' } },
 ];
