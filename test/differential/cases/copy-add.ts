@@ -250,4 +250,7 @@ export const COPY_ADD_CASES: DiffCase[] = [
     files: { a: 'a' },
   },
   { name: 'copy-preserves-dest-dir-attrs', dockerfile: 'FROM {{BASE}}\nRUN mkdir -p /d && chmod 711 /d && chown 9:9 /d\nCOPY f /d/\nCOPY sub/ /d/\n', files: { f: 'f', 'sub/g': 'g' } },
+  { name: 'copy-chmod-chown-from-stage', dockerfile: 'FROM {{BASE}} AS s\nRUN mkdir -p /o/d && echo 1 > /o/d/f && chmod 600 /o/d/f && ln -s d/f /o/l\nFROM {{BASE}}\nCOPY --from=s --chmod=751 /o /a\nCOPY --from=s --chown=3:4 --chmod=640 /o /b\n' },
+  { name: 'add-chmod-local', dockerfile: 'FROM {{BASE}}\nADD --chmod=700 f /f\nADD --chmod=755 d /d\n', files: { f: 'f', 'd/x': 'x' } },
+  { name: 'copy-chown-dir-existing-dest', dockerfile: 'FROM {{BASE}}\nRUN mkdir -p /e/sub && chown 5:5 /e /e/sub\nCOPY --chown=7:7 d /e/\n', files: { 'd/sub/x': 'x', 'd/y': 'y' } },
 ];
