@@ -1,7 +1,6 @@
 import type { BigIntStats } from 'node:fs';
 import fs from 'node:fs/promises';
 import type { ActiveSnapshot, Snapshotter } from '../snapshot/snapshotter.ts';
-import { uniqueLowers } from '../snapshot/lower-stack.ts';
 import { diffUpperToLayer, type MemberIndex, type MemberSource } from '../layer/index.ts';
 import type { LayerRef, StorePort } from './ports.ts';
 
@@ -21,7 +20,7 @@ export async function mountLayers(deps: LayerBuilderDeps, layers: LayerRef[], ke
 /** The layers' snapshot dirs (unpacked once, then shared), top-most first as overlay wants them. */
 async function snapshotDirs(deps: LayerBuilderDeps, layers: LayerRef[]): Promise<string[]> {
   const dirs = await Promise.all(layers.map((l) => deps.store.ensureSnapshot(l)));
-  return uniqueLowers(dirs.reverse());
+  return dirs.reverse();
 }
 
 /**
@@ -67,24 +66,12 @@ export async function buildLayer(
     // writes once the change is done; the upper is only moved into the store after both.
     released = active.release();
     released.catch(() => undefined);
-    const writer = deps.store.blobWriter();
-    let diff;
-    try {
-      // The store's blob writer hashes the blob itself, and commit names it by that hash.
-      diff = await diffUpperToLayer(active.upper, writer, { compression: 'gzip', sourceDateEpoch: deps.sourceDateEpoch, lowers, reuse: gz.reuse, trusted: gz.trusted, index: gz.keepIndex === true, blobDigest: false });
-    } catch (e) {
-      await writer.abort();
-      throw e;
-    }
+    const made = await diffIntoBlob(deps, active.upper, lowers, { reuse: gz.reuse, trusted: gz.trusted, index: gz.keepIndex === true });
     await released;
-    if (diff.empty) {
-      await writer.abort();
-      return undefined;
-    }
-    const blob = await writer.commit({ size: diff.size });
-    gz.index = diff.members;
-    await deps.store.adoptSnapshot(diff.diffId, active.upper);
-    return { digest: blob.digest, diffId: diff.diffId, size: blob.size, mediaType: LAYER_MEDIA_TYPE };
+    if (!made) return undefined;
+    gz.index = made.members;
+    await deps.store.adoptSnapshot(made.layer.diffId, active.upper);
+    return made.layer;
   } finally {
     await released?.catch(() => undefined);
     await active.discard();
@@ -98,11 +85,25 @@ export async function buildLayer(
  */
 export async function sealLayer(deps: LayerBuilderDeps, parentLayers: LayerRef[], layer: LayerRef): Promise<LayerRef | undefined> {
   const lowers = await snapshotDirs(deps, parentLayers);
-  const upper = await deps.store.ensureSnapshot(layer);
+  const made = await diffIntoBlob(deps, await deps.store.ensureSnapshot(layer), lowers, { index: false });
+  return made?.layer;
+}
+
+/**
+ * Diffs `upper` over `lowers` into a committed gzip blob; undefined, with nothing written, when
+ * there is no change. The store's blob writer hashes the blob itself, and commit names it by
+ * that hash.
+ */
+async function diffIntoBlob(
+  deps: LayerBuilderDeps,
+  upper: string,
+  lowers: string[],
+  opts: { reuse?: MemberSource; trusted?: ReadonlyMap<string, BigIntStats>; index: boolean },
+): Promise<{ layer: LayerRef; members: MemberIndex | undefined } | undefined> {
   const writer = deps.store.blobWriter();
   let diff;
   try {
-    diff = await diffUpperToLayer(upper, writer, { compression: 'gzip', sourceDateEpoch: deps.sourceDateEpoch, lowers, index: false, blobDigest: false });
+    diff = await diffUpperToLayer(upper, writer, { compression: 'gzip', sourceDateEpoch: deps.sourceDateEpoch, lowers, ...opts, blobDigest: false });
   } catch (e) {
     await writer.abort();
     throw e;
@@ -112,5 +113,5 @@ export async function sealLayer(deps: LayerBuilderDeps, parentLayers: LayerRef[]
     return undefined;
   }
   const blob = await writer.commit({ size: diff.size });
-  return { digest: blob.digest, diffId: diff.diffId, size: blob.size, mediaType: LAYER_MEDIA_TYPE };
+  return { layer: { digest: blob.digest, diffId: diff.diffId, size: blob.size, mediaType: LAYER_MEDIA_TYPE }, members: diff.members };
 }
