@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { procStatFields } from '../snapshot/owner.ts';
 
 /**
  * Kills the runc processes of a dead build's `dir` and waits (up to `waitMs`) until they are gone.
@@ -72,10 +73,6 @@ function holdsFileUnder(pid: number, prefix: string): boolean {
 
 /** Whether `pid` still runs: a zombie (killed, not yet reaped by its new parent) does nothing more. */
 function running(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
+  const state = procStatFields(pid)?.[0];
+  return state !== undefined && state !== 'Z';
 }

@@ -10,15 +10,22 @@ export interface OwnerRecord {
   start: string;
 }
 
-function processStart(pid: number): string | undefined {
+/**
+ * The fields of /proc/<pid>/stat after comm, from field 3 (the state) on; undefined when the
+ * process is gone. comm (field 2) may contain spaces and parentheses, so they start after the
+ * last ')'.
+ */
+export function procStatFields(pid: number): string[] | undefined {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // comm (field 2) may contain spaces and parentheses; the fields after the last ')' are fixed.
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return rest[19];
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return undefined;
   }
+}
+
+function processStart(pid: number): string | undefined {
+  return procStatFields(pid)?.[19];
 }
 
 export function currentOwner(): OwnerRecord {
