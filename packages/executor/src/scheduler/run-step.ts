@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import type { Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -46,17 +47,7 @@ export async function runRunStep(d: RunStepDeps, step: Step, spec: RunSpec, pare
         const target = m.target ?? '';
         switch (m.type) {
           case 'bind': {
-            const root = m.from.kind === 'context' ? d.deps.context.root : await viewOf(m.from, m.readonly);
-            const source = resolveIn(root, m.source || '/').hostPath;
-            // A source missing from the stage (e.g. a symlink to a host path, re-rooted) is the
-            // user's error, as BuildKit's "not found", not a crash when the runtime stats it.
-            if (!(await fs.lstat(source).catch(() => undefined))) {
-              throw new BuildError({
-                code: 'TB_EXEC_MOUNT_SOURCE_NOT_FOUND',
-                message: `--mount source "${m.source || '/'}" not found in ${m.from.kind === 'context' ? 'the build context' : 'the stage or image it is mounted from'}`,
-                hint: 'symlinks in the source resolve inside that filesystem, never on the host',
-              });
-            }
+            const { host: source } = await mountSource(m.from, m.source || '/', m.readonly);
             mounts.push({ type: 'bind', source, target, readonly: m.readonly });
             break;
           }
@@ -146,13 +137,31 @@ export async function runRunStep(d: RunStepDeps, step: Step, spec: RunSpec, pare
   async function cacheSeed(from: SourceRef, source: string): Promise<CacheSeed> {
     const name = from.kind === 'context' ? 'context' : from.kind === 'image' ? from.digest : (await ctx.layersOf({ stage: from.stage })).map((l) => l.diffId).join(',');
     const dir = async (): Promise<string> => {
-      const host = resolveIn(from.kind === 'context' ? d.deps.context.root : await viewOf(from, true), source).hostPath;
-      if (!(await fs.stat(host).catch(() => undefined))?.isDirectory()) {
+      const { host, st } = await mountSource(from, source, true);
+      if (!st.isDirectory()) {
         throw new BuildError({ code: 'TB_EXEC_MOUNT_SOURCE_NOT_FOUND', message: `cache mount source "${source}" is not a directory in ${from.kind === 'context' ? 'the build context' : 'the stage or image it starts from'}` });
       }
       return host;
     };
     return { name: `${name}:${source}`, dir };
+  }
+
+  /**
+   * A mount's `source` in its `from` (the context, or a view of a stage or image), resolved
+   * inside it. A source missing there (e.g. a symlink to a host path, re-rooted) is the user's
+   * error, as BuildKit's "not found", not a crash when the runtime stats it.
+   */
+  async function mountSource(from: SourceRef, source: string, readonly: boolean): Promise<{ host: string; st: Stats }> {
+    const host = resolveIn(from.kind === 'context' ? d.deps.context.root : await viewOf(from, readonly), source).hostPath;
+    const st = await fs.lstat(host).catch(() => undefined);
+    if (!st) {
+      throw new BuildError({
+        code: 'TB_EXEC_MOUNT_SOURCE_NOT_FOUND',
+        message: `--mount source "${source}" not found in ${from.kind === 'context' ? 'the build context' : 'the stage or image it is mounted from'}`,
+        hint: 'symlinks in the source resolve inside that filesystem, never on the host',
+      });
+    }
+    return { host, st };
   }
 
   async function viewOf(from: { kind: 'stage'; stage: number } | { kind: 'image'; ref: string; digest: string }, readonly: boolean): Promise<string> {
