@@ -7,14 +7,18 @@ export const OPAQUE_MARKER = '.wh..wh..opq';
 /**
  * Splits an archive path into components relative to the root. A leading `/` is stripped
  * (absolute names are root-relative, as in docker), `.` and empty components vanish, and `..`
- * anywhere refuses the entry: a layer has no business naming its parent.
+ * is resolved lexically as docker's filepath.Clean does (`a/../b` is `b`, whatever `a` is).
+ * One that would climb above the root refuses the entry, or with `clamp` stops at the root.
  */
-export function splitEntryPath(name: string, limits: ExtractLimits, what = 'path'): string[] {
+export function splitEntryPath(name: string, limits: ExtractLimits, what = 'path', clamp = false): string[] {
   checkName(name, limits, what);
   const comps: string[] = [];
   for (const c of name.split('/')) {
     if (c === '' || c === '.') continue;
-    if (c === '..') throw layerInvalid(name, `${what} contains ".."`);
+    if (c === '..') {
+      if (comps.pop() === undefined && !clamp) throw layerInvalid(name, `${what} climbs above the root with ".."`);
+      continue;
+    }
     if (Buffer.byteLength(c) > 255) throw layerInvalid(name.slice(0, 64) + '…', `${what} component longer than 255 bytes`);
     comps.push(c);
   }

@@ -18,6 +18,19 @@ describe('A1-A2 traversal and absolute names', () => {
     await fx.expectRejected(buildTar([{ name, data: 'pwned' }]), 'TB_CACHE_LAYER_INVALID');
   });
 
+  it('resolves a ".." that stays inside lexically, as docker does (a/../b is b, even where a is a symlink)', async () => {
+    await fx.extract(buildTar([{ name: 'a', type: 'symlink', linkname: '/' }, { name: 'a/../b', data: 'b' }, { name: 'c/../d', type: 'link', linkname: 'x/../b' }]));
+    expect(fs.readFileSync(fx.inDest('b'), 'utf8')).toBe('b');
+    expect(fs.statSync(fx.inDest('d')).ino).toBe(fs.statSync(fx.inDest('b')).ino);
+    fx.expectHostUntouched();
+  });
+
+  it.each(['../../../../canary', 'a/../../canary'])('stops %s at the root with aboveRoot: clamp (ADD archives)', async (name) => {
+    await fx.extract(buildTar([{ name, data: 'pwned' }]), { aboveRoot: 'clamp' });
+    expect(fs.readFileSync(fx.inDest('canary'), 'utf8')).toBe('pwned');
+    fx.expectHostUntouched();
+  });
+
   it('writes absolute names below the root', async () => {
     await fx.extract(buildTar([{ name: '/etc/cron.d/pwn', data: 'x' }, { name: fx.canary, data: 'pwned' }]));
     expect(fs.readFileSync(fx.inDest('etc/cron.d/pwn'), 'utf8')).toBe('x');

@@ -61,6 +61,7 @@ export async function extractTar(input: AsyncIterable<Uint8Array> | NodeJS.Reada
     limits,
     sameOwner: opts.sameOwner ?? isRoot,
     devices: opts.devices ?? (isRoot ? 'create' : 'skip'),
+    clampDotDot: opts.aboveRoot === 'clamp',
   });
   const hash = createHash('sha256');
   let bytes = 0;

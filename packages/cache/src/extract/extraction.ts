@@ -18,6 +18,7 @@ export interface ExtractionConfig {
   limits: ExtractLimits;
   sameOwner: boolean;
   devices: 'create' | 'skip';
+  clampDotDot: boolean;
 }
 
 const XATTR_PREFIX = 'SCHILY.xattr.';
@@ -49,7 +50,7 @@ export class Extraction {
     if (++this.stats.entries > limits.maxEntries) {
       throw cacheError('TB_CACHE_BUDGET_EXCEEDED', `archive has more than ${limits.maxEntries} entries`);
     }
-    const comps = splitEntryPath(h.name, limits);
+    const comps = splitEntryPath(h.name, limits, 'path', this.cfg.clampDotDot);
     const xattrs = this.xattrsOf(h);
     const wh = classifyWhiteout(h.name, comps);
     if (wh.kind !== 'none') {
@@ -272,7 +273,7 @@ export class Extraction {
    */
   private async hardlink(real: string, h: TarHeader): Promise<void> {
     const linkname = h.linkname ?? '';
-    const comps = splitEntryPath(linkname, this.cfg.limits, 'hard link target');
+    const comps = splitEntryPath(linkname, this.cfg.limits, 'hard link target', this.cfg.clampDotDot);
     if (comps.length === 0) throw layerInvalid(h.name, 'hard link to the root');
     const parent = resolveInRoot(this.cfg.root, comps.slice(0, -1), this.resolveOpts(h.name, false));
     const target = parent && path.join(parent, comps[comps.length - 1]!);

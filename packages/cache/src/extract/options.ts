@@ -35,6 +35,11 @@ export interface ExtractOptions {
   limits?: Partial<ExtractLimits>;
   /** Apply the archive's uid/gid (default: when running as root). */
   sameOwner?: boolean;
+  /**
+   * A name whose `..` climbs above the root (`a/../../x`): refuse the archive (default, as for
+   * layers), or stop at the root (ADD, where BuildKit extracts chrooted into the destination).
+   */
+  aboveRoot?: 'refuse' | 'clamp';
   /** Device nodes: create them (default when root), or skip and report them in `skipped`. */
   devices?: 'create' | 'skip';
 }

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { extractTar } from '@tbuild/cache';
+import { BuildError } from '@tbuild/errors';
 import { mkdirAllInRoot } from '../copy/confined-path.ts';
 
 type Compression = 'gzip' | 'bzip2' | 'xz' | 'none';
@@ -57,9 +58,19 @@ export async function isArchive(file: string): Promise<boolean> {
   return block.length >= 512 && block.subarray(257, 262).toString('latin1') === 'ustar';
 }
 
-/** Extracts an archive into `dest` inside the rootfs with the store's safe, root-confined extractor. */
-export async function extractArchiveInto(file: string, rootfs: string, dest: string, owner: { uid: number; gid: number }): Promise<void> {
+/**
+ * Extracts an archive into `dest` inside the rootfs with the store's safe, root-confined
+ * extractor. `name` is the source as the user wrote it, for the error an unsafe archive gets.
+ */
+export async function extractArchiveInto(file: string, name: string, rootfs: string, dest: string, owner: { uid: number; gid: number }): Promise<void> {
   const dir = await mkdirAllInRoot(rootfs, dest, owner);
   const c = compressionOf(await head(file, 6));
-  await extractTar(decompressed(file, c), dir, { format: 'plain' });
+  await extractTar(decompressed(file, c), dir, { format: 'plain', aboveRoot: 'clamp' }).catch((e: unknown) => {
+    const d = e instanceof BuildError ? e.diagnostics[0] : undefined;
+    if (d?.code !== 'TB_CACHE_LAYER_INVALID') throw e;
+    throw new BuildError(
+      { code: 'TB_EXEC_ADD_ARCHIVE', message: `ADD ${name}: ${d.message.replace(/^unsafe layer entry/, 'unsafe archive entry')}`, hint: 'ADD unpacks local tar archives; COPY the file instead to keep it as it is' },
+      { cause: e },
+    );
+  });
 }

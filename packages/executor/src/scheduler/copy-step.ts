@@ -75,7 +75,9 @@ export async function runCopyStep(d: CopyStepDeps, step: Step, spec: CopySpec, p
         if (local.length === 1 && !spec.parents && !WILDCARD.test(local[0]!)) sourceIsDir = await isDirectoryIn(root, '/' + local[0]!);
         for (const f of selected) {
           if (spec.kind === 'add' && spec.unpack !== false && f.type === 'file' && (await isArchive(f.absPath))) {
-            await extractArchiveInto(f.absPath, active.rootfs, spec.dest, owner);
+            await extractArchiveInto(f.absPath, f.relPath, active.rootfs, spec.dest, owner).catch((e: unknown) => {
+              throw located(e, at);
+            });
             continue;
           }
           files.push(f);
