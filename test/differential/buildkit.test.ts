@@ -51,7 +51,7 @@ describe.skipIf(unavailable !== undefined)(`tbuild vs BuildKit 20.10 (${unavaila
     expect(tbuild.code, `tbuild failed:\n${tbuild.log.slice(-3000)}`).toBe(0);
     const tb = tbuild.image!;
     const bk = buildkit.image!;
-    const diffs = [...diffTrees(tb.tree, bk.tree, { stubs: c.mountStubs }), ...diffConfigs(tb.config, bk.config)];
+    const diffs = [...diffTrees(tb.tree, bk.tree, { stubs: c.mountStubs, mtimes: c.mtimes }), ...diffConfigs(tb.config, bk.config)];
     if (c.history !== false) diffs.push(...diffHistory(historyView(tb), historyView(bk)));
     // DIFF_REPORT=DIR keeps every case's differences for reading side by side.
     if (process.env.DIFF_REPORT && diffs.length) {

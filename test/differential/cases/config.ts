@@ -151,5 +151,8 @@ export const CONFIG_CASES: DiffCase[] = [
   { name: 'onbuild-multiple-and-maintainer', dockerfile: 'FROM {{BASE}} AS p\nMAINTAINER someone <a@b.c>\nONBUILD RUN echo one > /one\nONBUILD ENV FROM_PARENT=1\nONBUILD LABEL via=onbuild\nFROM p\nRUN echo "$FROM_PARENT" > /env\n' },
   { name: 'arg-in-label-and-env-multiline', dockerfile: 'FROM {{BASE}}\nARG VER=1.2\nLABEL version=$VER "built.with"="x${VER}y"\nENV A=1 \\\n    B=2 \\\n    C="three four"\n' },
   { name: 'user-numeric-unknown-ids', dockerfile: 'FROM {{BASE}}\nUSER 4321:8765\nRUN id > /tmp/id && touch /tmp/mine\nUSER 4321\nRUN id > /tmp/id2\n' },
+  { name: 'crlf-line-endings', dockerfile: 'FROM {{BASE}}\r\nRUN echo a \\\r\n  b > /f\r\nENV A=1 \\\r\n  B=2\r\nLABEL x=y\r\n# c\r\nCMD ["sh"]\r\n' },
+  { name: 'utf8-bom', dockerfile: '\uFEFFFROM {{BASE}}\nRUN echo a > /f\n' },
+  { name: 'env-beats-arg', dockerfile: 'FROM {{BASE}}\nARG X=a\nENV X=b\nRUN echo $X > /1\nARG X=c\nRUN echo $X > /2\nARG Y=y\nENV Z=$Y\n', buildArgs: { X: 'd', Y: 'e' } },
   { name: 'workdir-existing-file-parent', dockerfile: 'FROM {{BASE}}\nRUN mkdir -p /w && chmod 700 /w && chown 7:7 /w\nWORKDIR /w/sub\nWORKDIR /w\nRUN touch here\n' },
 ];

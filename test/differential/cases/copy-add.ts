@@ -206,7 +206,7 @@ export const COPY_ADD_CASES: DiffCase[] = [
     dockerfile: 'FROM {{BASE}}\nADD plain.tar /plain/\nADD packed.tar.gz /packed\nADD notatar.txt /nt/\n',
     files: {
       'plain.tar': { tar: [{ name: 'd/', type: 'directory', mode: 0o711, uid: 5, gid: 6 }, { name: 'd/f', content: 'f', mode: 0o640, uid: 7, gid: 8 }, { name: 'l', type: 'symlink', linkname: 'd/f' }, { name: 'h', type: 'link', linkname: 'd/f', mode: 0o640, uid: 7, gid: 8 }] },
-      'packed.tar.gz': { tar: [{ name: 'z/one', content: '1' }, { name: 'z/two', content: '22', mode: 0o755 }], gzip: true },
+      'packed.tar.gz': { tar: [{ name: 'z/one', content: '1' }, { name: 'z/two', content: '22', mode: 0o755 }], compress: 'gzip' },
       'notatar.txt': 'plain text',
     },
   },
@@ -253,4 +253,27 @@ export const COPY_ADD_CASES: DiffCase[] = [
   { name: 'copy-chmod-chown-from-stage', dockerfile: 'FROM {{BASE}} AS s\nRUN mkdir -p /o/d && echo 1 > /o/d/f && chmod 600 /o/d/f && ln -s d/f /o/l\nFROM {{BASE}}\nCOPY --from=s --chmod=751 /o /a\nCOPY --from=s --chown=3:4 --chmod=640 /o /b\n' },
   { name: 'add-chmod-local', dockerfile: 'FROM {{BASE}}\nADD --chmod=700 f /f\nADD --chmod=755 d /d\n', files: { f: 'f', 'd/x': 'x' } },
   { name: 'copy-chown-dir-existing-dest', dockerfile: 'FROM {{BASE}}\nRUN mkdir -p /e/sub && chown 5:5 /e /e/sub\nCOPY --chown=7:7 d /e/\n', files: { 'd/sub/x': 'x', 'd/y': 'y' } },
+  {
+    name: 'add-tar-bzip2-and-xz',
+    dockerfile: 'FROM {{BASE}}\nADD a.tar.bz2 /a/\nADD b.tar.xz /b/\n',
+    files: { 'a.tar.bz2': { tar: [{ name: 'in/one', content: '1' }], compress: 'bzip2' }, 'b.tar.xz': { tar: [{ name: 'in/two', content: '2', mode: 0o600 }], compress: 'xz' } },
+  },
+  // Names are cleaned as docker's filepath.Clean does; a ".." above the destination stops there.
+  {
+    name: 'add-tar-dotdot-and-absolute-names',
+    dockerfile: 'FROM {{BASE}}\nADD t.tar /dst/\n',
+    files: { 't.tar': { tar: [{ name: '/abs/x', content: 'a' }, { name: './rel/y', content: 'r' }, { name: 'a/../b', content: 'b' }, { name: 'a/../../up', content: 'u' }, { name: 'c/d/../../e', type: 'link', linkname: 'q/../b' }] } },
+  },
+  // Context times before 1970, after 2038 and a hair below a whole second survive COPY as BuildKit's.
+  {
+    name: 'copy-old-and-future-mtimes',
+    dockerfile: 'FROM {{BASE}}\nCOPY old new frac /t/\n',
+    files: { old: { content: 'o', mtime: -300_000_000 }, new: { content: 'n', mtime: 5_000_000_000 }, frac: { content: 'f', mtime: 1_600_000_000.9999 } },
+    mtimes: ['/t/old', '/t/new', '/t/frac'],
+  },
+  { name: 'copy-from-stage-root', dockerfile: 'FROM {{BASE}} AS b\nRUN mkdir /out && echo x > /out/f\nFROM scratch\nCOPY --from=b / /\n' },
+  { name: 'copy-from-relative-source', dockerfile: 'FROM {{BASE}} AS b\nWORKDIR /w\nRUN mkdir out && echo x > out/f\nFROM {{BASE}}\nWORKDIR /dst\nCOPY --from=b w/out o\n' },
+  { name: 'context-fifo', dockerfile: 'FROM {{BASE}}\nCOPY . /c/\n', files: { p: { fifo: true }, f: 'x' } },
+  { name: 'copy-dotdot-dest', dockerfile: 'FROM {{BASE}}\nWORKDIR /w/x\nCOPY f /a/../b/\nCOPY f ../c\nCOPY f ../../../../up\n', files: { f: 'x' } },
+  { name: 'copy-wildcard-beside-a-match', dockerfile: 'FROM {{BASE}}\nCOPY a nomatch* /d/\n', files: { a: 'a' } },
 ];

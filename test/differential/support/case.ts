@@ -5,12 +5,13 @@ import tar from 'tar-stream';
 /** A context file: text content, or a spec with mode, a symlink target, a dir or a tar archive. */
 export type FileSpec =
   | string
-  | { content: string | Buffer; mode?: number; uid?: number; gid?: number }
+  | { content: string | Buffer; mode?: number; uid?: number; gid?: number; /** seconds since the epoch, may be negative */ mtime?: number }
+  | { fifo: true }
   | { symlink: string }
   /** A hard link to another context file, written before it. */
   | { hardlink: string }
   | { dir: true; mode?: number }
-  | { tar: Array<{ name: string; type?: 'file' | 'directory' | 'symlink' | 'link'; content?: string; mode?: number; uid?: number; gid?: number; linkname?: string }>; gzip?: boolean };
+  | { tar: Array<{ name: string; type?: 'file' | 'directory' | 'symlink' | 'link'; content?: string; mode?: number; uid?: number; gid?: number; linkname?: string }>; compress?: 'gzip' | 'bzip2' | 'xz' };
 
 /**
  * One differential case: a Dockerfile (`{{BASE}}` stands for the shared busybox base image in
@@ -30,6 +31,8 @@ export interface DiffCase {
   mountStubs?: string[];
   /** Both builders must reject this Dockerfile (tbuild with a TB_ code and no stack trace). */
   expectError?: RegExp;
+  /** Paths whose mtimes must agree too (mtimes are otherwise not compared). */
+  mtimes?: string[];
   /** Whether to compare history too (default true). */
   history?: boolean;
 }
@@ -62,6 +65,10 @@ export async function writeContext(dir: string, c: DiffCase, base: string): Prom
       fs.writeFileSync(p, spec.content);
       if (spec.mode !== undefined) fs.chmodSync(p, spec.mode);
       if (spec.uid !== undefined) fs.chownSync(p, spec.uid, spec.gid ?? spec.uid);
+      if (spec.mtime !== undefined) fs.utimesSync(p, spec.mtime, spec.mtime);
+    } else if ('fifo' in spec) {
+      const { execFileSync } = await import('node:child_process');
+      execFileSync('mkfifo', [p]);
     } else if ('symlink' in spec) fs.symlinkSync(spec.symlink, p);
     else if ('hardlink' in spec) fs.linkSync(path.join(dir, spec.hardlink), p);
     else if ('dir' in spec) {
@@ -69,8 +76,10 @@ export async function writeContext(dir: string, c: DiffCase, base: string): Prom
       if (spec.mode !== undefined) fs.chmodSync(p, spec.mode);
     } else {
       const { gzipSync } = await import('node:zlib');
+      const { execFileSync } = await import('node:child_process');
       const raw = await tarBuffer(spec.tar);
-      fs.writeFileSync(p, spec.gzip ? gzipSync(raw) : raw);
+      const c = spec.compress;
+      fs.writeFileSync(p, c === 'gzip' ? gzipSync(raw) : c ? execFileSync(c, ['-c'], { input: raw }) : raw);
     }
   }
 }

@@ -8,13 +8,14 @@ import type { ImageConfigJson, SavedImage, TreeNode } from './image-tree.ts';
 /** Paths the runtime, not the Dockerfile, puts into a RUN's upper dir (mount stubs). */
 export const RUNTIME_PATHS = ['/etc/hosts', '/etc/resolv.conf', '/etc/hostname'];
 
-function describe(n: TreeNode | undefined): string {
+function describe(n: TreeNode | undefined, withTime = false): string {
   if (!n) return 'absent';
   const mode = n.mode.toString(8).padStart(4, '0');
   const extra = n.type === 'file' ? ` size=${n.size} sha256=${n.sha256?.slice(0, 12)}` : n.type === 'symlink' ? ` -> ${n.linkname}` : '';
   const link = n.linkGroup ? ` hardlink-group=${n.linkGroup}` : '';
   const xattrs = n.xattrs ? ` xattrs=${Object.keys(n.xattrs).sort().join(',')}` : '';
-  return `${n.type} ${mode} ${n.uid}:${n.gid}${extra}${link}${xattrs}`;
+  const time = withTime ? ` mtime=${n.mtime}` : '';
+  return `${n.type} ${mode} ${n.uid}:${n.gid}${extra}${link}${xattrs}${time}`;
 }
 
 /**
@@ -32,7 +33,7 @@ function isEmptyDir(tree: SavedImage['tree'], p: string): boolean {
  * targets BuildKit 20.10 leaves behind as empty root-owned directories where tbuild (like
  * current BuildKit) removes them; they are skipped only in exactly that shape.
  */
-export function diffTrees(tb: SavedImage['tree'], bk: SavedImage['tree'], opts: { ignore?: readonly string[]; stubs?: readonly string[] } = {}): string[] {
+export function diffTrees(tb: SavedImage['tree'], bk: SavedImage['tree'], opts: { ignore?: readonly string[]; stubs?: readonly string[]; mtimes?: readonly string[] } = {}): string[] {
   const ignore = [...RUNTIME_PATHS, ...(opts.ignore ?? [])];
   const stubs = opts.stubs ?? [];
   const isStub = (p: string): boolean => {
@@ -44,8 +45,9 @@ export function diffTrees(tb: SavedImage['tree'], bk: SavedImage['tree'], opts: 
   for (const p of paths) {
     if (ignore.includes(p) || isStub(p)) continue;
     if (RUNTIME_MOUNTPOINTS.includes(p) && !tb.has(p) && isEmptyDir(bk, p)) continue;
-    const a = describe(tb.get(p));
-    const b = describe(bk.get(p));
+    const withTime = opts.mtimes?.includes(p) ?? false;
+    const a = describe(tb.get(p), withTime);
+    const b = describe(bk.get(p), withTime);
     if (a !== b) out.push(`${p}: tbuild ${a} | buildkit ${b}`);
   }
   return out;

@@ -11,7 +11,7 @@ import tar from 'tar-stream';
  * point at plus a `linkGroup` naming the first path of the group.
  */
 
-/** One path of the merged root filesystem; mtimes are deliberately absent. */
+/** One path of the merged root filesystem; mtimes are compared only where a case asks. */
 export interface TreeNode {
   type: 'file' | 'dir' | 'symlink' | 'char' | 'block' | 'fifo';
   mode: number;
@@ -25,6 +25,8 @@ export interface TreeNode {
   linkGroup?: string;
   /** PAX xattrs (SCHILY.xattr.*), sorted by name. */
   xattrs?: Record<string, string>;
+  /** Whole seconds, PAX's value when the entry has one (a RUN's files get the time it ran). */
+  mtime: number;
 }
 
 /** What a saved image holds: its config JSON, the merged tree and the raw layer count. */
@@ -110,7 +112,11 @@ function applyLayer(tree: Map<string, TreeNode>, entries: Array<{ header: tar.He
     for (const [k, v] of Object.entries((header.pax ?? {}) as Record<string, string>)) {
       if (k.startsWith('SCHILY.xattr.')) xattrs[k.slice(13)] = Buffer.from(v, 'binary').toString('base64');
     }
-    const common = { mode: (header.mode ?? 0) & 0o7777, uid: header.uid ?? 0, gid: header.gid ?? 0, ...(Object.keys(xattrs).length ? { xattrs } : {}) };
+    const pax = (header.pax ?? {}) as Record<string, string>;
+    // tar-stream applies PAX path and size but not the ids and time that overflow ustar's fields.
+    const paxInt = (k: string): number | undefined => (pax[k] === undefined ? undefined : Math.floor(Number(pax[k])));
+    const mtime = paxInt('mtime') ?? Math.floor((header.mtime?.getTime() ?? 0) / 1000);
+    const common = { mode: (header.mode ?? 0) & 0o7777, uid: paxInt('uid') ?? header.uid ?? 0, gid: paxInt('gid') ?? header.gid ?? 0, mtime, ...(Object.keys(xattrs).length ? { xattrs } : {}) };
     let node: TreeNode;
     if (header.type === 'link') {
       const target = clean(header.linkname ?? '');
