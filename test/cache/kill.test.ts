@@ -54,6 +54,22 @@ function buildKilledAfter(args: string[], cwd: string, delayMs: number): Promise
   });
 }
 
+/** `tbuild-<pid>-<n>` namespaces and address leases whose process no longer exists. */
+function deadNetworks(): string[] {
+  const gone = (pid: number): boolean => {
+    try {
+      process.kill(pid, 0);
+      return false;
+    } catch {
+      return true;
+    }
+  };
+  const list = (dir: string): string[] => (fs.existsSync(dir) ? fs.readdirSync(dir) : []);
+  const netns = list('/run/netns').filter((n) => /^tbuild-\d+-\d+$/.test(n) && gone(Number(n.split('-')[1])));
+  const leases = list('/run/tbuild-net/leases').filter((f) => gone(Number(fs.readFileSync(path.join('/run/tbuild-net/leases', f), 'utf8'))));
+  return [...netns, ...leases];
+}
+
 describe.skipIf(!isRoot || !haveRegistry())(`SIGKILL at random moments, seed ${SEED} (${NEEDS_ROOT}, docker-registry)`, () => {
   let registry: TestRegistry;
   let cleanupSeed: () => void;
@@ -128,6 +144,8 @@ describe.skipIf(!isRoot || !haveRegistry())(`SIGKILL at random moments, seed ${S
       expect(await mountsUnder(root)).toEqual([]);
       // No runc or container process of the killed build is left running (or waiting to start).
       expect(runcPidsUnder(root), `after kill ${kills}`).toEqual([]);
+      // Nor a bridge namespace or address lease of a process that is gone (RUN's default network).
+      expect(deadNetworks(), `after kill ${kills}`).toEqual([]);
       const left = fs.readdirSync(path.join(root, 'run'));
       // What is left, named in the failure: which process wrote it tells why it stayed.
       expect(left, left.length ? String(fs.readdirSync(path.join(root, 'run'), { recursive: true })) : '').toEqual([]);

@@ -1,6 +1,9 @@
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_BRIDGE } from '@tbuild/executor';
 import { tbuild } from '../support/cli.ts';
 import { isRoot, NEEDS_ROOT, tempDir } from '../support/root.ts';
 import { seededStore } from '../support/seed.ts';
@@ -152,13 +155,35 @@ describe.skipIf(!isRoot)(`RUN --mount and network (${NEEDS_ROOT})`, () => {
     expect(fs.existsSync(path.join(r.out, 'rw'))).toBe(false);
   });
 
-  it('runs RUN without network by default, and on the host network with --network=host', async () => {
-    const df = 'FROM busybox\nRUN ls /sys/class/net > /nets\n';
-    const none = await build(df, ['--no-cache']);
-    expect(none.code, none.stderr).toBe(0);
-    expect(fs.readFileSync(path.join(none.out, 'nets'), 'utf8').trim().split('\n')).toEqual(['lo']);
-    const host = await build(df, ['--no-cache', '--network', 'host']);
-    expect(host.code, host.stderr).toBe(0);
-    expect(fs.readFileSync(path.join(host.out, 'nets'), 'utf8').trim().split('\n').sort()).toEqual(fs.readdirSync('/sys/class/net').sort());
+  it('runs RUN on the bridge by default (out through NAT, not to the host loopback), with only lo under --network none, and on the host network with --network host', async () => {
+    const server = http.createServer((_req, res) => res.end('hello from the host\n'));
+    await new Promise<void>((resolve) => server.listen(0, '0.0.0.0', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const fetch = (url: string, file: string): string => `(wget -q -O /${file} ${url} || echo unreachable > /${file})`;
+    const df = `FROM busybox\nRUN ls /sys/class/net > /nets && ${fetch(`http://${DEFAULT_BRIDGE.gateway}:${port}/`, 'gateway')} && ${fetch(`http://127.0.0.1:${port}/`, 'loopback')} && cat /etc/resolv.conf > /resolv\n`;
+    const read = (out: string, f: string): string => fs.readFileSync(path.join(out, f), 'utf8');
+    const leftovers = (): string[] => [...(fs.existsSync('/run/netns') ? fs.readdirSync('/run/netns') : []).filter((n) => n.startsWith(`tbuild-`)), ...(fs.existsSync('/run/tbuild-net/leases') ? fs.readdirSync('/run/tbuild-net/leases') : [])];
+    try {
+      const bridged = await build(df, ['--no-cache']);
+      expect(bridged.code, bridged.stderr).toBe(0);
+      expect(read(bridged.out, 'nets').trim().split('\n')).toEqual(['eth0', 'lo']);
+      expect(read(bridged.out, 'gateway')).toBe('hello from the host\n');
+      expect(read(bridged.out, 'loopback')).toBe('unreachable\n');
+      expect(read(bridged.out, 'resolv')).not.toMatch(/nameserver\s+127\./);
+      expect(leftovers()).toEqual([]);
+
+      const none = await build(df, ['--no-cache', '--network', 'none']);
+      expect(none.code, none.stderr).toBe(0);
+      expect(read(none.out, 'nets').trim().split('\n')).toEqual(['lo']);
+      expect(read(none.out, 'gateway')).toBe('unreachable\n');
+
+      const host = await build(df, ['--no-cache', '--network', 'host']);
+      expect(host.code, host.stderr).toBe(0);
+      expect(read(host.out, 'nets').trim().split('\n').sort()).toEqual(fs.readdirSync('/sys/class/net').sort());
+      expect(read(host.out, 'loopback')).toBe('hello from the host\n');
+      expect(leftovers()).toEqual([]);
+    } finally {
+      server.close();
+    }
   });
 });

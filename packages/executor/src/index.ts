@@ -26,3 +26,9 @@ export type { DiffOptions, LayerDiff, LayerSink } from './layer/diff-upper.ts';
 // Scheduler: runs a plan's steps (RUN, COPY/ADD, WORKDIR) with caching and bounded concurrency
 export * from './scheduler/index.ts';
 export type { BuildEvent, BuildSummary, ProgressSink, StepRef } from './events.ts';
+
+// RUN's default network: a bridge with NAT, namespaces pooled per build
+export { BridgeNetwork, containerResolvConf, reapStaleNetworks } from './network/netns-pool.ts';
+export type { NetnsLease, RunNetwork } from './network/netns-pool.ts';
+export { DEFAULT_BRIDGE, ensureBridge } from './network/bridge.ts';
+export type { BridgeConfig } from './network/bridge.ts';

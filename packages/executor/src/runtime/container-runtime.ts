@@ -57,9 +57,10 @@ export interface RunRequest {
   hostname?: string;
   /**
    * `none` (default, BuildKit's sandbox default is its own netns too): a fresh network namespace
-   * with only `lo`. `host`: share the host's network namespace.
+   * with only `lo`. `host`: share the host's network namespace. `{ netns }`: join that
+   * namespace (one on the bridge, `network/netns-pool.ts`).
    */
-  network?: 'none' | 'host';
+  network?: 'none' | 'host' | { netns: string };
   mounts?: RunMount[];
   readonlyRootfs?: boolean;
   /** Contents for /etc/hosts and /etc/resolv.conf; defaults are generated. Never written into the rootfs. */

@@ -111,8 +111,10 @@ export function buildOciSpec(req: RunRequest, etc: EtcFiles): object {
   const env = [...req.env];
   if (!env.some((e) => e.startsWith('PATH='))) env.push(`PATH=${DEFAULT_PATH}`);
   const caps = [...DEFAULT_CAPABILITIES];
-  const namespaces = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
-  if ((req.network ?? 'none') === 'none') namespaces.push({ type: 'network' });
+  const namespaces: Array<{ type: string; path?: string }> = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
+  const network = req.network ?? 'none';
+  if (network === 'none') namespaces.push({ type: 'network' });
+  else if (network !== 'host') namespaces.push({ type: 'network', path: network.netns });
 
   const mounts: OciMount[] = defaultMounts();
   const etcBind = (source: string, destination: string): OciMount => ({

@@ -1,6 +1,7 @@
 import type { StepRecord } from '@tbuild/cache';
 import type { ContextSelection, Step } from '@tbuild/planner';
 import type { ProgressSink } from '../events.ts';
+import type { RunNetwork } from '../network/netns-pool.ts';
 
 /** A layer of an image or a step: the compressed blob and the uncompressed tar's digest. */
 export interface LayerRef {
@@ -81,8 +82,10 @@ export interface ExecutorDeps {
   ssh?: Map<string, string>;
   /** Clamp layer mtimes and history timestamps for reproducible digests. */
   sourceDateEpoch?: number;
-  /** Default network for RUN when a step says `default`. */
-  network?: 'none' | 'host';
+  /** Default network for RUN when a step says `default` (`bridge` needs `bridge` below). */
+  network?: 'none' | 'host' | 'bridge';
+  /** Namespaces on the bridge network for RUN steps whose network is `bridge`. */
+  bridge?: RunNetwork;
   /**
    * Shared between builds in one process (bake): one bound on concurrent steps for all of them,
    * and identical steps (same cache key) run once while the others wait for its record.

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { BuildError, type SourceFile } from '@tbuild/errors';
 import type { RunSpec, SourceRef, Step } from '@tbuild/planner';
-import type { ContainerRuntime, RunMount } from '../runtime/container-runtime.ts';
+import type { ContainerRuntime, RunMount, RunRequest } from '../runtime/container-runtime.ts';
 import { resolveUser } from '../runtime/resolve-user.ts';
 import { resolveIn } from '../copy/confined-path.ts';
 import type { ActiveSnapshot } from '../snapshot/snapshotter.ts';
@@ -37,11 +37,17 @@ export async function runRunStep(d: RunStepDeps, step: Step, spec: RunSpec, pare
   // release) overlaps the diff instead of following it.
   let freed: Promise<unknown> | undefined;
   const freeMounts = (): Promise<unknown> => (freed ??= Promise.allSettled([...views.map((v) => v.discard()), ...releases.map((r) => r())]));
+  const wanted = spec.network === 'default' ? (d.deps.network ?? 'none') : spec.network;
+  // The namespace is set up (the first time in a build) while the root is mounted.
+  const netns = wanted === 'bridge' ? d.deps.bridge?.acquire() : undefined;
+  netns?.catch(() => undefined);
+  releases.push(async () => (await netns?.catch(() => undefined))?.release());
   try {
     return await buildLayer(d, parentLayers, step.id, async (active) => {
       const user = resolveUser(active.rootfs, spec.user || 'root');
       const env = [...spec.env, ...spec.proxyEnv];
       const mounts: RunMount[] = [];
+      let resolvConf: string | undefined;
       let n = 0;
       for (const m of spec.mounts) {
         const target = m.target ?? '';
@@ -93,6 +99,12 @@ export async function runRunStep(d: RunStepDeps, step: Step, spec: RunSpec, pare
         await fs.writeFile(host, f.content, { mode: f.mode });
         mounts.push({ type: 'bind', source: host, target: f.path, readonly: true });
       }
+      let network: RunRequest['network'] = wanted === 'bridge' ? 'none' : wanted;
+      const lease = await netns;
+      if (lease) {
+        network = { netns: lease.path };
+        resolvConf = lease.resolvConf;
+      }
       const tail = new OutputTail(20);
       const result = await d.runtime.run(
         {
@@ -101,8 +113,9 @@ export async function runRunStep(d: RunStepDeps, step: Step, spec: RunSpec, pare
           env,
           cwd: spec.workdir || '/',
           user,
-          network: spec.network === 'default' ? (d.deps.network ?? 'none') : spec.network,
+          network,
           mounts,
+          ...(resolvConf !== undefined ? { resolvConf } : {}),
         },
         {
           onStdout: (b) => {

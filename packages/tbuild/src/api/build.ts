@@ -3,7 +3,7 @@ import type { Plan } from '@tbuild/planner';
 import { BuildContext, IgnoreMatcher } from '@tbuild/context';
 import type { Store } from '@tbuild/cache';
 import { getImage, putImage, tagImage, normalizeRef, RemoteCache, type CacheExportResult, type CacheExportSpec, type CacheImportSpec } from '@tbuild/registry';
-import { runPlan, type BuildEvent, type StepOutcome, type BuildSummary, type ExecutorDeps } from '@tbuild/executor';
+import { BridgeNetwork, runPlan, type BuildEvent, type StepOutcome, type BuildSummary, type ExecutorDeps } from '@tbuild/executor';
 import { exportOutputs, parseOutputs, type OutputSpec } from './outputs.ts';
 import { executorState } from './machinery.ts';
 import { prepareBuild } from './prepare.ts';
@@ -36,6 +36,10 @@ export interface BuildOptions {
   labels?: Record<string, string>;
   /** `os/arch[/variant]`; only the host platform can be built for now. */
   platform?: string;
+  /**
+   * RUN steps' network. `default`: the `tbuild0` bridge with NAT, as dockerd's bridge for
+   * BuildKit (outbound access, not the host's loopback); `none`: loopback only; `host`: the host's.
+   */
   network?: 'default' | 'none' | 'host';
   secrets?: SecretSource[];
   /** `--ssh id=socket`; `default` uses $SSH_AUTH_SOCK. */
@@ -104,6 +108,11 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     emit({ type: 'pull', time: Date.now(), ref: `cache layer ${layer.digest.slice(0, 19)} from ${source}`, status: 'done' });
   const remote = cacheFrom.length ? new RemoteBackedStore(store, await RemoteCache.open(cacheFrom, { client, onWarning: warn, onDownload })) : undefined;
   const state = await executorState(store, opts.runtime);
+  const network = opts.network === 'host' || opts.network === 'none' ? opts.network : 'bridge';
+  const bridge =
+    network === 'bridge'
+      ? new BridgeNetwork({ onUnavailable: (e) => emit({ type: 'warning', time: Date.now(), code: e.diagnostics[0]!.code, message: `${e.diagnostics[0]!.message}; RUN steps run with no network` }) })
+      : undefined;
   try {
     const result = await runPlan(
       plan,
@@ -129,7 +138,8 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
         secrets: new Map((opts.secrets ?? []).map((s) => [s.id, { file: s.src, value: s.src === undefined ? env[s.env ?? s.id] : undefined }])),
         ssh: new Map((opts.ssh ?? []).map((s) => [s.id, s.socket])),
         sourceDateEpoch: opts.sourceDateEpoch ?? (env.SOURCE_DATE_EPOCH ? Number(env.SOURCE_DATE_EPOCH) : undefined),
-        network: opts.network === 'host' ? 'host' : 'none',
+        network,
+        bridge,
         dockerfile: shownPath,
         explain: cacheHooks.explain,
         pinHit: cacheHooks.pinHit,
@@ -170,6 +180,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     };
   } finally {
     await cacheHooks.release();
+    await bridge?.close();
     await state.close();
     // Saves the stat cache without entries for deleted files (bake's shared context closes itself).
     if (!opts.buildContext) await context.close();

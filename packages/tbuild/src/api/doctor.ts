@@ -31,6 +31,18 @@ export async function doctor(opts: { root: string; runtime?: string; env?: NodeJ
     fix: `install Debian's runc: apt-get install runc (or pass --runtime PATH)`,
   });
 
+  const ip = await run('ip', ['-V']);
+  const iptables = await run('iptables', ['--version']);
+  checks.push({
+    name: 'network',
+    ok: ip.ok && iptables.ok,
+    detail:
+      ip.ok && iptables.ok
+        ? `RUN's bridge network can be set up (${iptables.out.trim().split('\n')[0]})`
+        : `${[ip.ok ? '' : 'ip', iptables.ok ? '' : 'iptables'].filter(Boolean).join(' and ')} not found: RUN steps would get no network`,
+    fix: 'apt-get install iproute2 iptables (or build with --network host)',
+  });
+
   const fsList = await fs.readFile('/proc/filesystems', 'utf8').catch(() => '');
   const overlay = /\boverlay\b/.test(fsList);
   checks.push({

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Store } from '@tbuild/cache';
-import { cleanupStaleContainers, cleanupStaleSnapshots, killRuncProcessesUnder } from '@tbuild/executor';
+import { cleanupStaleContainers, cleanupStaleSnapshots, killRuncProcessesUnder, reapStaleNetworks } from '@tbuild/executor';
 
 /** Pids of tbuild processes that have a run dir in the store and still run (a build in progress). */
 export async function liveBuilds(store: Store): Promise<number[]> {
@@ -35,6 +35,8 @@ export async function reapDeadBuilds(store: Store, runtime?: string): Promise<nu
     await fs.rm(stale, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 }).catch(() => undefined);
     reaped.push(pid);
   }
+  // Bridge namespaces are machine-wide, not per store: those of any dead tbuild go too.
+  await reapStaleNetworks(alive).catch(() => undefined);
   return reaped;
 }
 

@@ -32,7 +32,7 @@ export const buildSpec: CommandSpec = {
   flags: [
     { name: 'tag', short: 't', type: 'list', placeholder: 'NAME[:TAG]', help: 'name the image' },
     ...PLAN_FLAGS,
-    { name: 'network', type: 'string', choices: ['default', 'none', 'host'], help: 'network for RUN steps (default: none)' },
+    { name: 'network', type: 'string', choices: ['default', 'none', 'host'], help: 'network for RUN steps: default (a bridge with NAT out), none (loopback only), host' },
     { name: 'ssh', type: 'list', placeholder: 'ID[=SOCKET]', help: 'forward an SSH agent socket to RUN --mount=type=ssh (default: $SSH_AUTH_SOCK)' },
     { name: 'output', short: 'o', type: 'list', placeholder: 'type=TYPE,dest=PATH', help: 'export: type=image (default), docker, oci, local, registry' },
     { name: 'push', type: 'bool', help: 'push the tagged image to its registry (same as --output type=registry)' },

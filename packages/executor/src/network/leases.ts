@@ -1,0 +1,60 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { BuildError } from '@tbuild/errors';
+import { intToIp, ipToInt, NET_RUN_DIR, type BridgeConfig } from './bridge.ts';
+
+/** An address on the bridge held by this process, and the host-side veth name that goes with it. */
+export interface AddressLease {
+  address: string;
+  veth: string;
+  file: string;
+}
+
+/**
+ * Takes a free address on the bridge: a file per address under /run/tbuild-net/leases holding
+ * the owner's pid, made with link(2) so it appears whole or not at all. Addresses are tried at
+ * random, so concurrent builds rarely contend; one whose owner died is taken over.
+ */
+export function leaseAddress(b: BridgeConfig, alive: (pid: number) => boolean = pidAlive): AddressLease {
+  const dir = path.join(NET_RUN_DIR, 'leases');
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const hosts = 2 ** (32 - b.prefix);
+  const base = ipToInt(b.gateway) - (ipToInt(b.gateway) % hosts);
+  const tmp = path.join(dir, `.${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
+  fs.writeFileSync(tmp, `${process.pid}\n`);
+  try {
+    for (let attempt = 0; attempt < 64; attempt++) {
+      // Not the network, the gateway or broadcast addresses.
+      const index = 2 + crypto.randomInt(hosts - 3);
+      const address = intToIp(base + index);
+      const file = path.join(dir, address);
+      try {
+        fs.linkSync(tmp, file);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        const owner = Number(fs.readFileSync(file, 'utf8').trim());
+        if (alive(owner)) continue;
+        fs.rmSync(file, { force: true });
+        continue;
+      }
+      return { address, veth: `tbv${index.toString(16)}`, file };
+    }
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+  throw new BuildError({ code: 'TB_EXEC_NETWORK_SETUP', message: `no free address on ${b.name} after 64 tries`, hint: 'too many RUN steps hold addresses on this machine; build with --network host or none' });
+}
+
+export function releaseAddress(lease: AddressLease): void {
+  fs.rmSync(lease.file, { force: true });
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

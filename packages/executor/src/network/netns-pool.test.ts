@@ -1,0 +1,117 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { hasCommand, isRoot, NEEDS_ROOT } from '../../../../test/support/root.ts';
+import { NET_RUN_DIR, subnetOf, type BridgeConfig } from './bridge.ts';
+import { leaseAddress, releaseAddress } from './leases.ts';
+import { BridgeNetwork, containerResolvConf, reapStaleNetworks } from './netns-pool.ts';
+
+/** The pid of a process that has exited (and been waited for): nobody owns it now. */
+function deadPid(): number {
+  return spawnSync('true').pid!;
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('containerResolvConf', () => {
+  it('drops nameservers only the host loopback answers, keeping search and options', () => {
+    expect(containerResolvConf('search corp\nnameserver 127.0.0.53\nnameserver 10.0.0.2\noptions edns0\n')).toBe('search corp\nnameserver 10.0.0.2\noptions edns0\n');
+  });
+
+  it("falls back to docker's public nameservers when none is left", () => {
+    expect(containerResolvConf('nameserver 127.0.0.53\nnameserver ::1\n')).toBe('nameserver 8.8.8.8\nnameserver 8.8.4.4\n');
+    expect(containerResolvConf('')).toBe('nameserver 8.8.8.8\nnameserver 8.8.4.4\n');
+  });
+});
+
+describe('subnetOf', () => {
+  it('masks the gateway with the prefix', () => {
+    expect(subnetOf({ name: 'x', gateway: '10.89.0.1', prefix: 16 })).toBe('10.89.0.0/16');
+    expect(subnetOf({ name: 'x', gateway: '192.168.7.130', prefix: 25 })).toBe('192.168.7.128/25');
+  });
+});
+
+describe.skipIf(!isRoot)(`address leases (${NEEDS_ROOT}: /run)`, () => {
+  // A /30 has one address to give (index 2): every lease below contends for it.
+  const tiny: BridgeConfig = { name: 'tbtest', gateway: '10.250.250.1', prefix: 30 };
+
+  it('gives the one address once, refuses it while its owner lives, and takes it over when the owner died', () => {
+    const first = leaseAddress(tiny);
+    try {
+      expect(first.address).toBe('10.250.250.2');
+      expect(fs.readFileSync(first.file, 'utf8').trim()).toBe(String(process.pid));
+      expect(() => leaseAddress(tiny)).toThrow(/no free address on tbtest/);
+      fs.writeFileSync(first.file, `${deadPid()}\n`);
+      const second = leaseAddress(tiny);
+      expect(second.address).toBe('10.250.250.2');
+      expect(fs.readFileSync(second.file, 'utf8').trim()).toBe(String(process.pid));
+    } finally {
+      releaseAddress(first);
+    }
+    expect(fs.readdirSync(path.join(NET_RUN_DIR, 'leases')).filter((f) => f.startsWith('.'))).toEqual([]);
+  });
+});
+
+describe.skipIf(!isRoot || !hasCommand('ip') || !hasCommand('iptables'))(`BridgeNetwork (${NEEDS_ROOT}, iproute2 and iptables)`, () => {
+  const ours = (): string[] => (fs.existsSync('/run/netns') ? fs.readdirSync('/run/netns') : []).filter((n) => n.startsWith(`tbuild-${process.pid}-`));
+  const eth0 = (nsPath: string): string => execFileSync('ip', ['-n', path.basename(nsPath), '-4', '-o', 'addr', 'show', 'dev', 'eth0'], { encoding: 'utf8' });
+
+  it('gives concurrent steps namespaces of their own on the bridge, reuses a released one, and deletes them all on close', async () => {
+    const net = new BridgeNetwork();
+    const a = (await net.acquire())!;
+    const b = (await net.acquire())!;
+    expect(a.path).not.toBe(b.path);
+    const addrA = /inet (\S+)\/16/.exec(eth0(a.path))?.[1];
+    const addrB = /inet (\S+)\/16/.exec(eth0(b.path))?.[1];
+    expect(addrA).toMatch(/^10\.89\./);
+    expect(addrB).toMatch(/^10\.89\./);
+    expect(addrA).not.toBe(addrB);
+    expect(execFileSync('ip', ['-n', path.basename(a.path), 'route', 'show', 'default'], { encoding: 'utf8' })).toContain('via 10.89.0.1');
+    a.release();
+    const c = (await net.acquire())!;
+    expect(c.path).toBe(a.path);
+    expect(ours()).toHaveLength(2);
+    await net.close();
+    expect(ours()).toEqual([]);
+    expect(fs.readdirSync(path.join(NET_RUN_DIR, 'leases'))).not.toContain(addrA);
+    expect(fs.readdirSync(path.join(NET_RUN_DIR, 'leases'))).not.toContain(addrB);
+  });
+
+  it('reports a bridge it cannot set up once and gives no namespace, or fails without a reporter', async () => {
+    // Linux refuses interface names over 15 bytes: the setup script fails as it would without iptables.
+    const bad: BridgeConfig = { name: 'tbuild-name-too-long', gateway: '10.251.0.1', prefix: 16 };
+    const reports: string[] = [];
+    const net = new BridgeNetwork({ bridge: bad, onUnavailable: (e) => reports.push(e.diagnostics[0]!.code) });
+    expect(await net.acquire()).toBeUndefined();
+    expect(await net.acquire()).toBeUndefined();
+    expect(reports).toEqual(['TB_EXEC_NETWORK_SETUP']);
+    await expect(new BridgeNetwork({ bridge: bad }).acquire()).rejects.toThrow(/cannot set up the bridge network tbuild-name-too-long/);
+  });
+
+  it("deletes a dead process's namespaces and leases, and leaves a live one's", async () => {
+    const dead = deadPid();
+    execFileSync('ip', ['netns', 'add', `tbuild-${dead}-1`]);
+    fs.mkdirSync(path.join(NET_RUN_DIR, 'leases'), { recursive: true });
+    const deadLease = path.join(NET_RUN_DIR, 'leases', '10.89.255.254');
+    fs.writeFileSync(deadLease, `${dead}\n`);
+    const net = new BridgeNetwork();
+    const live = (await net.acquire())!;
+    try {
+      await reapStaleNetworks(alive);
+      const left = fs.readdirSync('/run/netns');
+      expect(left).not.toContain(`tbuild-${dead}-1`);
+      expect(left).toContain(path.basename(live.path));
+      expect(fs.existsSync(deadLease)).toBe(false);
+    } finally {
+      await net.close();
+    }
+  });
+});
