@@ -128,6 +128,15 @@ describe.skipIf(!isRoot)(`tbuild server (${NEEDS_ROOT})`, () => {
       expect(v.code).toBe(0);
       expect(v.stdout).toMatch(/^tbuild \S+ \(node v/);
       expect((await status())!.served).toBe(before + 2);
+      // The global --root may come before the command, as docker's globals do: a build still goes
+      // to the server, anything else still runs here.
+      const leading = await tbuild(['--root', root, 'build', '--progress=plain', 'ctx/loud'], { cwd: work.dir });
+      expect(leading.code, leading.stderr).toBe(0);
+      expect((await status())!.served).toBe(before + 3);
+      const images = await tbuild([`--root=${root}`, 'images']);
+      expect(images.code, images.stderr).toBe(0);
+      expect(images.stdout).toMatch(/^REPOSITORY/);
+      expect((await status())!.served).toBe(before + 3);
     });
 
     it('runs builds of two clients at once', async () => {

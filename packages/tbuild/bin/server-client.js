@@ -9,7 +9,10 @@ const { KIND, FrameReader, bundleIdentity, frame, serverSocketPath } = require('
 
 /** `tbuild build …` or the shorthand `tbuild [flags] DIR`, as the CLI reads it; not help or version. */
 function isBuildCommand(argv) {
-  const first = argv[0];
+  let i = 0;
+  // The global `--root DIR` may come before the command (cli/main.ts: leadingGlobals).
+  while (argv[i] === '--root' || (argv[i] ?? '').startsWith('--root=')) i += argv[i] === '--root' ? 2 : 1;
+  const first = argv[i];
   if (first === undefined || first === '-h' || first === '--help' || first === '--version') return false;
   return first === 'build' || first.startsWith('-') || first === '.' || first.includes('/');
 }

@@ -47,8 +47,11 @@ static void run_here(int argc, char **argv) {
 // ---- which commands go to the server (bin/server-client.js: isBuildCommand, routable) ----
 
 static int routable(int argc, char **argv) {
-  if (argc < 2) return 0;
-  const char *f = argv[1];
+  int c = 1;
+  // The global `--root DIR` may come before the command (cli/main.ts: leadingGlobals).
+  while (c < argc && (!strcmp(argv[c], "--root") || !strncmp(argv[c], "--root=", 7))) c += strcmp(argv[c], "--root") ? 1 : 2;
+  if (c >= argc) return 0;
+  const char *f = argv[c];
   if (!strcmp(f, "-h") || !strcmp(f, "--help") || !strcmp(f, "--version")) return 0;
   if (strcmp(f, "build") && f[0] != '-' && strcmp(f, ".") && !strchr(f, '/')) return 0;
   for (int i = 1; i < argc; i++) {

@@ -11,7 +11,7 @@ export function renderCliDocs(specs: CommandSpec[]): string {
     'Exit codes: 0 success, 1 build failure or user error, 2 usage error, 70 internal error (a tbuild bug).',
     'Results go to stdout (the image ID with `-q`, JSON with `--format json`); progress and errors go to stderr.',
     '',
-    'Every command also takes:',
+    'Every command also takes (`--root` also before the command, as in `tbuild --root DIR images`):',
     '',
     ...GLOBAL_FLAGS.map((f) => `- \`--${f.name}${f.type === 'bool' ? '' : ` ${f.placeholder ?? 'VALUE'}`}\`${f.short ? ` (\`-${f.short}\`)` : ''}: ${f.help}`),
     '',

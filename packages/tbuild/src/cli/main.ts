@@ -21,11 +21,23 @@ ${Object.values(commands)
 Run 'tbuild COMMAND --help' for a command's flags and examples.
 `;
 
+/** How many leading arguments are the global `--root DIR` (or `--root=DIR`), written before the command as with `docker --config DIR build`. */
+function leadingGlobals(argv: string[]): number {
+  let i = 0;
+  while (i < argv.length) {
+    if (argv[i] === '--root' && i + 1 < argv.length) i += 2;
+    else if (argv[i]!.startsWith('--root=')) i += 1;
+    else break;
+  }
+  return i;
+}
+
 function pickCommand(argv: string[]): { command: Command | undefined; rest: string[]; unknown?: string } {
-  const first = argv[0];
+  const globals = leadingGlobals(argv);
+  const first = argv[globals];
   if (first === undefined) return { command: undefined, rest: [] };
   const named = commands[first];
-  if (named) return { command: named, rest: argv.slice(1) };
+  if (named) return { command: named, rest: [...argv.slice(0, globals), ...argv.slice(globals + 1)] };
   // `tbuild -t app .` and `tbuild .` are builds, like `docker buildx build`.
   if (first.startsWith('-') || first === '.' || first.includes('/') || safeIsDir(first)) return { command: commands.build, rest: argv };
   return { command: undefined, rest: argv, unknown: first };
