@@ -37,6 +37,13 @@ describe.skipIf(!isRoot || !haveRegistry())(`image commands against a real regis
     expect(images.stdout).toMatch(/^REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED\s+SIZE$/m);
     expect(images.stdout).toMatch(/^demo\s+1\s+[0-9a-f]{12}\s/m);
     expect(images.stdout).toMatch(/^demo\s+alias\s+/m);
+    // docker's -q, --no-trunc and REPOSITORY[:TAG] filter, for `rmi $(images -q app)` in scripts.
+    const id = JSON.parse((await tbuild(['inspect', '--root', root, 'demo:1'])).stdout)[0].Id as string;
+    expect((await tbuild(['images', '--root', root, '-q', 'demo'])).stdout.trim().split('\n')).toEqual([id.slice(7, 19), id.slice(7, 19)]);
+    expect((await tbuild(['images', '--root', root, '-q', '--no-trunc', 'demo:alias'])).stdout.trim()).toBe(id);
+    const busybox = await tbuild(['images', '--root', root, 'busybox']);
+    expect(busybox.stdout).toMatch(/^busybox\s/m);
+    expect(busybox.stdout).not.toMatch(/^demo/m);
     const history = await tbuild(['history', '--root', root, 'demo:1']);
     expect(history.stdout).toContain('RUN /bin/sh -c echo built-by-tbuild > /marker # buildkit');
     const rmi = await tbuild(['rmi', '--root', root, 'demo:alias']);

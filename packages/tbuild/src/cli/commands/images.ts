@@ -13,26 +13,41 @@ import { ago, shortId, table } from '../table.ts';
 const FORMAT: FlagSpec = { name: 'format', type: 'string', choices: ['table', 'json'], help: 'output format' };
 
 export const imagesCommand: Command = {
-  spec: { name: 'images', summary: 'List images in the store', usage: 'tbuild images [--format table|json]', flags: [FORMAT], examples: ['tbuild images', 'tbuild images --format json'] },
-  async run(ctx, { flags }) {
+  spec: {
+    name: 'images',
+    summary: 'List images in the store',
+    usage: 'tbuild images [OPTIONS] [REPOSITORY[:TAG]]',
+    args: { min: 0, max: 1 },
+    flags: [
+      { name: 'quiet', short: 'q', type: 'bool', help: 'only print image IDs' },
+      { name: 'no-trunc', type: 'bool', help: 'print whole image IDs' },
+      FORMAT,
+    ],
+    examples: ['tbuild images', 'tbuild images my-app', 'tbuild rmi $(tbuild images -q my-app)', 'tbuild images --format json'],
+  },
+  async run(ctx, { flags, positionals }) {
     const store = await openStore(storeRoot(ctx, flags));
-    const imgs = await listImages(store);
-    if (flags.format === 'json') {
-      write(ctx.stdout, JSON.stringify(imgs, null, 2));
-      return 0;
-    }
-    const rows = [['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE']];
-    for (const i of imgs) {
+    const want = positionals[0];
+    const rows: string[][] = [];
+    const shown = [];
+    for (const i of await listImages(store)) {
       const names = i.tags.length ? i.tags : ['<none>:<none>'];
+      let any = false;
       for (const name of names) {
         const fam = name.startsWith('<none>') ? name : familiarRef(parseRef(name));
         const at = fam.lastIndexOf(':');
         const slash = fam.lastIndexOf('/');
         const [repo, tag] = at > slash ? [fam.slice(0, at), fam.slice(at + 1)] : [fam, '<none>'];
-        rows.push([repo, tag, shortId(i.id), ago(i.created), formatBytes(i.size)]);
+        // As docker's filter: a repository name, with a tag when one is given.
+        if (want !== undefined && want !== repo && want !== `${repo}:${tag}`) continue;
+        any = true;
+        rows.push([repo, tag, flags['no-trunc'] === true ? i.id : shortId(i.id), ago(i.created), formatBytes(i.size)]);
       }
+      if (any) shown.push(i);
     }
-    write(ctx.stdout, table(rows));
+    if (flags.format === 'json') write(ctx.stdout, JSON.stringify(shown, null, 2));
+    else if (flags.quiet === true) for (const r of rows) write(ctx.stdout, r[2]!);
+    else write(ctx.stdout, table([['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'], ...rows]));
     return 0;
   },
 };
