@@ -76,7 +76,7 @@ export async function startDiffEnv(): Promise<DiffEnv | undefined> {
   const runTbuild = async (c: DiffCase, dir: string): Promise<BuildOutcome> => {
     const ctx = path.join(dir, 'ctx');
     const tarPath = path.join(dir, 'tbuild.tar');
-    const r = await tbuild(['build', '--root', store.root, '--progress=plain', '-t', `diff/${c.name}:tb`, '-o', `type=docker,dest=${tarPath}`, ...flags(c, dir), ctx]);
+    const r = await tbuild(['build', '--root', store.root, '--progress=plain', '--network=none', '-t', `diff/${c.name}:tb`, '-o', `type=docker,dest=${tarPath}`, ...flags(c, dir), ctx]);
     if (r.code !== 0) return { code: r.code, log: r.stderr };
     return { code: 0, log: r.stderr, image: await readSavedImage(tarPath) };
   };
@@ -84,7 +84,7 @@ export async function startDiffEnv(): Promise<DiffEnv | undefined> {
   const runBuildkit = async (c: DiffCase, dir: string): Promise<BuildOutcome> => {
     const ctx = path.join(dir, 'ctx');
     const tag = `diff/${c.name}:bk`;
-    // No bridge in this dockerd: RUN gets no network, as tbuild's default `--network none`.
+    // No bridge in this dockerd: RUN gets no network, and tbuild's runs with `--network none` too.
     const r = await dockerd.docker(['build', '--network=none', '--progress=plain', '-t', tag, ...flags(c, dir), ctx]);
     if (r.code !== 0) return { code: r.code, log: r.stderr };
     const tarPath = path.join(dir, 'buildkit.tar');

@@ -107,7 +107,7 @@ export function defaultMounts(): OciMount[] {
  * and mounts; NOFILE rlimit; `noNewPrivileges: false` (setuid binaries such as sudo work, as in
  * docker build). `etc` are host paths of the generated /etc files, mounted read-only.
  */
-export function buildOciSpec(req: RunRequest, etc: EtcFiles): object {
+export function buildOciSpec(req: RunRequest, etc: EtcFiles, seccomp?: object): object {
   const env = [...req.env];
   if (!env.some((e) => e.startsWith('PATH='))) env.push(`PATH=${DEFAULT_PATH}`);
   const caps = [...DEFAULT_CAPABILITIES];
@@ -160,10 +160,17 @@ export function buildOciSpec(req: RunRequest, etc: EtcFiles): object {
       resources,
       maskedPaths: MASKED_PATHS,
       readonlyPaths: READONLY_PATHS,
+      ...(seccomp ? { seccomp } : {}),
     },
   };
 }
 
+/** /etc/hosts for a RUN step, byte for byte BuildKit's (executor/oci/hosts.go). */
+export function buildHostsFile(hostname = DEFAULT_HOSTNAME): string {
+  return `127.0.0.1\tlocalhost ${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n`;
+}
+
+/** /etc/hosts for a container, as `docker run` writes it (without a bridge address). */
 export function defaultHostsFile(hostname: string): string {
   return [
     '127.0.0.1\tlocalhost',

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { BuildError, type SourceFile } from '@tbuild/errors';
 import type { RunSpec, SourceRef, Step } from '@tbuild/planner';
 import type { ContainerRuntime, RunMount, RunRequest } from '../runtime/container-runtime.ts';
+import { buildHostsFile } from '../runtime/oci-spec.ts';
 import { resolveUser } from '../runtime/resolve-user.ts';
 import { resolveIn } from '../copy/confined-path.ts';
 import type { ActiveSnapshot } from '../snapshot/snapshotter.ts';
@@ -115,6 +116,7 @@ export async function runRunStep(d: RunStepDeps, step: Step, spec: RunSpec, pare
           user,
           network,
           mounts,
+          hostsFile: buildHostsFile(),
           ...(resolvConf !== undefined ? { resolvConf } : {}),
         },
         {
