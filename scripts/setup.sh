@@ -4,7 +4,7 @@
 # base filesystem. Safe to run again.
 set -eu
 cd "$(dirname "$0")/.."
-pkgs="runc busybox-static python3 iproute2 iptables ca-certificates gcc libc6-dev"
+pkgs="runc busybox-static python3 iproute2 iptables golang-github-containers-common ca-certificates gcc libc6-dev"
 missing=""
 for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$missing" ]; then

@@ -164,9 +164,12 @@ export const RUN_CASES: DiffCase[] = [
   { name: 'mount-bind-file-target', dockerfile: 'FROM {{BASE}}\nRUN --mount=type=bind,source=one.txt,target=/etc/one.txt cat /etc/one.txt > /got\n', files: { 'one.txt': 'one' }, mountStubs: ['/etc/one.txt'] },
   { name: 'run-large-ids-long-names', dockerfile: `FROM {{BASE}}\nRUN touch /a && chown 3000000:4000000 /a && ln -s ${'x'.repeat(150)} /longlink && mkdir -p /${'d'.repeat(120)}/${'d'.repeat(120)} && echo x > /${'d'.repeat(120)}/${'d'.repeat(120)}/${'x'.repeat(150)}\n` },
   { name: 'mount-target-relative-to-workdir', dockerfile: 'FROM {{BASE}}\nWORKDIR /w\nRUN --mount=type=cache,target=cache touch cache/x && ls -a /w > /ls\n', mountStubs: ['/w/cache'] },
-  // What a RUN sees of its sandbox: devices, /etc/hosts, env as another user, masked /proc and /sys.
+  // What a RUN sees of its sandbox: identity, capabilities, seccomp, limits, env, devices, /etc/hosts, masked /proc and /sys.
+  { name: 'sandbox-identity', dockerfile: 'FROM {{BASE}}\nRUN id > /o.id; umask > /o.umask; hostname > /o.hostname; ls /sys/class/net > /o.nets; grep -E "^Cap(Inh|Prm|Eff|Bnd|Amb)" /proc/self/status > /o.caps; grep -E "^(NoNewPrivs|Seccomp)" /proc/self/status > /o.sec; ulimit -n > /o.nofile; ulimit -u > /o.nproc; ulimit -s > /o.stack; env | sort > /o.env; true\n' },
   { name: 'sandbox-dev-and-dirs', dockerfile: 'FROM {{BASE}}\nRUN ls -la /dev | awk \'{print $1, $3, $4, $NF}\' | sort > /o.dev; stat -c "%n %a %U" /tmp /dev/shm /proc /sys > /o.dirs; cat /etc/hosts > /o.hosts; ls -la /dev/pts | wc -l > /o.pts; true\n' },
   { name: 'sandbox-user-env', dockerfile: 'FROM {{BASE}}\nRUN echo "app:x:1001:1001:App:/home/app:/bin/sh" >> /etc/passwd && echo "app:x:1001:" >> /etc/group && mkdir -p /home/app && chown app /home/app\nUSER app\nRUN env | sort > /tmp/env; id > /tmp/id; echo ~ > /tmp/home; umask > /tmp/umask; true\n' },
   { name: 'sandbox-proc-and-sys', dockerfile: 'FROM {{BASE}}\nRUN (touch /proc/sysrq-trigger 2>&1 || true) > /o.sysrq; (echo 1 > /proc/sys/kernel/panic) 2>&1 | sed "s/.*: //" > /o.procsys; (touch /sys/x 2>&1 || true) | sed "s/.*: //" > /o.sys; ls /proc/acpi /proc/kcore /proc/keys /proc/timer_list 2>&1 | sort > /o.masked; true\n' },
+  // Each syscall docker's seccomp profile has a say on, as a static probe sees it (support/syscall-probe.c).
+  { name: 'sandbox-syscalls', dockerfile: 'FROM {{BASE}}\nCOPY probe /probe\nRUN /probe > /o.probe\n', files: { probe: { compile: 'syscall-probe.c' } } },
   { name: 'mount-two-dirs-of-one-stage', dockerfile: 'FROM {{BASE}} AS s\nRUN mkdir -p /a /b && echo a > /a/f && echo b > /b/f\nFROM {{BASE}}\nRUN --mount=type=bind,from=s,source=/a,target=/ma --mount=type=bind,from=s,source=/b,target=/mb cat /ma/f /mb/f > /both\n', mountStubs: ['/ma', '/mb'] },
 ];

@@ -7,6 +7,8 @@ export type FileSpec =
   | string
   | { content: string | Buffer; mode?: number; uid?: number; gid?: number; /** seconds since the epoch, may be negative */ mtime?: number }
   | { fifo: true }
+  /** A static executable built by gcc from this C source (a path relative to this directory). */
+  | { compile: string }
   | { symlink: string }
   /** A hard link to another context file, written before it. */
   | { hardlink: string }
@@ -66,6 +68,9 @@ export async function writeContext(dir: string, c: DiffCase, base: string): Prom
       if (spec.mode !== undefined) fs.chmodSync(p, spec.mode);
       if (spec.uid !== undefined) fs.chownSync(p, spec.uid, spec.gid ?? spec.uid);
       if (spec.mtime !== undefined) fs.utimesSync(p, spec.mtime, spec.mtime);
+    } else if ('compile' in spec) {
+      const { execFileSync } = await import('node:child_process');
+      execFileSync('gcc', ['-static', '-O2', '-o', p, path.join(import.meta.dirname, spec.compile)]);
     } else if ('fifo' in spec) {
       const { execFileSync } = await import('node:child_process');
       execFileSync('mkfifo', [p]);

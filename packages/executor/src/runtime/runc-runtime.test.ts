@@ -12,6 +12,7 @@ import type { ActiveSnapshot } from '../snapshot/snapshotter.ts';
 import { startSysHelper } from '../snapshot/sys-helper.ts';
 import type { RunRequest, RunResult } from './container-runtime.ts';
 import { buildOciSpec } from './oci-spec.ts';
+import { SYSTEM_PROFILE } from './seccomp.ts';
 import { RecordingRuntime } from './recording-runtime.ts';
 import { RuncRuntime } from './runc-runtime.ts';
 import { resolveUser } from './resolve-user.ts';
@@ -112,6 +113,18 @@ describe.skipIf(!isRoot || !hasCommand('runc'))(`RuncRuntime (${NEEDS_ROOT})`, (
       expect(none.out).toBe('lo\nlo\n');
       const host = await run(snap, 'ls /sys/class/net | wc -l', { network: 'host' });
       expect(Number(host.out.trim())).toBe(fs.readdirSync('/sys/class/net').length);
+    });
+  });
+
+  it.skipIf(!fs.existsSync(SYSTEM_PROFILE))("filters syscalls with docker's seccomp profile, as BuildKit does; seccomp: null runs unfiltered", async () => {
+    await withRootfs(async (snap) => {
+      // unshare(2) needs no capability for a user namespace, but the profile allows it only with CAP_SYS_ADMIN.
+      const script = 'grep "^Seccomp:" /proc/self/status; unshare -U true && echo unshared || echo refused';
+      expect((await run(snap, script)).out).toBe('Seccomp:\t2\nrefused\n');
+      const plain = new RuncRuntime({ stateDir, seccomp: null });
+      let out = '';
+      await plain.run({ rootfs: snap.rootfs, args: ['/bin/sh', '-c', script], env: [], cwd: '/', user: ROOT }, { onStdout: (b) => (out += b.toString()), onStderr: () => undefined });
+      expect(out).toBe('Seccomp:\t0\nunshared\n');
     });
   });
 

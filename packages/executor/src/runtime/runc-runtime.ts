@@ -11,7 +11,8 @@ import { warmCgroupAttach } from './cgroup-warmup.ts';
 import type { ContainerRuntime, RunIO, RunRequest, RunResult } from './container-runtime.ts';
 import { type QuietProcess, signalNamed, spawnQuiet } from './helper-process.ts';
 import { MountStubs } from './mount-stubs.ts';
-import { buildOciSpec } from './oci-spec.ts';
+import { buildOciSpec, DEFAULT_CAPABILITIES } from './oci-spec.ts';
+import { loadSeccompProfile, ociSeccomp } from './seccomp.ts';
 import { checkCwd, checkKernelMountPoints, ensureCwd, prepareMountPoints, writeEtcFiles } from './prepare-rootfs.ts';
 
 const execFileP = promisify(execFile);
@@ -21,6 +22,19 @@ export interface RuncRuntimeOptions {
   stateDir: string;
   /** The runc binary, default `runc` from PATH. */
   runc?: string;
+  /** `linux.seccomp` for every container; default docker's profile (`seccomp.ts`), `null` for none. */
+  seccomp?: object | null;
+}
+
+let defaultSeccomp: { spec: object | undefined } | undefined;
+
+/** Docker's profile for the default capabilities, read and selected once per process. */
+function defaultSeccompSpec(): object | undefined {
+  if (!defaultSeccomp) {
+    const profile = loadSeccompProfile();
+    defaultSeccomp = { spec: profile && ociSeccomp(profile, DEFAULT_CAPABILITIES) };
+  }
+  return defaultSeccomp.spec;
 }
 
 /**
@@ -29,11 +43,13 @@ export interface RuncRuntimeOptions {
  */
 export class RuncRuntime implements ContainerRuntime {
   readonly #stateDir: string;
+  readonly #seccomp: object | undefined;
   readonly #runc: string;
 
   constructor(opts: RuncRuntimeOptions) {
     this.#stateDir = path.resolve(opts.stateDir);
     this.#runc = opts.runc ?? 'runc';
+    this.#seccomp = opts.seccomp === undefined ? defaultSeccompSpec() : (opts.seccomp ?? undefined);
   }
 
   get #runcRoot(): string {
@@ -55,7 +71,7 @@ export class RuncRuntime implements ContainerRuntime {
       const etc = writeEtcFiles(bundle, req);
       ensureCwd(req.rootfs, cwd, req.user);
       prepareMountPoints(stubs, req);
-      fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(buildOciSpec({ ...req, cwd }, etc)));
+      fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(buildOciSpec({ ...req, cwd }, etc, this.#seccomp)));
       return await this.#runBundle(id, bundle, req, io, signal);
     } finally {
       // A foreground `runc run` that exits removes its state itself; only one that was killed

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { loadSeccompProfile, SECCOMP_SYSTEM_PROFILE } from '@tbuild/executor';
 
 export interface DoctorCheck {
   name: string;
@@ -42,6 +43,19 @@ export async function doctor(opts: { root: string; runtime?: string; env?: NodeJ
         : `${[ip.ok ? '' : 'ip', iptables.ok ? '' : 'iptables'].filter(Boolean).join(' and ')} not found: RUN steps would get no network`,
     fix: 'apt-get install iproute2 iptables (or build with --network host)',
   });
+
+  const seccomp = (() => {
+    try {
+      const chosen = env.TBUILD_SECCOMP_PROFILE;
+      if (chosen === 'unconfined') return { ok: true, detail: 'TBUILD_SECCOMP_PROFILE=unconfined: RUN steps and containers run without a seccomp filter' };
+      return loadSeccompProfile(env)
+        ? { ok: true, detail: `docker's default syscall filter, from ${chosen || SECCOMP_SYSTEM_PROFILE}` }
+        : { ok: false, detail: `no ${SECCOMP_SYSTEM_PROFILE}: RUN steps run without the syscall filter BuildKit applies` };
+    } catch (e) {
+      return { ok: false, detail: (e as Error).message };
+    }
+  })();
+  checks.push({ name: 'seccomp', ...seccomp, fix: 'apt-get install golang-github-containers-common (it holds the profile), or set TBUILD_SECCOMP_PROFILE' });
 
   const fsList = await fs.readFile('/proc/filesystems', 'utf8').catch(() => '');
   const overlay = /\boverlay\b/.test(fsList);
