@@ -161,6 +161,33 @@ describe.skipIf(!isRoot)(`newer Dockerfile syntax, tbuild alone (${NEEDS_ROOT})`
     expect(b.config.Healthcheck).toMatchObject({ Test: ['CMD-SHELL', 'true'], Interval: 10e9, StartInterval: 2e9 });
   });
 
+  it('RUN --network=host and --security=insecure need --allow, as BuildKit entitlements; granted, the step gets the host network, or every capability and no seccomp filter', async () => {
+    const hostDf = 'FROM busybox\nRUN --network=host ls /sys/class/net > /nets\n';
+    const refused = await build(hostDf);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/Dockerfile:2:5: error TB_PLAN_ENTITLEMENT: RUN --network=host needs the network.host entitlement/);
+    expect(refused.stderr).toContain('hint: build with --allow network.host');
+    const host = await build(hostDf, {}, ['--allow', 'network.host']);
+    ok(host);
+    expect(read(host, 'nets').trim().split('\n').sort()).toEqual(fs.readdirSync('/sys/class/net').sort());
+
+    const insecureDf = 'FROM busybox\nRUN --security=insecure grep -E "^(CapEff|Seccomp):" /proc/self/status > /st; mkdir -p /tmp/m; mount -t tmpfs t /tmp/m && echo mounted > /m || echo refused > /m\n';
+    expect((await build(insecureDf)).stderr).toMatch(/error TB_PLAN_ENTITLEMENT: RUN --security=insecure needs the security.insecure entitlement/);
+    const insecure = await build(insecureDf, {}, ['--allow', 'network.host,security.insecure']);
+    ok(insecure);
+    // Every capability tbuild itself holds (its bounding set, here the test's).
+    const bounding = /^CapBnd:\s*(\S+)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))![1];
+    expect(read(insecure, 'st')).toBe(`CapEff:\t${bounding}\nSeccomp:\t0\n`);
+    expect(read(insecure, 'm')).toBe('mounted\n');
+    const sandboxed = await build('FROM busybox\nRUN grep -E "^Seccomp:" /proc/self/status > /st; mkdir -p /tmp/m; mount -t tmpfs t /tmp/m && echo mounted > /m || echo refused > /m\n');
+    ok(sandboxed);
+    expect(read(sandboxed, 'm')).toBe('refused\n');
+
+    const typo = await build(hostDf, {}, ['--allow', 'net.host']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/unknown entitlement "net.host"/);
+  });
+
   it('ADD --checksum: a matching digest downloads, a wrong one fails the build', async () => {
     const good = 'sha256:' + createHash('sha256').update(body).digest('hex');
     const b = await build(`FROM busybox\nADD --checksum=${good} {{HTTP}}/f.txt /dl\n`);

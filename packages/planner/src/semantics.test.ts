@@ -114,6 +114,18 @@ RUN --mount=type=cache,target=cache --mount=type=secret,id=tok --mount=type=bind
     expect(e.location?.range.start.line).toBe(2);
   });
 
+  it('refuses RUN --network=host and --security=insecure without the entitlement, only in stages the target builds', async () => {
+    const text = 'FROM busybox AS unused\nRUN --security=insecure true\nFROM busybox\nRUN --network=host true\n';
+    const e = await planError(() => planText(text));
+    expect(e.code).toBe('TB_PLAN_ENTITLEMENT');
+    expect(e.message).toBe('RUN --network=host needs the network.host entitlement');
+    expect(e.location?.range.start).toMatchObject({ line: 4, column: 5 });
+    expect(run((await planText(text, { entitlements: ['network.host'] })).steps[0])).toMatchObject({ network: 'host', security: 'sandbox' });
+    const insecure = await planError(() => planText(text, { target: 'unused' }));
+    expect(insecure.message).toBe('RUN --security=insecure needs the security.insecure entitlement');
+    expect(run((await planText(text, { target: 'unused', entitlements: ['security.insecure'] })).steps[0])).toMatchObject({ security: 'insecure' });
+  });
+
   it('turns a lone heredoc into the shell script, and a shebang heredoc into a mounted file', async () => {
     const p = await planText('FROM busybox\nRUN <<EOF\necho a\necho b\nEOF\nRUN <<EOF\n#!/bin/sh\necho c\nEOF\nRUN cat <<A > /f\nx\nA\n');
     expect(run(p.steps[0]).args).toEqual(['/bin/sh', '-c', 'echo a\necho b\n']);

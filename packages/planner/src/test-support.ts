@@ -126,6 +126,7 @@ export async function planText(text: string, opts: TestPlanOptions = {}): Promis
     ...(opts.noCache !== undefined ? { noCache: opts.noCache } : {}),
     ...(opts.noCacheFilter ? { noCacheFilter: opts.noCacheFilter } : {}),
     ...(opts.secrets ? { secrets: opts.secrets } : {}),
+    ...(opts.entitlements ? { entitlements: opts.entitlements } : {}),
   });
 }
 

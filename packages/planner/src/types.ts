@@ -142,6 +142,11 @@ export interface PlanInput {
   context: ContextHasher;
   /** Ids of the secrets the build provides (never values); used to check `required` secret mounts. */
   secrets?: string[];
+  /**
+   * `--allow`: what the Dockerfile may ask for beyond the sandbox, as BuildKit's entitlements:
+   * `network.host` (`RUN --network=host`) and `security.insecure` (`RUN --security=insecure`).
+   */
+  entitlements?: string[];
 }
 
 /** Where a COPY, ADD or RUN mount reads files from. */

@@ -63,6 +63,8 @@ export interface RunRequest {
   network?: 'none' | 'host' | { netns: string };
   mounts?: RunMount[];
   readonlyRootfs?: boolean;
+  /** Every capability, no seccomp filter, no masked paths, every device allowed (`RUN --security=insecure`). */
+  privileged?: boolean;
   /** Contents for /etc/hosts and /etc/resolv.conf; defaults are generated. Never written into the rootfs. */
   hostsFile?: string;
   resolvConf?: string;

@@ -35,6 +35,28 @@ export const MASKED_PATHS = [
   '/sys/devices/virtual/powercap',
 ];
 
+/** Every capability up to CAP_CHECKPOINT_RESTORE (40), in kernel order: the privileged set. */
+const ALL_CAPABILITIES = [
+  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID', 'CAP_SETUID',
+  'CAP_SETPCAP', 'CAP_LINUX_IMMUTABLE', 'CAP_NET_BIND_SERVICE', 'CAP_NET_BROADCAST', 'CAP_NET_ADMIN', 'CAP_NET_RAW', 'CAP_IPC_LOCK',
+  'CAP_IPC_OWNER', 'CAP_SYS_MODULE', 'CAP_SYS_RAWIO', 'CAP_SYS_CHROOT', 'CAP_SYS_PTRACE', 'CAP_SYS_PACCT', 'CAP_SYS_ADMIN',
+  'CAP_SYS_BOOT', 'CAP_SYS_NICE', 'CAP_SYS_RESOURCE', 'CAP_SYS_TIME', 'CAP_SYS_TTY_CONFIG', 'CAP_MKNOD', 'CAP_LEASE',
+  'CAP_AUDIT_WRITE', 'CAP_AUDIT_CONTROL', 'CAP_SETFCAP', 'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG', 'CAP_WAKE_ALARM',
+  'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ', 'CAP_PERFMON', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
+];
+
+/** Every capability tbuild itself holds (its bounding set): a container cannot be given more. */
+function privilegedCapabilities(): string[] {
+  try {
+    const hex = /^CapBnd:\s*([0-9a-f]+)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))?.[1];
+    if (!hex) return [...DEFAULT_CAPABILITIES];
+    const bits = BigInt(`0x${hex}`);
+    return ALL_CAPABILITIES.filter((_, i) => (bits >> BigInt(i)) & 1n);
+  } catch {
+    return [...DEFAULT_CAPABILITIES];
+  }
+}
+
 export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -110,13 +132,14 @@ export function defaultMounts(): OciMount[] {
 export function buildOciSpec(req: RunRequest, etc: EtcFiles, seccomp?: object): object {
   const env = [...req.env];
   if (!env.some((e) => e.startsWith('PATH='))) env.push(`PATH=${DEFAULT_PATH}`);
-  const caps = [...DEFAULT_CAPABILITIES];
+  // RUN --security=insecure (granted by --allow security.insecure): BuildKit's privileged step.
+  const caps = req.privileged ? privilegedCapabilities() : [...DEFAULT_CAPABILITIES];
   const namespaces: Array<{ type: string; path?: string }> = [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }];
   const network = req.network ?? 'none';
   if (network === 'none') namespaces.push({ type: 'network' });
   else if (network !== 'host') namespaces.push({ type: 'network', path: network.netns });
 
-  const mounts: OciMount[] = defaultMounts();
+  const mounts: OciMount[] = defaultMounts().map((m) => (req.privileged && m.destination.startsWith('/sys') ? { ...m, options: m.options.map((o) => (o === 'ro' ? 'rw' : o)) } : m));
   const etcBind = (source: string, destination: string): OciMount => ({
     destination,
     type: 'bind',
@@ -157,10 +180,10 @@ export function buildOciSpec(req: RunRequest, etc: EtcFiles, seccomp?: object): 
     mounts,
     linux: {
       namespaces,
-      resources,
-      maskedPaths: MASKED_PATHS,
-      readonlyPaths: READONLY_PATHS,
-      ...(seccomp ? { seccomp } : {}),
+      resources: req.privileged ? { ...resources, devices: [{ allow: true, access: 'rwm' }] } : resources,
+      maskedPaths: req.privileged ? [] : MASKED_PATHS,
+      readonlyPaths: req.privileged ? [] : READONLY_PATHS,
+      ...(seccomp && !req.privileged ? { seccomp } : {}),
     },
   };
 }

@@ -117,6 +117,7 @@ export async function runRunStep(d: RunStepDeps, step: Step, spec: RunSpec, pare
           network,
           mounts,
           hostsFile: buildHostsFile(),
+          privileged: spec.security === 'insecure',
           ...(resolvConf !== undefined ? { resolvConf } : {}),
         },
         {

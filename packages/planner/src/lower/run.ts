@@ -1,4 +1,5 @@
 import type { RunInstruction } from '@tbuild/parser';
+import type { SourceRange } from '@tbuild/errors';
 import { isProxyArg } from '../args.ts';
 import { runOp } from '../cache-key.ts';
 import { planError } from '../diagnostics.ts';
@@ -51,6 +52,13 @@ export async function lowerRun(ctx: LowerContext, st: StageState, cmd: Command, 
   if (security !== 'sandbox' && security !== 'insecure') {
     throw planError('TB_PLAN_INVALID_FLAG', `unsupported security mode "${security}"`, ctx.diags.file, cmd.at(ins.security!.range), 'use sandbox or insecure');
   }
+  // A Dockerfile cannot leave the sandbox on its own: whoever runs the build grants it (BuildKit's entitlements).
+  const needs = (entitlement: string, flag: string, range: SourceRange, what: string): void => {
+    if (ctx.input.entitlements?.includes(entitlement)) return;
+    throw planError('TB_PLAN_ENTITLEMENT', `RUN ${flag} needs the ${entitlement} entitlement`, ctx.diags.file, cmd.at(range), `build with --allow ${entitlement} to grant it (${what})`);
+  };
+  if (network === 'host') needs('network.host', '--network=host', ins.network!.range, "the step then shares the host's network, its loopback services included");
+  if (security === 'insecure') needs('security.insecure', '--security=insecure', ins.security!.range, 'the step then runs with every capability and no seccomp filter');
   const mounts = await lowerMounts(ctx, st, cmd, ins.mounts);
   const env = st.env.toList();
   // Proxies reach the process without a declaration; declared ones are already in env.

@@ -42,6 +42,8 @@ export interface BuildOptions {
    */
   network?: 'default' | 'none' | 'host';
   secrets?: SecretSource[];
+  /** `--allow`: entitlements RUN steps may use (`network.host`, `security.insecure`); `network: 'host'` grants network.host. */
+  allow?: string[];
   /** `--ssh id=socket`; `default` uses $SSH_AUTH_SOCK. */
   ssh?: Array<{ id: string; socket: string }>;
   /** `--output` values (`type=docker,dest=out.tar`...). Default: the image goes into the store. */

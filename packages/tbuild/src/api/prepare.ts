@@ -113,6 +113,7 @@ async function prepareWithStore(
     resolver: { resolve: (ref, p) => resolver.resolve(ref, p) },
     context,
     secrets: (opts.secrets ?? []).map((s) => s.id),
+    entitlements: [...(opts.allow ?? []), ...(opts.network === 'host' ? ['network.host'] : [])],
   });
   return { store, client, context, contextDir, file, plan };
 }

@@ -21,6 +21,7 @@ export const PLAN_FLAGS: CommandSpec['flags'] = [
   { name: 'platform', type: 'string', placeholder: 'OS/ARCH', help: 'target platform (only the host platform for now)' },
   { name: 'secret', type: 'list', placeholder: 'id=ID,src=FILE', help: 'expose a secret to RUN --mount=type=secret (src=FILE or env=VAR)' },
   { name: 'pull', type: 'string', choices: ['missing', 'always', 'never'], help: 'when to pull base images (default missing)' },
+  { name: 'allow', type: 'list', placeholder: 'ENTITLEMENT', help: 'let RUN steps leave the sandbox: network.host (RUN --network=host), security.insecure (RUN --security=insecure)' },
   { name: 'insecure-registry', type: 'list', placeholder: 'HOST:PORT', help: 'reach this registry over plain HTTP (loopback ones always are)' },
 ];
 
@@ -102,6 +103,7 @@ export async function buildOptionsFromFlags(ctx: CliContext, flags: FlagValues, 
     labels: keyValues(list(flags.label), 'label', ctx.env, false),
     platform: str(flags.platform),
     secrets: parseSecrets(list(flags.secret), ctx.cwd),
+    allow: parseAllow(list(flags.allow)),
     pull: str(flags.pull) as BuildOptions['pull'],
     insecureRegistries: list(flags['insecure-registry']),
     root: storeRoot(ctx, flags),
@@ -110,6 +112,17 @@ export async function buildOptionsFromFlags(ctx: CliContext, flags: FlagValues, 
     signal: ctx.signal,
     jobs: jobs ? Number(jobs) : undefined,
   };
+}
+
+const ENTITLEMENTS = ['network.host', 'security.insecure'];
+
+/** `--allow a,b` and repeated `--allow`, as buildx takes them. */
+function parseAllow(values: string[]): string[] {
+  const out = values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+  for (const v of out) {
+    if (!ENTITLEMENTS.includes(v)) throw usageError(`unknown entitlement "${v}" for --allow`, `use ${ENTITLEMENTS.join(' or ')}`);
+  }
+  return out;
 }
 
 async function readStdin(stdin: NodeJS.ReadableStream): Promise<string> {
