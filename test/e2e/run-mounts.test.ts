@@ -155,6 +155,24 @@ describe.skipIf(!isRoot)(`RUN --mount and network (${NEEDS_ROOT})`, () => {
     expect(fs.existsSync(path.join(r.out, 'rw'))).toBe(false);
   });
 
+  it('adds --add-host entries to RUN steps\' /etc/hosts, host-gateway naming the build host on the bridge', async () => {
+    const server = http.createServer((_req, res) => res.end('via host-gateway\n'));
+    await new Promise<void>((resolve) => server.listen(0, '0.0.0.0', resolve));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const df = `FROM busybox\nRUN cat /etc/hosts > /hosts && wget -q -O /got http://host.docker.internal:${port}/\n`;
+      const r = await build(df, ['--add-host', 'reg.example:10.1.2.3', '--add-host', 'host.docker.internal:host-gateway', '--add-host', 'v6=[fd00::5]']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(fs.readFileSync(path.join(r.out, 'hosts'), 'utf8')).toBe(`127.0.0.1\tlocalhost buildkitsandbox\n::1\tlocalhost ip6-localhost ip6-loopback\n10.1.2.3\treg.example\n${DEFAULT_BRIDGE.gateway}\thost.docker.internal\nfd00::5\tv6\n`);
+      expect(fs.readFileSync(path.join(r.out, 'got'), 'utf8')).toBe('via host-gateway\n');
+      const bad = await build(df, ['--add-host', 'nocolon']);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('invalid --add-host "nocolon"');
+    } finally {
+      server.close();
+    }
+  });
+
   it('runs RUN on the bridge by default (out through NAT, not to the host loopback), with only lo under --network none, and on the host network with --network host', async () => {
     const server = http.createServer((_req, res) => res.end('hello from the host\n'));
     await new Promise<void>((resolve) => server.listen(0, '0.0.0.0', resolve));

@@ -80,6 +80,8 @@ export function runOp(spec: RunSpec, mountSources: Array<KeyedSource | undefined
     security: spec.security,
     mounts: spec.mounts.map((m, i) => keyMount(m, mountSources[i])),
     files: spec.files.map((f) => ({ path: f.path, content: f.content, mode: f.mode })),
+    // Only when set: keys of builds without --add-host stay as they were.
+    ...(spec.extraHosts ? { extraHosts: spec.extraHosts.map((h) => `${h.host}=${h.ip}`) } : {}),
   };
 }
 

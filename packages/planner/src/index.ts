@@ -10,6 +10,7 @@ export type {
   ContextDigest,
   ContextHasher,
   PlanInput,
+  ExtraHost,
   SourceRef,
   StageBase,
   InlineFile,

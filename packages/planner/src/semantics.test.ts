@@ -126,6 +126,17 @@ RUN --mount=type=cache,target=cache --mount=type=secret,id=tok --mount=type=bind
     expect(run((await planText(text, { target: 'unused', entitlements: ['security.insecure'] })).steps[0])).toMatchObject({ security: 'insecure' });
   });
 
+  it('gives RUN the --add-host entries and keys them, leaving keys of builds without any as they were', async () => {
+    const text = 'FROM busybox\nRUN cat /etc/hosts\n';
+    const plain = await planText(text);
+    const hosts = [{ host: 'reg.local', ip: '10.0.0.5' }];
+    const added = await planText(text, { extraHosts: hosts });
+    expect(run(added.steps[0]).extraHosts).toEqual(hosts);
+    expect(run(plain.steps[0])).not.toHaveProperty('extraHosts');
+    expect(added.steps[0]!.cacheKey).not.toBe(plain.steps[0]!.cacheKey);
+    expect((await planText(text, { extraHosts: [] })).steps[0]!.cacheKey).toBe(plain.steps[0]!.cacheKey);
+  });
+
   it('turns a lone heredoc into the shell script, and a shebang heredoc into a mounted file', async () => {
     const p = await planText('FROM busybox\nRUN <<EOF\necho a\necho b\nEOF\nRUN <<EOF\n#!/bin/sh\necho c\nEOF\nRUN cat <<A > /f\nx\nA\n');
     expect(run(p.steps[0]).args).toEqual(['/bin/sh', '-c', 'echo a\necho b\n']);

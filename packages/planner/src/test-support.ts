@@ -127,6 +127,7 @@ export async function planText(text: string, opts: TestPlanOptions = {}): Promis
     ...(opts.noCacheFilter ? { noCacheFilter: opts.noCacheFilter } : {}),
     ...(opts.secrets ? { secrets: opts.secrets } : {}),
     ...(opts.entitlements ? { entitlements: opts.entitlements } : {}),
+    ...(opts.extraHosts ? { extraHosts: opts.extraHosts } : {}),
   });
 }
 

@@ -147,6 +147,14 @@ export interface PlanInput {
    * `network.host` (`RUN --network=host`) and `security.insecure` (`RUN --security=insecure`).
    */
   entitlements?: string[];
+  /** `--add-host`: extra /etc/hosts entries for RUN steps (`ip` may be `host-gateway`); part of their keys, as in BuildKit. */
+  extraHosts?: ExtraHost[];
+}
+
+export interface ExtraHost {
+  host: string;
+  /** An address, or `host-gateway`: the address the build host has from the step's network. */
+  ip: string;
 }
 
 /** Where a COPY, ADD or RUN mount reads files from. */
@@ -214,6 +222,8 @@ export interface RunSpec {
   mounts: RunMount[];
   /** Heredoc scripts with a shebang, mounted read-only at `path` and executed. */
   files: InlineFile[];
+  /** `--add-host` entries, when the build has any. */
+  extraHosts?: ExtraHost[];
 }
 
 export interface CopySpec {

@@ -188,9 +188,9 @@ export function buildOciSpec(req: RunRequest, etc: EtcFiles, seccomp?: object): 
   };
 }
 
-/** /etc/hosts for a RUN step, byte for byte BuildKit's (executor/oci/hosts.go). */
-export function buildHostsFile(hostname = DEFAULT_HOSTNAME): string {
-  return `127.0.0.1\tlocalhost ${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n`;
+/** /etc/hosts for a RUN step, byte for byte BuildKit's (executor/oci/hosts.go), `--add-host` entries last. */
+export function buildHostsFile(extra: Array<{ host: string; ip: string }> = [], hostname = DEFAULT_HOSTNAME): string {
+  return `127.0.0.1\tlocalhost ${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n${extra.map((h) => `${h.ip}\t${h.host}\n`).join('')}`;
 }
 
 /** /etc/hosts for a container, as `docker run` writes it (without a bridge address). */

@@ -79,6 +79,7 @@ export async function lowerRun(ctx: LowerContext, st: StageState, cmd: Command, 
     security,
     mounts: mounts.mounts,
     files,
+    ...(ctx.input.extraHosts?.length ? { extraHosts: ctx.input.extraHosts } : {}),
   };
   const h = addHistory(st, runHistory(st, args), false);
   emitStep(ctx, st, cmd, 'run', spec, runOp(spec, mounts.keyed), h, mounts.deps);

@@ -44,6 +44,8 @@ export interface BuildOptions {
   secrets?: SecretSource[];
   /** `--allow`: entitlements RUN steps may use (`network.host`, `security.insecure`); `network: 'host'` grants network.host. */
   allow?: string[];
+  /** `--add-host host:ip`: extra /etc/hosts entries for RUN steps; `ip` may be `host-gateway`. */
+  addHosts?: Array<{ host: string; ip: string }>;
   /** `--ssh id=socket`; `default` uses $SSH_AUTH_SOCK. */
   ssh?: Array<{ id: string; socket: string }>;
   /** `--output` values (`type=docker,dest=out.tar`...). Default: the image goes into the store. */

@@ -114,6 +114,7 @@ async function prepareWithStore(
     context,
     secrets: (opts.secrets ?? []).map((s) => s.id),
     entitlements: [...(opts.allow ?? []), ...(opts.network === 'host' ? ['network.host'] : [])],
+    ...(opts.addHosts?.length ? { extraHosts: opts.addHosts } : {}),
   });
   return { store, client, context, contextDir, file, plan };
 }

@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { build, type BuildOptions, type SecretSource } from '../../api/build.ts';
 import { formatWhyReport } from '../../api/cache/why.ts';
@@ -21,6 +22,7 @@ export const PLAN_FLAGS: CommandSpec['flags'] = [
   { name: 'platform', type: 'string', placeholder: 'OS/ARCH', help: 'target platform (only the host platform for now)' },
   { name: 'secret', type: 'list', placeholder: 'id=ID,src=FILE', help: 'expose a secret to RUN --mount=type=secret (src=FILE or env=VAR)' },
   { name: 'pull', type: 'string', choices: ['missing', 'always', 'never'], help: 'when to pull base images (default missing)' },
+  { name: 'add-host', type: 'list', placeholder: 'HOST:IP', help: "add a line to RUN steps' /etc/hosts (IP host-gateway: the build host)" },
   { name: 'allow', type: 'list', placeholder: 'ENTITLEMENT', help: 'let RUN steps leave the sandbox: network.host (RUN --network=host), security.insecure (RUN --security=insecure)' },
   { name: 'insecure-registry', type: 'list', placeholder: 'HOST:PORT', help: 'reach this registry over plain HTTP (loopback ones always are)' },
 ];
@@ -104,6 +106,7 @@ export async function buildOptionsFromFlags(ctx: CliContext, flags: FlagValues, 
     platform: str(flags.platform),
     secrets: parseSecrets(list(flags.secret), ctx.cwd),
     allow: parseAllow(list(flags.allow)),
+    addHosts: list(flags['add-host']).map(parseAddHost),
     pull: str(flags.pull) as BuildOptions['pull'],
     insecureRegistries: list(flags['insecure-registry']),
     root: storeRoot(ctx, flags),
@@ -112,6 +115,17 @@ export async function buildOptionsFromFlags(ctx: CliContext, flags: FlagValues, 
     signal: ctx.signal,
     jobs: jobs ? Number(jobs) : undefined,
   };
+}
+
+/** `--add-host host:ip` (or `host=ip`, as buildx also takes): the host is up to the first separator, so IPv6 addresses keep their colons. */
+function parseAddHost(v: string): { host: string; ip: string } {
+  const at = v.search(/[:=]/);
+  const host = at > 0 ? v.slice(0, at) : '';
+  const ip = at > 0 ? v.slice(at + 1).replace(/^\[(.*)\]$/, '$1') : '';
+  if (!/^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$/.test(host) || !(ip === 'host-gateway' || isIP(ip))) {
+    throw usageError(`invalid --add-host "${v}"`, 'expected HOST:IP, e.g. registry.local:10.0.0.5 or host.docker.internal:host-gateway');
+  }
+  return { host, ip };
 }
 
 const ENTITLEMENTS = ['network.host', 'security.insecure'];
