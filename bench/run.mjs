@@ -107,7 +107,7 @@ async function measureWorkload(bs, w, o, editCounter) {
   const sc = o.scenarios;
   if (sc.includes('cold')) await timed('cold', o.coldRuns);
   else {
-    // Warm and edit need a cache that holds the unedited build (tbuild runs RUN without network; so do the peers).
+    // Warm and edit need a cache that holds the unedited build (every builder runs RUN without network).
     for (const b of bs) await b.reset();
     for (const b of bs) await b.build(w);
   }

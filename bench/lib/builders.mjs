@@ -74,7 +74,8 @@ export function tbuildBuilder(work, base, { server = false } = {}) {
       }
     },
     async build(w) {
-      const args = ['build', '--root', root, '-q', '-t', tag(w), w.dir];
+      // No network for RUN, as the peers get (tbuild's default is a bridge, which BuildKit's dockerd here lacks).
+      const args = ['build', '--root', root, '--network', 'none', '-q', '-t', tag(w), w.dir];
       const r = haveTime
         ? await run('/usr/bin/time', ['-f', '%M', '-o', timeFile, ...tbuildCommand(args).flat()])
         : await cli(args);
