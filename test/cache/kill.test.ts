@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runcPidsUnder } from '@tbuild/executor';
+import { pidAlive, runcPidsUnder } from '@tbuild/executor';
 import { cachePrune, cacheVerify, openStore, removeImage } from 'tbuild';
 import { tbuild, TBUILD_BIN, type CliRun } from '../support/cli.ts';
 import { isRoot, NEEDS_ROOT, tempDir } from '../support/root.ts';
@@ -56,14 +56,7 @@ function buildKilledAfter(args: string[], cwd: string, delayMs: number): Promise
 
 /** `tbuild-<pid>-<n>` namespaces and address leases whose process no longer exists. */
 function deadNetworks(): string[] {
-  const gone = (pid: number): boolean => {
-    try {
-      process.kill(pid, 0);
-      return false;
-    } catch {
-      return true;
-    }
-  };
+  const gone = (pid: number): boolean => !pidAlive(pid);
   const list = (dir: string): string[] => (fs.existsSync(dir) ? fs.readdirSync(dir) : []);
   const netns = list('/run/netns').filter((n) => /^tbuild-\d+-\d+$/.test(n) && gone(Number(n.split('-')[1])));
   const leases = list('/run/tbuild-net/leases').filter((f) => gone(Number(fs.readFileSync(path.join('/run/tbuild-net/leases', f), 'utf8'))));

@@ -11,6 +11,7 @@ export { RuncRuntime, cleanupStaleContainers } from './runtime/runc-runtime.ts';
 export { warmCgroupAttach } from './runtime/cgroup-warmup.ts';
 export { cleanupStale } from './runtime/cleanup-stale.ts';
 export { killRuncProcessesUnder, runcPidsUnder } from './runtime/stray-processes.ts';
+export { pidAlive } from './runtime/pid-alive.ts';
 export { RecordingRuntime } from './runtime/recording-runtime.ts';
 export type { RecordedRun } from './runtime/recording-runtime.ts';
 export type { RuncRuntimeOptions } from './runtime/runc-runtime.ts';

@@ -14,9 +14,11 @@ export interface AddressLease {
 /**
  * Takes a free address on the bridge: a file per address under /run/tbuild-net/leases holding
  * the owner's pid, made with link(2) so it appears whole or not at all. Addresses are tried at
- * random, so concurrent builds rarely contend; one whose owner died is taken over.
+ * random, so concurrent builds rarely contend. A dead owner's lease stays taken until
+ * `reapStaleNetworks` has deleted its namespace (and with it the veth named after the address),
+ * so a name is never reused while its veth may exist.
  */
-export function leaseAddress(b: BridgeConfig, alive: (pid: number) => boolean = pidAlive): AddressLease {
+export function leaseAddress(b: BridgeConfig): AddressLease {
   const dir = path.join(NET_RUN_DIR, 'leases');
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const hosts = 2 ** (32 - b.prefix);
@@ -33,9 +35,6 @@ export function leaseAddress(b: BridgeConfig, alive: (pid: number) => boolean = 
         fs.linkSync(tmp, file);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-        const owner = Number(fs.readFileSync(file, 'utf8').trim());
-        if (alive(owner)) continue;
-        fs.rmSync(file, { force: true });
         continue;
       }
       return { address, veth: `tbv${index.toString(16)}`, file };
@@ -48,13 +47,4 @@ export function leaseAddress(b: BridgeConfig, alive: (pid: number) => boolean = 
 
 export function releaseAddress(lease: AddressLease): void {
   fs.rmSync(lease.file, { force: true });
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

@@ -12,15 +12,6 @@ function deadPid(): number {
   return spawnSync('true').pid!;
 }
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 describe('containerResolvConf', () => {
   it('drops nameservers only the host loopback answers, keeping search and options', () => {
     expect(containerResolvConf('search corp\nnameserver 127.0.0.53\nnameserver 10.0.0.2\noptions edns0\n')).toBe('search corp\nnameserver 10.0.0.2\noptions edns0\n');
@@ -43,13 +34,15 @@ describe.skipIf(!isRoot)(`address leases (${NEEDS_ROOT}: /run)`, () => {
   // A /30 has one address to give (index 2): every lease below contends for it.
   const tiny: BridgeConfig = { name: 'tbtest', gateway: '10.250.250.1', prefix: 30 };
 
-  it('gives the one address once, refuses it while its owner lives, and takes it over when the owner died', () => {
+  it('gives the one address once, and again only after the reaper freed a dead owner\'s lease', async () => {
     const first = leaseAddress(tiny);
     try {
       expect(first.address).toBe('10.250.250.2');
       expect(fs.readFileSync(first.file, 'utf8').trim()).toBe(String(process.pid));
       expect(() => leaseAddress(tiny)).toThrow(/no free address on tbtest/);
       fs.writeFileSync(first.file, `${deadPid()}\n`);
+      expect(() => leaseAddress(tiny)).toThrow(/no free address on tbtest/);
+      await reapStaleNetworks();
       const second = leaseAddress(tiny);
       expect(second.address).toBe('10.250.250.2');
       expect(fs.readFileSync(second.file, 'utf8').trim()).toBe(String(process.pid));
@@ -105,7 +98,7 @@ describe.skipIf(!isRoot || !hasCommand('ip') || !hasCommand('iptables'))(`Bridge
     const net = new BridgeNetwork();
     const live = (await net.acquire())!;
     try {
-      await reapStaleNetworks(alive);
+      await reapStaleNetworks();
       const left = fs.readdirSync('/run/netns');
       expect(left).not.toContain(`tbuild-${dead}-1`);
       expect(left).toContain(path.basename(live.path));

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { BuildError } from '@tbuild/errors';
 import { DEFAULT_BRIDGE, ensureBridge, NET_RUN_DIR, type BridgeConfig } from './bridge.ts';
+import { pidAlive } from '../runtime/pid-alive.ts';
 import { leaseAddress, releaseAddress, type AddressLease } from './leases.ts';
 
 const run = promisify(execFile);
@@ -14,6 +15,8 @@ export interface NetnsLease {
   path: string;
   /** /etc/resolv.conf for it: the host's, without nameservers only the host's loopback reaches. */
   resolvConf: string;
+  /** The bridge's own address: the build host as the step reaches it (`--add-host x:host-gateway`). */
+  gateway: string;
   release(): void;
 }
 
@@ -45,6 +48,7 @@ export class BridgeNetwork implements RunNetwork {
   readonly #onUnavailable: ((e: BuildError) => void) | undefined;
   #ready: Promise<boolean> | undefined;
   #resolvConf: string | undefined;
+  #closed = false;
 
   /**
    * `onUnavailable`: when the bridge cannot be set up (no iptables, not root), report it once
@@ -69,6 +73,7 @@ export class BridgeNetwork implements RunNetwork {
     let released = false;
     return {
       path: `/run/netns/${ns.name}`,
+      gateway: this.#bridge.gateway,
       resolvConf: (this.#resolvConf ??= containerResolvConf(readHostResolvConf())),
       release: () => {
         if (released) return;
@@ -80,10 +85,11 @@ export class BridgeNetwork implements RunNetwork {
 
   /** Deletes every namespace this build made (their veth pairs go with them) and frees the addresses. */
   async close(): Promise<void> {
+    this.#closed = true;
     const all = this.#all.splice(0);
     this.#idle.length = 0;
     if (!all.length) return;
-    await runBatch(all.map((n) => `netns delete ${n.name}`)).catch(() => undefined);
+    await runBatch(all.map((n) => `netns delete ${n.name}`), undefined, true).catch(() => undefined);
     for (const n of all) releaseAddress(n.lease);
   }
 
@@ -93,8 +99,6 @@ export class BridgeNetwork implements RunNetwork {
     const name = `tbuild-${process.pid}-${++sequence}`;
     const veth = lease.veth;
     try {
-      // A lease taken over from a dead build may still have its veth (its namespace not yet reaped).
-      await run('ip', ['link', 'delete', veth]).catch(() => undefined);
       await runBatch([`netns add ${name}`, `link add ${veth} type veth peer name eth0 netns ${name}`, `link set ${veth} master ${b.name} up`]);
       await runBatch([`addr add ${lease.address}/${b.prefix} dev eth0`, 'link set eth0 up', 'link set lo up', `route add default via ${b.gateway}`], name);
     } catch (e) {
@@ -108,14 +112,19 @@ export class BridgeNetwork implements RunNetwork {
     }
     const ns = { name, lease };
     this.#all.push(ns);
+    // A build cancelled while this was being made has closed already: nothing else would delete it.
+    if (this.#closed) await this.close();
     return ns;
   }
 }
 
-/** One `ip -batch` (in namespace `netns` when given): a spawn per namespace, not one per command. */
-async function runBatch(lines: string[], netns?: string): Promise<void> {
+/**
+ * One `ip -batch` (in namespace `netns` when given): a spawn per namespace, not one per command.
+ * `force` goes on past a failed line (deletions: one already gone must not keep the others).
+ */
+async function runBatch(lines: string[], netns?: string, force = false): Promise<void> {
   await new Promise<void>((resolve, reject) => {
-    const child = execFile('ip', [...(netns ? ['-n', netns] : []), '-batch', '-'], (err, _out, stderr) => (err ? reject(Object.assign(err, { stderr })) : resolve()));
+    const child = execFile('ip', [...(netns ? ['-n', netns] : []), ...(force ? ['-force'] : []), '-batch', '-'], (err, _out, stderr) => (err ? reject(Object.assign(err, { stderr })) : resolve()));
     child.stdin!.end(lines.join('\n') + '\n');
   });
 }
@@ -144,13 +153,13 @@ export function containerResolvConf(host: string): string {
  * Deletes namespaces and address leases of tbuild processes that no longer exist (a killed
  * build or server). Machine-wide: any tbuild cleans up after any other.
  */
-export async function reapStaleNetworks(alive: (pid: number) => boolean): Promise<void> {
+export async function reapStaleNetworks(alive: (pid: number) => boolean = pidAlive): Promise<void> {
   const names = fs.existsSync('/run/netns') ? fs.readdirSync('/run/netns') : [];
   const dead = names.filter((n) => {
     const m = /^tbuild-(\d+)-\d+$/.exec(n);
     return m && !alive(Number(m[1]));
   });
-  if (dead.length) await runBatch(dead.map((n) => `netns delete ${n}`)).catch(() => undefined);
+  if (dead.length) await runBatch(dead.map((n) => `netns delete ${n}`), undefined, true).catch(() => undefined);
   const leases = path.join(NET_RUN_DIR, 'leases');
   for (const f of fs.existsSync(leases) ? fs.readdirSync(leases) : []) {
     const pid = Number(fs.readFileSync(path.join(leases, f), 'utf8').trim() || NaN);

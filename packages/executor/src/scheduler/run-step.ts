@@ -7,7 +7,6 @@ import { promisify } from 'node:util';
 import { BuildError, type SourceFile } from '@tbuild/errors';
 import type { RunSpec, SourceRef, Step } from '@tbuild/planner';
 import type { ContainerRuntime, RunMount, RunRequest } from '../runtime/container-runtime.ts';
-import { DEFAULT_BRIDGE } from '../network/bridge.ts';
 import { buildHostsFile } from '../runtime/oci-spec.ts';
 import { resolveUser } from '../runtime/resolve-user.ts';
 import { resolveIn } from '../copy/confined-path.ts';
@@ -103,6 +102,8 @@ export async function runRunStep(d: RunStepDeps, step: Step, spec: RunSpec, pare
       }
       let network: RunRequest['network'] = wanted === 'bridge' ? 'none' : wanted;
       const lease = await netns;
+      // host-gateway: the build host as the step reaches it (the bridge's gateway, or its own loopback otherwise).
+      const hostGateway = lease?.gateway ?? '127.0.0.1';
       if (lease) {
         network = { netns: lease.path };
         resolvConf = lease.resolvConf;
@@ -117,8 +118,7 @@ export async function runRunStep(d: RunStepDeps, step: Step, spec: RunSpec, pare
           user,
           network,
           mounts,
-          // host-gateway: the build host as the step reaches it (the bridge's gateway, or its own loopback on the host network).
-          hostsFile: buildHostsFile((spec.extraHosts ?? []).map((h) => (h.ip === 'host-gateway' ? { host: h.host, ip: network === 'host' ? '127.0.0.1' : DEFAULT_BRIDGE.gateway } : h))),
+          hostsFile: buildHostsFile((spec.extraHosts ?? []).map((h) => (h.ip === 'host-gateway' ? { host: h.host, ip: hostGateway } : h))),
           privileged: spec.security === 'insecure',
           ...(resolvConf !== undefined ? { resolvConf } : {}),
         },

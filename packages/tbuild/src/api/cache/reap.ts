@@ -1,7 +1,9 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Store } from '@tbuild/cache';
-import { cleanupStaleContainers, cleanupStaleSnapshots, killRuncProcessesUnder, reapStaleNetworks } from '@tbuild/executor';
+import { cleanupStaleContainers, cleanupStaleSnapshots, killRuncProcessesUnder, pidAlive as alive, reapStaleNetworks } from '@tbuild/executor';
+
+export { pidAlive as alive } from '@tbuild/executor';
 
 /** Pids of tbuild processes that have a run dir in the store and still run (a build in progress). */
 export async function liveBuilds(store: Store): Promise<number[]> {
@@ -38,14 +40,4 @@ export async function reapDeadBuilds(store: Store, runtime?: string): Promise<nu
   // Bridge namespaces are machine-wide, not per store: those of any dead tbuild go too.
   await reapStaleNetworks(alive).catch(() => undefined);
   return reaped;
-}
-
-/** Whether process `pid` exists (EPERM: it does, owned by someone else). */
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
