@@ -154,5 +154,9 @@ export const CONFIG_CASES: DiffCase[] = [
   { name: 'crlf-line-endings', dockerfile: 'FROM {{BASE}}\r\nRUN echo a \\\r\n  b > /f\r\nENV A=1 \\\r\n  B=2\r\nLABEL x=y\r\n# c\r\nCMD ["sh"]\r\n' },
   { name: 'utf8-bom', dockerfile: '\uFEFFFROM {{BASE}}\nRUN echo a > /f\n' },
   { name: 'env-beats-arg', dockerfile: 'FROM {{BASE}}\nARG X=a\nENV X=b\nRUN echo $X > /1\nARG X=c\nRUN echo $X > /2\nARG Y=y\nENV Z=$Y\n', buildArgs: { X: 'd', Y: 'e' } },
+  { name: 'user-name-and-group-names', dockerfile: 'FROM {{BASE}}\nRUN echo "bob:x:1234:1234::/home/bob:/bin/sh" >> /etc/passwd && echo "bob:x:1234:" >> /etc/group && echo "team:x:2345:bob" >> /etc/group && echo "other:x:3456:" >> /etc/group\nUSER bob:team\nRUN id > /tmp/a\nUSER 1234:other\nRUN id > /tmp/b\nUSER bob:3456\nRUN id > /tmp/c\nUSER 77\nRUN id > /tmp/d\n' },
+  { name: 'unicode-labels-env-paths', dockerfile: 'FROM {{BASE}}\nLABEL "ключ"="значение 🚀" emoji=✓\nENV ÜBER=größe\nWORKDIR /données\nCOPY ["файл.txt", "./"]\nRUN echo "$ÜBER" > out && ls > ls\n', files: { 'файл.txt': 'x' } },
+  { name: 'arg-in-from-with-default-expansions', dockerfile: 'ARG REG=\nARG NAME\nFROM {{BASE}}${REG:+/nope}\nARG NAME=fallback\nRUN echo "${NAME:-unset}" > /name\n' },
+  { name: 'exec-form-no-expansion-and-env', dockerfile: 'FROM {{BASE}}\nENV X=1\nRUN ["sh", "-c", "echo $X $HOME > /e"]\nRUN ["/bin/sh", "-c", "echo \\"$0\\" > /zero"]\nCMD ["echo", "$X"]\n' },
   { name: 'workdir-existing-file-parent', dockerfile: 'FROM {{BASE}}\nRUN mkdir -p /w && chmod 700 /w && chown 7:7 /w\nWORKDIR /w/sub\nWORKDIR /w\nRUN touch here\n' },
 ];

@@ -275,5 +275,6 @@ export const COPY_ADD_CASES: DiffCase[] = [
   { name: 'copy-from-relative-source', dockerfile: 'FROM {{BASE}} AS b\nWORKDIR /w\nRUN mkdir out && echo x > out/f\nFROM {{BASE}}\nWORKDIR /dst\nCOPY --from=b w/out o\n' },
   { name: 'context-fifo', dockerfile: 'FROM {{BASE}}\nCOPY . /c/\n', files: { p: { fifo: true }, f: 'x' } },
   { name: 'copy-dotdot-dest', dockerfile: 'FROM {{BASE}}\nWORKDIR /w/x\nCOPY f /a/../b/\nCOPY f ../c\nCOPY f ../../../../up\n', files: { f: 'x' } },
+  { name: 'copy-many-sources-into-new-dir-with-chmod', dockerfile: 'FROM {{BASE}}\nCOPY --chmod=0640 a b c/ /new/deep/\n', files: { a: 'a', b: 'b', 'c/d': 'd', 'c/e/f': 'f' } },
   { name: 'copy-wildcard-beside-a-match', dockerfile: 'FROM {{BASE}}\nCOPY a nomatch* /d/\n', files: { a: 'a' } },
 ];

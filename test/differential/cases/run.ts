@@ -171,5 +171,8 @@ export const RUN_CASES: DiffCase[] = [
   { name: 'sandbox-proc-and-sys', dockerfile: 'FROM {{BASE}}\nRUN (touch /proc/sysrq-trigger 2>&1 || true) > /o.sysrq; (echo 1 > /proc/sys/kernel/panic) 2>&1 | sed "s/.*: //" > /o.procsys; (touch /sys/x 2>&1 || true) | sed "s/.*: //" > /o.sys; ls /proc/acpi /proc/kcore /proc/keys /proc/timer_list 2>&1 | sort > /o.masked; true\n' },
   // Each syscall docker's seccomp profile has a say on, as a static probe sees it (support/syscall-probe.c).
   { name: 'sandbox-syscalls', dockerfile: 'FROM {{BASE}}\nCOPY probe /probe\nRUN /probe > /o.probe\n', files: { probe: { compile: 'syscall-probe.c' } } },
+  // Times a RUN sets explicitly reach the layer to the second, symlinks' own included.
+  { name: 'run-explicit-mtimes', dockerfile: 'FROM {{BASE}}\nRUN mkdir -p /d/sub && echo x > /d/f && touch -d "2001-02-03 04:05:06" /d/f /d/sub && touch -h -d "1999-12-31 23:59:59" /d && ln -s f /d/l && touch -h -d "2010-01-01 00:00:00" /d/l && touch -d @0 /zero\n', mtimes: ['/d/f', '/d/sub', '/d/l', '/zero'] },
+  { name: 'run-sparse-and-big', dockerfile: 'FROM {{BASE}}\nRUN dd if=/dev/zero of=/sparse bs=1M seek=64 count=0 2>/dev/null && dd if=/dev/zero of=/dense bs=1M count=3 2>/dev/null && printf x >> /sparse\n' },
   { name: 'mount-two-dirs-of-one-stage', dockerfile: 'FROM {{BASE}} AS s\nRUN mkdir -p /a /b && echo a > /a/f && echo b > /b/f\nFROM {{BASE}}\nRUN --mount=type=bind,from=s,source=/a,target=/ma --mount=type=bind,from=s,source=/b,target=/mb cat /ma/f /mb/f > /both\n', mountStubs: ['/ma', '/mb'] },
 ];
