@@ -158,5 +158,13 @@ export const CONFIG_CASES: DiffCase[] = [
   { name: 'unicode-labels-env-paths', dockerfile: 'FROM {{BASE}}\nLABEL "ключ"="значение 🚀" emoji=✓\nENV ÜBER=größe\nWORKDIR /données\nCOPY ["файл.txt", "./"]\nRUN echo "$ÜBER" > out && ls > ls\n', files: { 'файл.txt': 'x' } },
   { name: 'arg-in-from-with-default-expansions', dockerfile: 'ARG REG=\nARG NAME\nFROM {{BASE}}${REG:+/nope}\nARG NAME=fallback\nRUN echo "${NAME:-unset}" > /name\n' },
   { name: 'exec-form-no-expansion-and-env', dockerfile: 'FROM {{BASE}}\nENV X=1\nRUN ["sh", "-c", "echo $X $HOME > /e"]\nRUN ["/bin/sh", "-c", "echo \\"$0\\" > /zero"]\nCMD ["echo", "$X"]\n' },
+  { name: 'continuation-at-eof', dockerfile: 'FROM {{BASE}}\nRUN echo a > /a \\' },
+  { name: 'cmd-without-args', dockerfile: 'FROM {{BASE}}\nCMD\n' },
+  { name: 'arg-and-env-odd-names', dockerfile: 'FROM {{BASE}}\nARG 1A=x\nARG A-B=y\nENV C-D=1 c.d=2\nRUN echo "[$1A]" > /o\n' },
+  { name: 'env-escaped-dollar', dockerfile: 'FROM {{BASE}}\nENV A=\\$HOME B="\\$X" C=\'$HOME\'\nRUN echo "$A|$B|$C" > /o\n' },
+  { name: 'arg-path-under-image-env', dockerfile: 'FROM {{BASE}}\nARG PATH=/argpath\nRUN echo "$PATH" > /p\n' },
+  { name: 'user-empty-string', dockerfile: 'FROM {{BASE}}\nUSER ""\nRUN id > /id\n' },
+  { name: 'workdir-relative-dots', dockerfile: 'FROM {{BASE}}\nWORKDIR a/./b/../c\nRUN pwd > /pwd\n' },
+  { name: 'expose-from-env', dockerfile: 'FROM {{BASE}}\nENV P=8080\nEXPOSE $P ${P}/udp\n' },
   { name: 'workdir-existing-file-parent', dockerfile: 'FROM {{BASE}}\nRUN mkdir -p /w && chmod 700 /w && chown 7:7 /w\nWORKDIR /w/sub\nWORKDIR /w\nRUN touch here\n' },
 ];

@@ -18,6 +18,16 @@ export const ERROR_CASES: DiffCase[] = [
   { name: 'err-unknown-target', dockerfile: 'FROM {{BASE}} AS one\nRUN true\n', target: 'nope', expectError: /TB_\w+[\s\S]*nope/ },
   { name: 'err-workdir-empty', dockerfile: 'FROM {{BASE}}\nWORKDIR\n', expectError: /TB_PARSE_\w+/ },
   { name: 'err-user-unknown-run', dockerfile: 'FROM {{BASE}}\nUSER nosuchuser\nRUN true\n', expectError: /TB_EXEC_USER_UNKNOWN/ },
+  { name: 'err-shell-empty', dockerfile: 'FROM {{BASE}}\nSHELL []\nRUN true\n', expectError: /Dockerfile:2:1: error TB_PARSE_ARGUMENT_COUNT: SHELL requires at least one argument/ },
+  { name: 'err-onbuild-from', dockerfile: 'FROM {{BASE}}\nONBUILD FROM x\n', expectError: /TB_PARSE_INVALID_TRIGGER: FROM isn't allowed as an ONBUILD trigger/ },
+  { name: 'err-onbuild-onbuild', dockerfile: 'FROM {{BASE}}\nONBUILD ONBUILD RUN true\n', expectError: /TB_PARSE_INVALID_TRIGGER: Chaining ONBUILD/ },
+  { name: 'err-label-empty-key', dockerfile: 'FROM {{BASE}}\nLABEL =x\n', expectError: /TB_PARSE_BLANK_NAME/ },
+  { name: 'err-expose-bad-port', dockerfile: 'FROM {{BASE}}\nEXPOSE abc\n', expectError: /TB_PLAN_INVALID_PORT: invalid port "abc"/ },
+  { name: 'err-copy-no-dest', dockerfile: 'FROM {{BASE}}\nCOPY a\n', files: { a: 'a' }, expectError: /TB_PARSE_ARGUMENT_COUNT: COPY requires at least two arguments/ },
+  { name: 'err-stopsignal-bad', dockerfile: 'FROM {{BASE}}\nSTOPSIGNAL SIGNOPE\n', expectError: /TB_PLAN_INVALID_SIGNAL/ },
+  { name: 'err-healthcheck-no-cmd', dockerfile: 'FROM {{BASE}}\nHEALTHCHECK --interval=5s\n', expectError: /TB_PARSE_ARGUMENT_COUNT: HEALTHCHECK requires/ },
+  { name: 'err-volume-empty-json', dockerfile: 'FROM {{BASE}}\nVOLUME []\n', expectError: /TB_PARSE_ARGUMENT_COUNT: VOLUME requires/ },
+  { name: 'err-run-in-scratch', dockerfile: 'FROM scratch\nRUN true\n', expectError: /TB_EXEC_\w+/ },
   { name: 'err-unknown-flag', dockerfile: 'FROM {{BASE}}\nCOPY --bogus a /a\n', files: { a: 'a' }, expectError: /TB_PARSE_UNKNOWN_FLAG/ },
 ];
 
