@@ -1,6 +1,9 @@
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_BRIDGE } from '@tbuild/executor';
 import { isRoot, NEEDS_ROOT, tempDir } from '../support/root.ts';
 import { seededStore } from '../support/seed.ts';
 import { startDockerd, type TestDockerd } from '../support/services.ts';
@@ -62,6 +65,36 @@ describe.skipIf(!isRoot)(`tbuild run/ps/stop/logs/commit end to end (${NEEDS_ROO
     expect((await tb(['rm', 'web'])).code).toBe(1);
     expect((await tb(['rm', '-f', 'web'])).code).toBe(0);
     expect((await tb(['ps', '-a', '-q'])).stdout).toBe('');
+  });
+
+  it("puts a container on tbuild's bridge by default, as docker run does; --network none keeps only loopback", async () => {
+    const server = http.createServer((_req, res) => res.end('hello container\n'));
+    await new Promise<void>((resolve) => server.listen(0, '0.0.0.0', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const leased = (ip: string): boolean => fs.existsSync(`/run/tbuild-net/leases/${ip}`);
+    try {
+      const script = `ls /sys/class/net | tr '\\n' ' '; echo; grep -c "$(hostname)" /etc/hosts; wget -q -O - http://${DEFAULT_BRIDGE.gateway}:${port}/ || echo unreachable`;
+      const bridged = await tb(['run', '--rm', '--hostname', 'boxy', '--', 'app:1', 'sh', '-c', script]);
+      expect(bridged.stdout, bridged.stderr).toBe('eth0 lo \n1\nhello container\n');
+      const none = await tb(['run', '--rm', '--network', 'none', '--', 'app:1', 'sh', '-c', script]);
+      expect(none.stdout, none.stderr).toBe('lo \n1\nunreachable\n');
+
+      const d = await tb(['run', '-d', '--name', 'netd', '--', 'app:1', 'sleep', '30']);
+      expect(d.code, d.stderr).toBe(0);
+      let ip = '';
+      for (let i = 0; i < 100 && !ip; i++) {
+        ip = JSON.parse((await tb(['inspect', 'netd'])).stdout)[0].NetworkSettings.IPAddress as string;
+        if (!ip) await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(ip).toMatch(/^10\.89\./);
+      expect(leased(ip)).toBe(true);
+      expect((await tb(['rm', '-f', 'netd'])).code).toBe(0);
+      // The supervisor deletes the namespace and frees the address as the container ends.
+      for (let i = 0; i < 100 && leased(ip); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(leased(ip)).toBe(false);
+    } finally {
+      server.close();
+    }
   });
 
   it('refuses -p with a clear message', async () => {

@@ -16,7 +16,7 @@ export interface CreateOptions extends ConfigOverrides {
   image: string;
   name?: string;
   mounts?: MountRequest[];
-  network?: 'none' | 'host';
+  network?: 'bridge' | 'none' | 'host';
   memoryBytes?: number;
   nanoCpus?: number;
   pidsLimit?: number;
@@ -56,7 +56,7 @@ export async function createContainer(cs: ContainerStore, o: CreateOptions): Pro
   const { mounts, fresh } = resolveMounts(cs.volumesDir, o.mounts ?? [], Object.keys(config.Volumes ?? {}));
   const hostConfig: HostConfig = {
     autoRemove: o.autoRemove ?? false,
-    networkMode: o.network ?? 'none',
+    networkMode: o.network ?? 'bridge',
     memory: o.memoryBytes ?? 0,
     nanoCpus: o.nanoCpus ?? 0,
     pidsLimit: o.pidsLimit ?? 0,

@@ -86,6 +86,7 @@ export async function inspectContainer(cs: ContainerStore, idOrName: string): Pr
     Name: `/${rec.name}`,
     RestartCount: s.restartCount,
     Driver: 'overlay2',
+    NetworkSettings: { IPAddress: s.network?.ipAddress ?? '', Gateway: s.network?.gateway ?? '', IPPrefixLen: s.network ? 16 : 0 },
     HostConfig: {
       Binds: rec.mounts.filter((m) => m.type === 'bind').map((m) => `${m.source}:${m.destination}${m.readonly ? ':ro' : ''}`),
       NetworkMode: h.networkMode,

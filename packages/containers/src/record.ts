@@ -31,7 +31,8 @@ export interface ContainerRecord {
 /** Run options that are not part of the image config (docker's HostConfig, trimmed to what tbuild runs). */
 export interface HostConfig {
   autoRemove: boolean;
-  networkMode: 'none' | 'host';
+  /** `bridge` (docker's default): a namespace on tbuild's bridge with NAT out; `none`: loopback only. */
+  networkMode: 'bridge' | 'none' | 'host';
   /** Bytes; 0 = unlimited. */
   memory: number;
   /** CPU quota in units of 1e-9 CPUs, like docker's NanoCpus; 0 = unlimited. */
@@ -86,6 +87,8 @@ export interface ContainerState {
   /** Names the start this state belongs to, so a client waiting on `start` ignores older states. */
   startId?: string;
   supervisor?: ProcessIdentity;
+  /** On the bridge: the container's address and its gateway, while it runs. */
+  network?: { ipAddress: string; gateway: string };
 }
 
 export function initialState(): ContainerState {

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Store } from '@tbuild/cache';
 import { isBuildError } from '@tbuild/errors';
-import { resolveUser, RuncRuntime, type RunIO, type RunMount, type RunRequest } from '@tbuild/executor';
+import { BridgeNetwork, defaultHostsFile, resolveUser, RuncRuntime, type RunIO, type RunMount, type RunRequest } from '@tbuild/executor';
 import { readImage } from '@tbuild/registry';
 import { serveAttach, type AttachServer } from './attach-socket.ts';
 import { ContainerStore } from './container-store.ts';
@@ -77,12 +77,18 @@ export async function superviseContainer(o: SuperviseOptions): Promise<void> {
   let oom = false;
   let settled = false;
   let server: AttachServer | undefined;
+  let bridge: BridgeNetwork | undefined;
   const oomKillsBefore = rec.hostConfig.memory > 0 ? hostOomKills() : undefined;
   const launched = Date.now();
   try {
     const image = await readImage(store, rec.image.digest);
     await mountContainerRoot(p, await imageLowers(store, image));
     const req = runRequest(rec, p.rootfs);
+    if (rec.hostConfig.networkMode === 'bridge') {
+      const lease = (await (bridge = new BridgeNetwork()).acquire())!;
+      Object.assign(req, { network: { netns: lease.path }, resolvConf: lease.resolvConf, hostsFile: defaultHostsFile(req.hostname!, lease.address) });
+      state.network = { ipAddress: lease.address, gateway: lease.gateway };
+    }
     const runtime = new RuncRuntime({ stateDir: p.runtime, runc: o.runc });
     // Listening before the process starts, so `run -i` finds the socket as soon as `start` returns.
     // An attached `run -i` leaves a stdin marker before the start; if its process dies before it
@@ -138,6 +144,8 @@ export async function superviseContainer(o: SuperviseOptions): Promise<void> {
     server?.close();
     log.close();
     await unmountContainerRoot(p).catch(() => undefined);
+    await bridge?.close().catch(() => undefined);
+    delete state.network;
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
   }
@@ -172,7 +180,8 @@ export function runRequest(rec: ContainerRecord, rootfs: string): RunRequest {
     cwd: rec.config.WorkingDir || '/',
     user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
     hostname: String(rec.config.Hostname ?? rec.id.slice(0, 12)),
-    network: rec.hostConfig.networkMode,
+    // The supervisor swaps `none` for the bridge's namespace once it has one.
+    network: rec.hostConfig.networkMode === 'host' ? 'host' : 'none',
     mounts,
     readonlyRootfs: rec.hostConfig.readonlyRootfs,
     limits,

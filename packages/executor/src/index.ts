@@ -18,7 +18,7 @@ export type { RuncRuntimeOptions } from './runtime/runc-runtime.ts';
 export { resolveUser } from './runtime/resolve-user.ts';
 export type { ResolvedUser } from './runtime/resolve-user.ts';
 export { resolveInRoot, ConfinedPathError } from './runtime/confined-path.ts';
-export { DEFAULT_CAPABILITIES, DEFAULT_HOSTNAME, DEFAULT_PATH } from './runtime/oci-spec.ts';
+export { DEFAULT_CAPABILITIES, DEFAULT_HOSTNAME, DEFAULT_PATH, defaultHostsFile } from './runtime/oci-spec.ts';
 
 // Layer differ
 export { diffUpperToLayer, DEFAULT_GZIP_LEVEL } from './layer/diff-upper.ts';

@@ -17,6 +17,8 @@ export interface NetnsLease {
   resolvConf: string;
   /** The bridge's own address: the build host as the step reaches it (`--add-host x:host-gateway`). */
   gateway: string;
+  /** The namespace's own address on the bridge. */
+  address: string;
   release(): void;
 }
 
@@ -74,6 +76,7 @@ export class BridgeNetwork implements RunNetwork {
     return {
       path: `/run/netns/${ns.name}`,
       gateway: this.#bridge.gateway,
+      address: ns.lease.address,
       resolvConf: (this.#resolvConf ??= containerResolvConf(readHostResolvConf())),
       release: () => {
         if (released) return;

@@ -193,8 +193,8 @@ export function buildHostsFile(extra: Array<{ host: string; ip: string }> = [], 
   return `127.0.0.1\tlocalhost ${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n${extra.map((h) => `${h.ip}\t${h.host}\n`).join('')}`;
 }
 
-/** /etc/hosts for a container, as `docker run` writes it (without a bridge address). */
-export function defaultHostsFile(hostname: string): string {
+/** /etc/hosts for a container, as `docker run` writes it: its host name on its bridge address, else on loopback. */
+export function defaultHostsFile(hostname: string, address = '127.0.0.1'): string {
   return [
     '127.0.0.1\tlocalhost',
     '::1\tlocalhost ip6-localhost ip6-loopback',
@@ -202,7 +202,7 @@ export function defaultHostsFile(hostname: string): string {
     'ff00::0\tip6-mcastprefix',
     'ff02::1\tip6-allnodes',
     'ff02::2\tip6-allrouters',
-    `127.0.0.1\t${hostname}`,
+    `${address}\t${hostname}`,
     '',
   ].join('\n');
 }

@@ -38,7 +38,7 @@ const RUN_FLAGS: CommandSpec['flags'] = [
   { name: 'volume', short: 'v', type: 'list', placeholder: 'SRC:DST[:ro]', help: 'bind mount a host path or mount a named volume' },
   { name: 'mount', type: 'list', placeholder: 'type=…,source=…,target=…', help: 'attach a bind, volume or tmpfs mount' },
   { name: 'tmpfs', type: 'list', placeholder: 'DST[:size=…]', help: 'mount a tmpfs' },
-  { name: 'network', type: 'string', choices: ['none', 'host'], help: "network mode (default none: loopback only)" },
+  { name: 'network', type: 'string', choices: ['bridge', 'none', 'host'], help: 'network mode: bridge (default; NAT out through tbuild0), none (loopback only), host' },
   { name: 'memory', short: 'm', type: 'string', placeholder: 'SIZE', help: 'memory limit (e.g. 512m); the kernel OOM-kills above it' },
   { name: 'cpus', type: 'string', placeholder: 'N', help: 'CPU quota in CPUs (e.g. 1.5)' },
   { name: 'pids-limit', type: 'string', placeholder: 'N', help: 'maximum number of processes' },
@@ -46,7 +46,7 @@ const RUN_FLAGS: CommandSpec['flags'] = [
   { name: 'stop-signal', type: 'string', placeholder: 'SIGNAL', help: "signal `stop` sends (default: the image's STOPSIGNAL, else SIGTERM)" },
   { name: 'stop-timeout', type: 'string', placeholder: 'SECONDS', help: 'seconds `stop` waits before SIGKILL (default 10)' },
   { name: 'hostname', type: 'string', placeholder: 'NAME', help: 'container host name (default: the short ID)' },
-  { name: 'publish', short: 'p', type: 'list', placeholder: 'HOST:CTR', help: 'not supported yet (no network mode publishes ports)' },
+  { name: 'publish', short: 'p', type: 'list', placeholder: 'HOST:CTR', help: 'not supported yet (no host port is forwarded to a container)' },
   { name: 'interactive', short: 'i', type: 'bool', help: 'keep stdin open and pass ours to the process; its end, or this CLI dying, is the process\'s EOF (with -d: open, nothing attached)' },
   { name: 'tty', short: 't', type: 'bool', help: 'give the process a pseudo-terminal (stdout and stderr merged)' },
 ];
@@ -71,7 +71,7 @@ export const runCommand: Command = {
   spec: RUN_SPEC,
   async run(ctx, { flags, positionals }) {
     if (list(flags.publish).length > 0) {
-      throw unsupported('publishing ports (-p) is not supported yet: tbuild containers have no bridge network to publish from', 'use --network host; the container then listens on the host\'s ports directly');
+      throw unsupported('publishing ports (-p) is not supported yet: nothing forwards a host port to a container on the bridge', 'use --network host; the container then listens on the host\'s ports directly');
     }
     const cs = await containers(ctx, flags);
     const env: string[] = [];
@@ -110,7 +110,7 @@ export const runCommand: Command = {
       ...(str(flags.entrypoint) !== undefined ? { entrypoint: str(flags.entrypoint) } : {}),
       ...(str(flags.hostname) !== undefined ? { hostname: str(flags.hostname) } : {}),
       ...(stopSignal !== undefined ? { stopSignal: normalizeSignal(stopSignal) } : {}),
-      network: (str(flags.network) as 'none' | 'host' | undefined) ?? 'none',
+      network: (str(flags.network) as 'bridge' | 'none' | 'host' | undefined) ?? 'bridge',
       ...(memory !== undefined ? { memoryBytes: parseBytes(memory) } : {}),
       ...(cpus !== undefined ? { nanoCpus: parseCpus(cpus) } : {}),
       ...(intFlag(flags['pids-limit'], 'pids-limit') !== undefined ? { pidsLimit: intFlag(flags['pids-limit'], 'pids-limit') } : {}),
