@@ -97,10 +97,46 @@ describe.skipIf(!isRoot)(`tbuild run/ps/stop/logs/commit end to end (${NEEDS_ROO
     }
   });
 
-  it('refuses -p with a clear message', async () => {
-    const r = await tb(['run', '-p', '8080:80', 'app:1']);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/TB_CONTAINER_UNSUPPORTED.*publishing ports/s);
+  it('publishes a container port on the host with -p (any free port with 127.0.0.1::PORT), and stops forwarding when it ends', async () => {
+    const httpd = 'mkdir -p /www && echo hi-from-httpd > /www/index.html && exec httpd -f -p 8000 -h /www';
+    const d = await tb(['run', '-d', '--name', 'pub', '-p', '127.0.0.1::8000', '--', 'app:1', 'sh', '-c', httpd]);
+    expect(d.code, d.stderr).toBe(0);
+    let hostPort = '';
+    for (let i = 0; i < 100 && !hostPort; i++) {
+      hostPort = JSON.parse((await tb(['inspect', 'pub'])).stdout)[0].NetworkSettings.Ports['8000/tcp']?.[0]?.HostPort ?? '';
+      if (!hostPort) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(hostPort).toMatch(/^\d+$/);
+    let body = '';
+    for (let i = 0; i < 100 && !body; i++) {
+      body = await fetch(`http://127.0.0.1:${hostPort}/`).then((r) => r.text()).catch(() => '');
+      if (!body) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(body).toBe('hi-from-httpd\n');
+    expect(JSON.parse((await tb(['ps', '--format', 'json'])).stdout).Ports).toBe(`127.0.0.1:${hostPort}->8000/tcp`);
+    expect((await tb(['rm', '-f', 'pub'])).code).toBe(0);
+    await expect(fetch(`http://127.0.0.1:${hostPort}/`)).rejects.toThrow();
+
+    // A host port already taken fails the start, as docker's "port is already allocated".
+    const taken = http.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const busy = await tb(['run', '--rm', '-p', `127.0.0.1:${(taken.address() as AddressInfo).port}:80`, 'app:1']);
+      expect(busy.code).toBe(125);
+      expect(busy.stderr).toMatch(/TB_CONTAINER_PORT: cannot publish 127\.0\.0\.1:\d+: the port is already in use/);
+    } finally {
+      taken.close();
+    }
+  });
+
+  it('refuses -p off the bridge and for UDP with a clear message', async () => {
+    const host = await tb(['run', '--network', 'host', '-p', '8080:80', 'app:1']);
+    expect(host.code).toBe(1);
+    expect(host.stderr).toMatch(/TB_CONTAINER_UNSUPPORTED: -p needs the bridge network, not --network host/);
+    const udp = await tb(['run', '-p', '53:53/udp', 'app:1']);
+    expect(udp.stderr).toMatch(/TB_CONTAINER_UNSUPPORTED: publishing udp ports is not supported/);
+    const bad = await tb(['run', '-p', '80:abc', 'app:1']);
+    expect(bad.stderr).toMatch(/TB_CONTAINER_OPTION_INVALID: invalid -p "80:abc"/);
   });
 
   it('commit of a changed container runs, and its saved form loads into docker', async () => {

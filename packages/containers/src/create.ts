@@ -7,6 +7,7 @@ import { randomName } from './names.ts';
 import type { ContainerRecord, HostConfig } from './record.ts';
 import { buildInitLayer } from './rootfs.ts';
 import { resolveContainerConfig, type ConfigOverrides } from './run-config.ts';
+import type { PortBinding } from './ports.ts';
 import type { MountRequest } from './run-options.ts';
 import { removeVolume, resolveMounts, seedVolume } from './volumes.ts';
 
@@ -17,6 +18,8 @@ export interface CreateOptions extends ConfigOverrides {
   name?: string;
   mounts?: MountRequest[];
   network?: 'bridge' | 'none' | 'host';
+  /** `-p` bindings (ports.ts: parsePublish); they need the bridge. */
+  publish?: PortBinding[];
   memoryBytes?: number;
   nanoCpus?: number;
   pidsLimit?: number;
@@ -52,11 +55,17 @@ export async function createContainer(cs: ContainerStore, o: CreateOptions): Pro
     while (taken.has(name) && taken.size < 400);
     if (taken.has(name)) name = `${name}_${id.slice(0, 6)}`;
   }
+  if (o.publish?.length && (o.network ?? 'bridge') !== 'bridge') {
+    throw containerError('TB_CONTAINER_UNSUPPORTED', `-p needs the bridge network, not --network ${o.network}`, {
+      hint: o.network === 'host' ? "drop -p: on the host network the container listens on the host's ports itself" : 'drop --network none to publish ports',
+    });
+  }
   const lowers = await imageLowers(cs.store, image);
   const { mounts, fresh } = resolveMounts(cs.volumesDir, o.mounts ?? [], Object.keys(config.Volumes ?? {}));
   const hostConfig: HostConfig = {
     autoRemove: o.autoRemove ?? false,
     networkMode: o.network ?? 'bridge',
+    ...(o.publish?.length ? { portBindings: o.publish } : {}),
     memory: o.memoryBytes ?? 0,
     nanoCpus: o.nanoCpus ?? 0,
     pidsLimit: o.pidsLimit ?? 0,

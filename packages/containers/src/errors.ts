@@ -12,7 +12,8 @@ import { BuildError } from '@tbuild/errors';
  * - TB_CONTAINER_NO_COMMAND: neither the image nor the command line gives a command
  * - TB_CONTAINER_START_FAILED: the process could not be started (not found, not executable)
  * - TB_CONTAINER_OPTION_INVALID: a run option (-v, --mount, --memory, ...) cannot be understood
- * - TB_CONTAINER_UNSUPPORTED: a docker feature tbuild does not offer yet (-p, -t)
+ * - TB_CONTAINER_UNSUPPORTED: a docker feature tbuild does not offer yet (UDP ports, -p off the bridge)
+ * - TB_CONTAINER_PORT: a published host port cannot be listened on (already in use)
  * - TB_CONTAINER_IMAGE_IN_USE: an image a container uses cannot be removed without force
  * - TB_CONTAINER_COMMIT_INVALID: a `commit -c` instruction cannot be applied
  */
@@ -28,7 +29,8 @@ export type ContainerErrorCode =
   | 'TB_CONTAINER_OPTION_INVALID'
   | 'TB_CONTAINER_UNSUPPORTED'
   | 'TB_CONTAINER_IMAGE_IN_USE'
-  | 'TB_CONTAINER_COMMIT_INVALID';
+  | 'TB_CONTAINER_COMMIT_INVALID'
+  | 'TB_CONTAINER_PORT';
 
 export function containerError(code: ContainerErrorCode, message: string, opts: { hint?: string; cause?: unknown; details?: string[] } = {}): BuildError {
   return new BuildError({ code, message, hint: opts.hint, details: opts.details }, { cause: opts.cause });

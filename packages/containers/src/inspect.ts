@@ -1,6 +1,7 @@
 import type { ContainerStore } from './container-store.ts';
 import type { ContainerRecord, ContainerState } from './record.ts';
 import { reconcileState } from './state.ts';
+import { formatBinding, type PortBinding } from './ports.ts';
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
@@ -49,7 +50,7 @@ export async function listContainers(cs: ContainerStore, o: { all?: boolean } = 
       CreatedAt: rec.created,
       Status: statusText(s),
       State: s.status,
-      Ports: '',
+      Ports: (s.network?.ports ?? []).map(formatBinding).join(', '),
       Names: rec.name,
       ExitCode: s.exitCode,
     });
@@ -86,10 +87,11 @@ export async function inspectContainer(cs: ContainerStore, idOrName: string): Pr
     Name: `/${rec.name}`,
     RestartCount: s.restartCount,
     Driver: 'overlay2',
-    NetworkSettings: { IPAddress: s.network?.ipAddress ?? '', Gateway: s.network?.gateway ?? '', IPPrefixLen: s.network ? 16 : 0 },
+    NetworkSettings: { IPAddress: s.network?.ipAddress ?? '', Gateway: s.network?.gateway ?? '', IPPrefixLen: s.network ? 16 : 0, Ports: portMap(s.network?.ports ?? []) },
     HostConfig: {
       Binds: rec.mounts.filter((m) => m.type === 'bind').map((m) => `${m.source}:${m.destination}${m.readonly ? ':ro' : ''}`),
       NetworkMode: h.networkMode,
+      PortBindings: portMap(h.portBindings ?? []),
       AutoRemove: h.autoRemove,
       ReadonlyRootfs: h.readonlyRootfs,
       Memory: h.memory,
@@ -112,4 +114,11 @@ export async function inspectContainer(cs: ContainerStore, idOrName: string): Pr
     })),
     Config: { ...rec.config, Image: rec.image.ref, Tty: h.tty ?? false, OpenStdin: h.openStdin ?? false, StdinOnce: h.openStdin ?? false },
   };
+}
+
+/** docker's `{"80/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8080"}]}` (a requested port 0 reads as ""). */
+function portMap(bindings: PortBinding[]): Record<string, Array<{ HostIp: string; HostPort: string }>> {
+  const out: Record<string, Array<{ HostIp: string; HostPort: string }>> = {};
+  for (const b of bindings) (out[`${b.containerPort}/${b.proto}`] ??= []).push({ HostIp: b.hostIp, HostPort: b.hostPort ? String(b.hostPort) : '' });
+  return out;
 }

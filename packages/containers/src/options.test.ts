@@ -6,6 +6,7 @@ import { applyChanges } from './commit-changes.ts';
 import { followLog, LogWriter, readLogSnapshot, tailRecords, type LogRecord } from './log-file.ts';
 import { resolveContainerConfig } from './run-config.ts';
 import { normalizeSignal, parseBytes, parseCpus, parseMountFlag, parseTmpfsFlag, parseVolumeFlag } from './run-options.ts';
+import { formatBinding, parsePublish } from './ports.ts';
 
 describe('resolveContainerConfig (docker override rules)', () => {
   const image = { Entrypoint: ['/entry'], Cmd: ['serve', '--port', '80'], Env: ['PATH=/bin', 'A=1'], WorkingDir: '/app', User: 'app' };
@@ -29,6 +30,23 @@ describe('resolveContainerConfig (docker override rules)', () => {
   it('an image without a command and no arguments is TB_CONTAINER_NO_COMMAND', () => {
     expect(() => resolveContainerConfig({}, {})).toThrow(expect.objectContaining({ code: 'TB_CONTAINER_NO_COMMAND' }));
     expect(() => resolveContainerConfig(image, { entrypoint: '' })).toThrow(expect.objectContaining({ code: 'TB_CONTAINER_NO_COMMAND' }));
+  });
+});
+
+describe('-p (parsePublish)', () => {
+  it.each([
+    ['80', '0.0.0.0:0->80/tcp'],
+    ['8080:80', '0.0.0.0:8080->80/tcp'],
+    ['8080:80/tcp', '0.0.0.0:8080->80/tcp'],
+    ['127.0.0.1:8080:80', '127.0.0.1:8080->80/tcp'],
+    ['127.0.0.1::80', '127.0.0.1:0->80/tcp'],
+    ['[::1]:8080:80', '[::1]:8080->80/tcp'],
+  ])('reads %s as docker does', (spec, shown) => {
+    expect(formatBinding(parsePublish(spec))).toBe(shown);
+  });
+
+  it.each(['', 'abc', '80:0', '70000', '1:2:3:4', 'host:80:80', '80/sctp', '80/udp', '80/xyz'])('refuses %s', (spec) => {
+    expect(() => parsePublish(spec)).toThrow(/-p|publishing/);
   });
 });
 

@@ -1,3 +1,4 @@
+import type { PortBinding } from './ports.ts';
 import type { ContainerConfig } from '@tbuild/registry';
 import type { ProcessIdentity } from './process-identity.ts';
 
@@ -33,6 +34,8 @@ export interface HostConfig {
   autoRemove: boolean;
   /** `bridge` (docker's default): a namespace on tbuild's bridge with NAT out; `none`: loopback only. */
   networkMode: 'bridge' | 'none' | 'host';
+  /** `-p`: host ports forwarded to the container (bridge only). */
+  portBindings?: PortBinding[];
   /** Bytes; 0 = unlimited. */
   memory: number;
   /** CPU quota in units of 1e-9 CPUs, like docker's NanoCpus; 0 = unlimited. */
@@ -87,8 +90,8 @@ export interface ContainerState {
   /** Names the start this state belongs to, so a client waiting on `start` ignores older states. */
   startId?: string;
   supervisor?: ProcessIdentity;
-  /** On the bridge: the container's address and its gateway, while it runs. */
-  network?: { ipAddress: string; gateway: string };
+  /** On the bridge: the container's address, its gateway and the ports published, while it runs. */
+  network?: { ipAddress: string; gateway: string; ports?: PortBinding[] };
 }
 
 export function initialState(): ContainerState {

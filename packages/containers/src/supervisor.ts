@@ -6,6 +6,7 @@ import { isBuildError } from '@tbuild/errors';
 import { BridgeNetwork, defaultHostsFile, resolveUser, RuncRuntime, type RunIO, type RunMount, type RunRequest } from '@tbuild/executor';
 import { readImage } from '@tbuild/registry';
 import { serveAttach, type AttachServer } from './attach-socket.ts';
+import { forwardPorts } from './ports.ts';
 import { ContainerStore } from './container-store.ts';
 import { imageLowers } from './image-layers.ts';
 import { DEFAULT_ROTATION, LogWriter, type LogRotation } from './log-file.ts';
@@ -78,6 +79,7 @@ export async function superviseContainer(o: SuperviseOptions): Promise<void> {
   let settled = false;
   let server: AttachServer | undefined;
   let bridge: BridgeNetwork | undefined;
+  let forwarder: Awaited<ReturnType<typeof forwardPorts>> | undefined;
   const oomKillsBefore = rec.hostConfig.memory > 0 ? hostOomKills() : undefined;
   const launched = Date.now();
   try {
@@ -88,6 +90,10 @@ export async function superviseContainer(o: SuperviseOptions): Promise<void> {
       const lease = (await (bridge = new BridgeNetwork()).acquire())!;
       Object.assign(req, { network: { netns: lease.path }, resolvConf: lease.resolvConf, hostsFile: defaultHostsFile(req.hostname!, lease.address) });
       state.network = { ipAddress: lease.address, gateway: lease.gateway };
+      if (rec.hostConfig.portBindings?.length) {
+        forwarder = await forwardPorts(rec.hostConfig.portBindings, lease.address);
+        state.network.ports = forwarder.bound;
+      }
     }
     const runtime = new RuncRuntime({ stateDir: p.runtime, runc: o.runc });
     // Listening before the process starts, so `run -i` finds the socket as soon as `start` returns.
@@ -144,6 +150,7 @@ export async function superviseContainer(o: SuperviseOptions): Promise<void> {
     server?.close();
     log.close();
     await unmountContainerRoot(p).catch(() => undefined);
+    forwarder?.close();
     await bridge?.close().catch(() => undefined);
     delete state.network;
     process.off('SIGTERM', onSignal);

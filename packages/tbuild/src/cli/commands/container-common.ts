@@ -30,10 +30,6 @@ export function launcher(): SupervisorLauncher {
   return (t) => ({ command: process.execPath, args: [...process.execArgv, self, '__supervise', '--root', t.storeRoot, t.id, t.startId] });
 }
 
-export function unsupported(message: string, hint: string): BuildError {
-  return new BuildError({ code: 'TB_CONTAINER_UNSUPPORTED', message, hint });
-}
-
 export function intFlag(v: FlagValues[string], name: string): number | undefined {
   const s = str(v);
   if (s === undefined) return undefined;

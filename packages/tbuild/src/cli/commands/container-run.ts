@@ -11,6 +11,7 @@ import {
   parseCpus,
   parseEnvFile,
   parseMountFlag,
+  parsePublish,
   parseTmpfsFlag,
   parseVolumeFlag,
   startContainer,
@@ -24,7 +25,7 @@ import { list, str, usageError, type CommandSpec } from '../args.ts';
 import type { Command } from '../command.ts';
 import { write } from '../command.ts';
 import { storeRoot } from '../root.ts';
-import { attachStdio, containers, launcher, unsupported, intFlag, startFailure, printRecord, rawStdin, terminalSize, watchResize } from './container-common.ts';
+import { attachStdio, containers, launcher, intFlag, startFailure, printRecord, rawStdin, terminalSize, watchResize } from './container-common.ts';
 
 const RUN_FLAGS: CommandSpec['flags'] = [
   { name: 'detach', short: 'd', type: 'bool', help: 'run in the background and print the container ID' },
@@ -46,7 +47,7 @@ const RUN_FLAGS: CommandSpec['flags'] = [
   { name: 'stop-signal', type: 'string', placeholder: 'SIGNAL', help: "signal `stop` sends (default: the image's STOPSIGNAL, else SIGTERM)" },
   { name: 'stop-timeout', type: 'string', placeholder: 'SECONDS', help: 'seconds `stop` waits before SIGKILL (default 10)' },
   { name: 'hostname', type: 'string', placeholder: 'NAME', help: 'container host name (default: the short ID)' },
-  { name: 'publish', short: 'p', type: 'list', placeholder: 'HOST:CTR', help: 'not supported yet (no host port is forwarded to a container)' },
+  { name: 'publish', short: 'p', type: 'list', placeholder: '[IP:][HOST:]CTR', help: 'forward a host TCP port to a container port (HOST omitted or 0: any free port; see `inspect`)' },
   { name: 'interactive', short: 'i', type: 'bool', help: 'keep stdin open and pass ours to the process; its end, or this CLI dying, is the process\'s EOF (with -d: open, nothing attached)' },
   { name: 'tty', short: 't', type: 'bool', help: 'give the process a pseudo-terminal (stdout and stderr merged)' },
 ];
@@ -70,9 +71,6 @@ const RUN_SPEC: CommandSpec = {
 export const runCommand: Command = {
   spec: RUN_SPEC,
   async run(ctx, { flags, positionals }) {
-    if (list(flags.publish).length > 0) {
-      throw unsupported('publishing ports (-p) is not supported yet: nothing forwards a host port to a container on the bridge', 'use --network host; the container then listens on the host\'s ports directly');
-    }
     const cs = await containers(ctx, flags);
     const env: string[] = [];
     for (const f of list(flags['env-file'])) {
@@ -111,6 +109,7 @@ export const runCommand: Command = {
       ...(str(flags.hostname) !== undefined ? { hostname: str(flags.hostname) } : {}),
       ...(stopSignal !== undefined ? { stopSignal: normalizeSignal(stopSignal) } : {}),
       network: (str(flags.network) as 'bridge' | 'none' | 'host' | undefined) ?? 'bridge',
+      publish: list(flags.publish).map(parsePublish),
       ...(memory !== undefined ? { memoryBytes: parseBytes(memory) } : {}),
       ...(cpus !== undefined ? { nanoCpus: parseCpus(cpus) } : {}),
       ...(intFlag(flags['pids-limit'], 'pids-limit') !== undefined ? { pidsLimit: intFlag(flags['pids-limit'], 'pids-limit') } : {}),
