@@ -76,6 +76,27 @@ describe.skipIf(!isRoot)(`tbuild bake (${NEEDS_ROOT})`, () => {
     expect(fs.readFileSync(path.join(out, 'lib/base-marker'), 'utf8')).toBe('base-built\n');
   });
 
+  it("takes buildx's secret, network, entitlements, no-cache-filter and dockerfile-inline target attributes", async () => {
+    fs.writeFileSync(path.join(work.dir, 'token.txt'), 's3cret');
+    const inline = 'FROM busybox\nRUN --mount=type=secret,id=tok cat /run/secrets/tok | wc -c > /len && ls /sys/class/net > /nets\nRUN --network=host ls /sys/class/net > /hostnets\n';
+    const bakeFile = (entitlements: string[]): string =>
+      JSON.stringify({ target: { sec: { context: 'services', 'dockerfile-inline': inline, secret: ['id=tok,src=token.txt'], network: 'none', entitlements, 'no-cache-filter': ['0'], output: [`type=local,dest=${path.join(work.dir, 'sec-fs')}`] } } });
+    fs.writeFileSync(path.join(work.dir, 'sec-bake.json'), bakeFile([]));
+    const refused = await tbuild(['bake', '--root', root, '-f', 'sec-bake.json'], { cwd: work.dir });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('TB_PLAN_ENTITLEMENT: RUN --network=host needs the network.host entitlement');
+    fs.writeFileSync(path.join(work.dir, 'sec-bake.json'), bakeFile(['network.host']));
+    const r = await tbuild(['bake', '--root', root, '-f', 'sec-bake.json'], { cwd: work.dir });
+    expect(r.code, r.stderr).toBe(0);
+    const out = path.join(work.dir, 'sec-fs');
+    expect(fs.readFileSync(path.join(out, 'len'), 'utf8').trim()).toBe('6');
+    expect(fs.readFileSync(path.join(out, 'nets'), 'utf8')).toBe('lo\n');
+    expect(fs.readFileSync(path.join(out, 'hostnets'), 'utf8').trim().split('\n').sort()).toEqual(fs.readdirSync('/sys/class/net').sort());
+    fs.writeFileSync(path.join(work.dir, 'sec-bake.json'), JSON.stringify({ target: { sec: { context: 'services', network: 'bridged' } } }));
+    const bad = await tbuild(['bake', '--root', root, '-f', 'sec-bake.json'], { cwd: work.dir });
+    expect(bad.stderr).toMatch(/TB_BAKE_INVALID: sec-bake.json: target "sec" has network "bridged"/);
+  });
+
   it('names an unknown target with a suggestion and exits 1', async () => {
     const r = await tbuild(['bake', '--root', root, 'wrker'], { cwd: work.dir });
     expect(r.code).toBe(1);

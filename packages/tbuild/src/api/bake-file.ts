@@ -15,6 +15,13 @@ export interface BakeTarget {
   /** `cache-from` / `cache-to` values, as `build --cache-from/--cache-to` takes them (docs/remote-cache.md). */
   cacheFrom: string[];
   cacheTo: string[];
+  /** `secret`, `ssh`, `entitlements`, `no-cache-filter`, as buildx's bake names them; values as the build flags take them. */
+  secrets: string[];
+  ssh: string[];
+  entitlements: string[];
+  noCacheFilter: string[];
+  network?: 'default' | 'none' | 'host';
+  dockerfileInline?: string;
 }
 
 interface RawTarget {
@@ -30,6 +37,12 @@ interface RawTarget {
   output?: string[];
   'cache-from'?: string[];
   'cache-to'?: string[];
+  secret?: string[];
+  ssh?: string[];
+  entitlements?: string[];
+  'no-cache-filter'?: string[];
+  network?: string;
+  'dockerfile-inline'?: string;
 }
 
 interface RawBake {
@@ -106,6 +119,12 @@ export function resolveBakeFile(text: string, file: string, names: string[]): Ba
       outputs: t.output ?? [],
       cacheFrom: t['cache-from'] ?? [],
       cacheTo: t['cache-to'] ?? [],
+      secrets: t.secret ?? [],
+      ssh: t.ssh ?? [],
+      entitlements: t.entitlements ?? [],
+      noCacheFilter: t['no-cache-filter'] ?? [],
+      ...(t.network !== undefined ? { network: networkOf(file, name, t.network) } : {}),
+      ...(t['dockerfile-inline'] !== undefined ? { dockerfileInline: t['dockerfile-inline'] } : {}),
     };
   });
 }
@@ -115,4 +134,9 @@ function dropNulls(o: Record<string, string | null> | undefined): Record<string,
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(o ?? {})) if (v !== null && v !== undefined) out[k] = String(v);
   return out;
+}
+
+function networkOf(file: string, target: string, v: string): 'default' | 'none' | 'host' {
+  if (v === 'default' || v === 'none' || v === 'host') return v;
+  throw bakeError(`${file}: target "${target}" has network "${v}"`, 'use default, none or host');
 }

@@ -6,6 +6,7 @@ import { BuildContext, loadIgnoreFile } from '@tbuild/context';
 import type { BuildEvent } from '@tbuild/executor';
 import { build, type BuildOptions, type BuildResult } from './build.ts';
 import { resolveBakeFile, type BakeTarget } from './bake-file.ts';
+import { parseEntitlements, parseSecretSpecs, parseSshSpecs } from './run-inputs.ts';
 import { openStore } from './store.ts';
 import { defaultJobs } from './jobs.ts';
 import { contextMemo } from './prepare.ts';
@@ -47,6 +48,8 @@ export async function bake(opts: BakeOptions): Promise<BakeResult> {
     });
   });
   const base = path.dirname(file);
+  const shown = path.relative(opts.cwd, file) || file;
+  const refuse = (target: string) => (message: string, hint: string) => new BuildError({ code: 'TB_BAKE_INVALID', message: `${shown}: target "${target}": ${message}`, hint });
   const targets = resolveBakeFile(text, path.relative(opts.cwd, file) || file, opts.targets ?? []);
   const store = await openStore(opts.root);
   const contexts = new Map<string, Promise<BuildContext>>();
@@ -77,6 +80,12 @@ export async function bake(opts: BakeOptions): Promise<BakeResult> {
           target: t.target,
           labels: t.labels,
           noCache: opts.noCache || t.noCache,
+          noCacheFilter: t.noCacheFilter,
+          ...(t.network ? { network: t.network } : {}),
+          ...(t.dockerfileInline !== undefined ? { dockerfileText: t.dockerfileInline } : {}),
+          secrets: parseSecretSpecs(t.secrets, base, refuse(t.name)),
+          ssh: parseSshSpecs(t.ssh, base, opts.env ?? process.env, refuse(t.name)),
+          allow: parseEntitlements(t.entitlements, refuse(t.name)),
           outputs: t.outputs,
           cacheFrom: t.cacheFrom,
           cacheTo: t.cacheTo,

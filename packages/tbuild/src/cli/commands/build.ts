@@ -1,8 +1,9 @@
 import fs from 'node:fs/promises';
 import { isIP } from 'node:net';
 import path from 'node:path';
-import { build, type BuildOptions, type SecretSource } from '../../api/build.ts';
+import { build, type BuildOptions } from '../../api/build.ts';
 import { formatWhyReport } from '../../api/cache/why.ts';
+import { parseEntitlements, parseSecretSpecs, parseSshSpecs } from '../../api/run-inputs.ts';
 import { exportSpecs, importSpecs } from '../../api/remote-cache.ts';
 import { list, str, usageError, type CommandSpec, type FlagValues } from '../args.ts';
 import type { CliContext, Command } from '../command.ts';
@@ -75,17 +76,6 @@ function keyValues(values: string[], flag: string, env: NodeJS.ProcessEnv, fromE
   return out;
 }
 
-function parseSecrets(values: string[], cwd: string): SecretSource[] {
-  return values.map((v) => {
-    const f = new Map(v.split(',').map((p) => [p.slice(0, p.indexOf('=') < 0 ? p.length : p.indexOf('=')), p.slice(p.indexOf('=') + 1)] as const));
-    const id = f.get('id');
-    if (!id) throw usageError(`invalid --secret "${v}"`, 'expected id=ID,src=FILE or id=ID,env=VAR');
-    const src = f.get('src') ?? f.get('source');
-    const env = f.get('env');
-    return { id, src: src ? path.resolve(cwd, src) : undefined, env: env ?? (src ? undefined : id) };
-  });
-}
-
 /** Turns parsed flags into BuildOptions (shared with `plan` and `cache why`). */
 export async function buildOptionsFromFlags(ctx: CliContext, flags: FlagValues, contextArg: string): Promise<BuildOptions> {
   const file = str(flags.file);
@@ -104,8 +94,8 @@ export async function buildOptionsFromFlags(ctx: CliContext, flags: FlagValues, 
     noCacheFilter: list(flags['no-cache-filter']),
     labels: keyValues(list(flags.label), 'label', ctx.env, false),
     platform: str(flags.platform),
-    secrets: parseSecrets(list(flags.secret), ctx.cwd),
-    allow: parseAllow(list(flags.allow)),
+    secrets: parseSecretSpecs(list(flags.secret), ctx.cwd, (m, h) => usageError(`--secret: ${m}`, h)),
+    allow: parseEntitlements(list(flags.allow), (m, h) => usageError(`${m} for --allow`, h)),
     addHosts: list(flags['add-host']).map(parseAddHost),
     pull: str(flags.pull) as BuildOptions['pull'],
     insecureRegistries: list(flags['insecure-registry']),
@@ -128,17 +118,6 @@ function parseAddHost(v: string): { host: string; ip: string } {
   return { host, ip };
 }
 
-const ENTITLEMENTS = ['network.host', 'security.insecure'];
-
-/** `--allow a,b` and repeated `--allow`, as buildx takes them. */
-function parseAllow(values: string[]): string[] {
-  const out = values.flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
-  for (const v of out) {
-    if (!ENTITLEMENTS.includes(v)) throw usageError(`unknown entitlement "${v}" for --allow`, `use ${ENTITLEMENTS.join(' or ')}`);
-  }
-  return out;
-}
-
 async function readStdin(stdin: NodeJS.ReadableStream): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of stdin) chunks.push(Buffer.from(c as Buffer));
@@ -158,13 +137,7 @@ export const buildCommand: Command = {
       trace?.sink(e);
     };
     opts.network = str(flags.network) as BuildOptions['network'];
-    opts.ssh = list(flags.ssh).map((s) => {
-      const eq = s.indexOf('=');
-      const id = eq < 0 ? s : s.slice(0, eq);
-      const socket = eq < 0 ? ctx.env.SSH_AUTH_SOCK : s.slice(eq + 1);
-      if (!socket) throw usageError(`--ssh ${s}: no socket`, 'set SSH_AUTH_SOCK or pass --ssh ID=/path/to/agent.sock');
-      return { id, socket: path.resolve(ctx.cwd, socket) };
-    });
+    opts.ssh = parseSshSpecs(list(flags.ssh), ctx.cwd, ctx.env, (m, h) => usageError(`--${m}`, h));
     opts.outputs = list(flags.output).map((o) => o.replace(/dest=([^,]+)/, (_m, d: string) => `dest=${path.resolve(ctx.cwd, d)}`));
     opts.push = flags.push === true;
     opts.cacheFrom = importSpecs(list(flags['cache-from'])).map((c) => (c.type === 'local' ? { ...c, src: path.resolve(ctx.cwd, c.src) } : c));
