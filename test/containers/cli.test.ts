@@ -22,7 +22,7 @@ describe.skipIf(!isRoot)(`tbuild run/ps/stop/logs/commit end to end (${NEEDS_ROO
     tb = (args) => cli.tbuild(args, { TBUILD_ROOT: seeded.root });
     fs.writeFileSync(
       path.join(work.dir, 'Dockerfile'),
-      ['FROM busybox', 'RUN echo built > /built.txt', 'STOPSIGNAL SIGUSR1', 'CMD ["sh", "-c", "cat /built.txt; exit 5"]', ''].join('\n'),
+      ['FROM busybox', 'RUN echo built > /built.txt', 'STOPSIGNAL SIGUSR1', 'EXPOSE 8000 53/udp', 'CMD ["sh", "-c", "cat /built.txt; exit 5"]', ''].join('\n'),
     );
     const b = await tb(['build', '-t', 'app:1', work.dir]);
     if (b.code !== 0) throw new Error(`build failed: ${b.stderr}`);
@@ -114,8 +114,28 @@ describe.skipIf(!isRoot)(`tbuild run/ps/stop/logs/commit end to end (${NEEDS_ROO
     }
     expect(body).toBe('hi-from-httpd\n');
     expect(JSON.parse((await tb(['ps', '--format', 'json'])).stdout).Ports).toBe(`127.0.0.1:${hostPort}->8000/tcp`);
+    expect((await tb(['port', 'pub'])).stdout).toBe(`8000/tcp -> 127.0.0.1:${hostPort}\n`);
+    expect((await tb(['port', 'pub', '8000'])).stdout).toBe(`127.0.0.1:${hostPort}\n`);
+    expect((await tb(['port', 'pub', '9'])).stderr).toMatch(/TB_CONTAINER_PORT: no public port "9\/tcp" published for pub/);
     expect((await tb(['rm', '-f', 'pub'])).code).toBe(0);
     await expect(fetch(`http://127.0.0.1:${hostPort}/`)).rejects.toThrow();
+
+    // -P: every EXPOSEd TCP port (8000; not 53/udp) on a free host port.
+    expect((await tb(['run', '-d', '--name', 'puball', '-P', '--', 'app:1', 'sh', '-c', httpd])).code).toBe(0);
+    let listed = '';
+    for (let i = 0; i < 100 && !listed; i++) {
+      listed = (await tb(['port', 'puball'])).stdout;
+      if (!listed) await new Promise((r) => setTimeout(r, 50));
+    }
+    const anyPort = /^8000\/tcp -> 0\.0\.0\.0:(\d+)\n$/.exec(listed)?.[1];
+    expect(anyPort, listed).toBeDefined();
+    let viaAll = '';
+    for (let i = 0; i < 100 && !viaAll; i++) {
+      viaAll = await fetch(`http://127.0.0.1:${anyPort}/`).then((r) => r.text()).catch(() => '');
+      if (!viaAll) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(viaAll).toBe('hi-from-httpd\n');
+    expect((await tb(['rm', '-f', 'puball'])).code).toBe(0);
 
     // A host port already taken fails the start, as docker's "port is already allocated".
     const taken = http.createServer();

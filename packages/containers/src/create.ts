@@ -20,6 +20,8 @@ export interface CreateOptions extends ConfigOverrides {
   network?: 'bridge' | 'none' | 'host';
   /** `-p` bindings (ports.ts: parsePublish); they need the bridge. */
   publish?: PortBinding[];
+  /** `-P`: publish every TCP port the image EXPOSEs on any free host port. */
+  publishAll?: boolean;
   memoryBytes?: number;
   nanoCpus?: number;
   pidsLimit?: number;
@@ -55,7 +57,15 @@ export async function createContainer(cs: ContainerStore, o: CreateOptions): Pro
     while (taken.has(name) && taken.size < 400);
     if (taken.has(name)) name = `${name}_${id.slice(0, 6)}`;
   }
-  if (o.publish?.length && (o.network ?? 'bridge') !== 'bridge') {
+  const publish = [...(o.publish ?? [])];
+  if (o.publishAll) {
+    for (const key of Object.keys(config.ExposedPorts ?? {})) {
+      const [port, proto = 'tcp'] = key.split('/');
+      // UDP cannot be forwarded (ports.ts); -P publishes what it can, as the TCP ports are what it is for.
+      if (proto === 'tcp' && !publish.some((b) => b.containerPort === Number(port))) publish.push({ hostIp: '0.0.0.0', hostPort: 0, containerPort: Number(port), proto: 'tcp' });
+    }
+  }
+  if (publish.length && (o.network ?? 'bridge') !== 'bridge') {
     throw containerError('TB_CONTAINER_UNSUPPORTED', `-p needs the bridge network, not --network ${o.network}`, {
       hint: o.network === 'host' ? "drop -p: on the host network the container listens on the host's ports itself" : 'drop --network none to publish ports',
     });
@@ -65,7 +75,7 @@ export async function createContainer(cs: ContainerStore, o: CreateOptions): Pro
   const hostConfig: HostConfig = {
     autoRemove: o.autoRemove ?? false,
     networkMode: o.network ?? 'bridge',
-    ...(o.publish?.length ? { portBindings: o.publish } : {}),
+    ...(publish.length ? { portBindings: publish } : {}),
     memory: o.memoryBytes ?? 0,
     nanoCpus: o.nanoCpus ?? 0,
     pidsLimit: o.pidsLimit ?? 0,

@@ -226,6 +226,32 @@ export const waitCommand: Command = {
   },
 };
 
+export const portCommand: Command = {
+  spec: {
+    name: 'port',
+    summary: "List a container's published ports, or the host address of one",
+    usage: 'tbuild port CONTAINER [PORT[/tcp]]',
+    args: { min: 1, max: 2 },
+    flags: [],
+    examples: ['tbuild port web', 'curl "http://$(tbuild port web 80)/"'],
+  },
+  async run(ctx, { flags, positionals }) {
+    const [name, want] = positionals as [string, string | undefined];
+    const info = await inspectContainer(await containers(ctx, flags), name);
+    const ports = (info.NetworkSettings as { Ports?: Record<string, Array<{ HostIp: string; HostPort: string }>> } | undefined)?.Ports ?? {};
+    const key = want === undefined ? undefined : want.includes('/') ? want : `${want}/tcp`;
+    const host = (b: { HostIp: string; HostPort: string }): string => `${b.HostIp.includes(':') ? `[${b.HostIp}]` : b.HostIp}:${b.HostPort}`;
+    if (key !== undefined) {
+      const bound = ports[key];
+      if (!bound?.length) throw new BuildError({ code: 'TB_CONTAINER_PORT', message: `no public port "${key}" published for ${name}`, hint: `tbuild port ${name} lists what is published` });
+      for (const b of bound) write(ctx.stdout, host(b));
+      return 0;
+    }
+    for (const [p, bound] of Object.entries(ports)) for (const b of bound) write(ctx.stdout, `${p} -> ${host(b)}`);
+    return 0;
+  },
+};
+
 /** `tbuild container inspect` output for `names`; the image `inspect` can fall back to it. */
 export async function inspectContainersJson(ctx: CliContext, flags: FlagValues, names: string[]): Promise<Record<string, unknown>[]> {
   const cs = await containers(ctx, flags);
@@ -251,7 +277,7 @@ export async function assertImageUnused(ctx: CliContext, flags: FlagValues, refO
   });
 }
 
-const CONTAINER_SUBCOMMANDS = ['ls', 'ps', 'inspect', 'prune', 'rm', 'start', 'stop', 'restart', 'kill', 'logs', 'commit', 'wait'];
+const CONTAINER_SUBCOMMANDS = ['ls', 'ps', 'inspect', 'prune', 'rm', 'start', 'stop', 'restart', 'kill', 'logs', 'commit', 'wait', 'port'];
 
 export const containerCommand: Command = {
   spec: {
@@ -282,7 +308,7 @@ export const containerCommand: Command = {
         return 0;
       }
       default: {
-        const direct: Record<string, Command> = { rm: rmCommand, start: startCommand, stop: stopCommand, restart: restartCommand, kill: killCommand, logs: logsCommand, commit: commitCommand, wait: waitCommand };
+        const direct: Record<string, Command> = { rm: rmCommand, start: startCommand, stop: stopCommand, restart: restartCommand, kill: killCommand, logs: logsCommand, commit: commitCommand, wait: waitCommand, port: portCommand };
         const cmd = direct[sub];
         if (!cmd) throw usageError(`unknown container command "${sub}"`, `one of: ${CONTAINER_SUBCOMMANDS.join(', ')}`);
         return cmd.run(ctx, { flags, positionals: rest });

@@ -13,6 +13,7 @@ import {
   startCommand,
   stopCommand,
   waitCommand,
+  portCommand,
 } from './containers.ts';
 import { execCommand, runCommand, superviseCommand } from './container-run.ts';
 import { doctorCommand } from './doctor.ts';
@@ -49,6 +50,7 @@ export const commands: Record<string, Command> & { build: Command } = {
   exec: execCommand,
   commit: commitCommand,
   wait: waitCommand,
+  port: portCommand,
   container: containerCommand,
   __supervise: superviseCommand,
   doctor: doctorCommand,
