@@ -80,6 +80,8 @@ export async function forwardPorts(bindings: PortBinding[], target: string): Pro
           hint: 'choose another host port, or -p CONTAINER_PORT alone for any free one',
         });
       });
+      // Later errors (a failed accept) must not take the container's supervisor down with them.
+      server.on('error', () => undefined);
       bound.push({ ...b, hostPort: (server.address() as net.AddressInfo).port });
     }
   } catch (e) {
