@@ -173,6 +173,36 @@ describe.skipIf(!isRoot)(`RUN --mount and network (${NEEDS_ROOT})`, () => {
     }
   });
 
+  it('gives RUNs of two builds at once namespaces and addresses of their own', async () => {
+    // A barrier: no RUN gets its answer before all eight have asked, so all eight namespaces are in use at once.
+    const waiting: http.ServerResponse[] = [];
+    const server = http.createServer((_req, res) => {
+      waiting.push(res);
+      if (waiting.length === 8) for (const w of waiting.splice(0)) w.end('ok\n');
+    });
+    const giveUp = setTimeout(() => {
+      for (const w of waiting.splice(0)) w.end('timeout\n');
+    }, 30_000);
+    await new Promise<void>((resolve) => server.listen(0, '0.0.0.0', resolve));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const stage = (i: number): string => `FROM busybox AS s${i}\nRUN ip -4 -o addr show dev eth0 | awk '{print $4}' > /addr && wget -q -O /got http://${DEFAULT_BRIDGE.gateway}:${port}/\n`;
+      const df = [0, 1, 2, 3].map(stage).join('') + 'FROM busybox\n' + [0, 1, 2, 3].map((i) => `COPY --from=s${i} /addr /addr${i}\nCOPY --from=s${i} /got /got${i}\n`).join('');
+      fs.mkdirSync(path.join(work.dir, 'ctx2'), { recursive: true });
+      fs.writeFileSync(path.join(work.dir, 'ctx2/Dockerfile'), df);
+      const outs = [0, 1].map((i) => path.join(work.dir, `conc-${i}`));
+      const runs = await Promise.all(outs.map((out) => tbuild(['build', '--root', root, '--no-cache', '--progress=plain', '-o', `type=local,dest=${out}`, path.join(work.dir, 'ctx2')])));
+      for (const r of runs) expect(r.code, r.stderr).toBe(0);
+      for (const out of outs) for (const i of [0, 1, 2, 3]) expect(fs.readFileSync(path.join(out, `got${i}`), 'utf8')).toBe('ok\n');
+      const addrs = outs.flatMap((out) => [0, 1, 2, 3].map((i) => fs.readFileSync(path.join(out, `addr${i}`), 'utf8').trim()));
+      for (const a of addrs) expect(a).toMatch(/^10\.89\.\d+\.\d+\/16$/);
+      expect(new Set(addrs).size).toBe(8);
+    } finally {
+      clearTimeout(giveUp);
+      server.close();
+    }
+  });
+
   it('runs RUN on the bridge by default (out through NAT, not to the host loopback), with only lo under --network none, and on the host network with --network host', async () => {
     const server = http.createServer((_req, res) => res.end('hello from the host\n'));
     await new Promise<void>((resolve) => server.listen(0, '0.0.0.0', resolve));
