@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -59,11 +60,18 @@ describe.skipIf(!isRoot)(`tbuild build end to end (${NEEDS_ROOT})`, () => {
     const out = path.join(work.dir, 'rootfs');
     const iid = path.join(work.dir, 'iid');
     const meta = path.join(work.dir, 'meta.json');
-    const r = await tbuild(['build', '--root', root, '-t', 'app:1', '--progress=plain', '--iidfile', iid, '--metadata-file', meta, '-o', `type=local,dest=${out}`, ctx]);
+    const tarOut = path.join(work.dir, 'rootfs.tar');
+    const r = await tbuild(['build', '--root', root, '-t', 'app:1', '--progress=plain', '--iidfile', iid, '--metadata-file', meta, '-o', `type=local,dest=${out}`, '-o', `type=tar,dest=${tarOut}`, ctx]);
     expect(r.stderr).toContain('RUN echo');
     expect(r.code, r.stderr).toBe(0);
     expect(fs.readFileSync(path.join(out, 'app/combined'), 'utf8')).toBe('version 1\nhello from build\n');
     expect(fs.readFileSync(path.join(out, 'app/listing'), 'utf8')).toBe('main.txt\n');
+    // type=tar: the same filesystem as one archive, every path of the local export and no other.
+    const listing = execFileSync('tar', ['-tvf', tarOut, '--numeric-owner'], { encoding: 'utf8' });
+    const tarPaths = listing.trim().split('\n').map((l) => l.split(/\s+/).slice(5).join(' ').replace(/ -> .*$/, '').replace(/^\.\/?/, '').replace(/\/$/, '')).filter(Boolean).sort();
+    expect(tarPaths).toEqual((fs.readdirSync(out, { recursive: true }) as string[]).sort());
+    expect(execFileSync('tar', ['-xOf', tarOut, './app/combined'], { encoding: 'utf8' })).toBe('version 1\nhello from build\n');
+    expect(fs.readdirSync(work.dir).filter((f) => f.includes('.tbuild-'))).toEqual([]);
     const id = fs.readFileSync(iid, 'utf8');
     expect(id).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(JSON.parse(fs.readFileSync(meta, 'utf8'))['containerimage.config.digest']).toBe(id);

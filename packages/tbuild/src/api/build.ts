@@ -168,7 +168,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     const tags = (opts.tags ?? []).map((t) => normalizeRef(t));
     for (const t of tags) await tagImage(store, stored.manifestDigest, t);
     const outputs = parseOutputs(opts.outputs ?? [], { push: opts.push ?? false });
-    await exportOutputs(outputs, { store, client, manifestDigest: stored.manifestDigest, tags, emit, layers: result.target.layers });
+    await exportOutputs(outputs, { store, client, manifestDigest: stored.manifestDigest, tags, emit, layers: result.target.layers, scratch: state.stateDir });
     await remote?.materialize(plan, shownPath);
     const cacheExports = await exportCaches(cacheTo, { plan, outcomes: result.steps, store, client, remote, emit });
     return {

@@ -38,7 +38,7 @@ export const buildSpec: CommandSpec = {
     ...PLAN_FLAGS,
     { name: 'network', type: 'string', choices: ['default', 'none', 'host'], help: 'network for RUN steps: default (a bridge with NAT out), none (loopback only), host' },
     { name: 'ssh', type: 'list', placeholder: 'ID[=SOCKET]', help: 'forward an SSH agent socket to RUN --mount=type=ssh (default: $SSH_AUTH_SOCK)' },
-    { name: 'output', short: 'o', type: 'list', placeholder: 'type=TYPE,dest=PATH', help: 'export: type=image (default), docker, oci, local, registry' },
+    { name: 'output', short: 'o', type: 'list', placeholder: 'type=TYPE,dest=PATH', help: 'export: type=image (default), docker, oci, local, tar (the filesystem as one archive), registry' },
     { name: 'push', type: 'bool', help: 'push the tagged image to its registry (same as --output type=registry)' },
     { name: 'cache-from', type: 'list', placeholder: 'type=registry,ref=REF', help: 'take cache hits from a registry cache (or an image with inline cache), or type=local,src=DIR' },
     { name: 'cache-to', type: 'list', placeholder: 'type=registry,ref=REF[,mode=max]', help: 'export the cache: type=registry,ref=REF, type=local,dest=DIR or type=inline; mode=min (default) or max' },
