@@ -76,11 +76,15 @@ describe.skipIf(!isRoot)(`tbuild bake (${NEEDS_ROOT})`, () => {
     expect(fs.readFileSync(path.join(out, 'lib/base-marker'), 'utf8')).toBe('base-built\n');
   });
 
-  it("takes buildx's secret, network, entitlements, no-cache-filter and dockerfile-inline target attributes", async () => {
+  it("takes buildx's secret, network, entitlements, contexts, no-cache-filter and dockerfile-inline target attributes", async () => {
     fs.writeFileSync(path.join(work.dir, 'token.txt'), 's3cret');
-    const inline = 'FROM busybox\nRUN --mount=type=secret,id=tok cat /run/secrets/tok | wc -c > /len && ls /sys/class/net > /nets\nRUN --network=host ls /sys/class/net > /hostnets\n';
+    const inline = 'FROM busybox\nRUN --mount=type=secret,id=tok cat /run/secrets/tok | wc -c > /len && ls /sys/class/net > /nets\nRUN --network=host ls /sys/class/net > /hostnets\nCOPY --from=extra note.txt /note.txt\n';
+    fs.mkdirSync(path.join(work.dir, 'extra'), { recursive: true });
+    fs.writeFileSync(path.join(work.dir, 'extra/note.txt'), 'from a named context\n');
     const bakeFile = (entitlements: string[]): string =>
-      JSON.stringify({ target: { sec: { context: 'services', 'dockerfile-inline': inline, secret: ['id=tok,src=token.txt'], network: 'none', entitlements, 'no-cache-filter': ['0'], output: [`type=local,dest=${path.join(work.dir, 'sec-fs')}`] } } });
+      JSON.stringify({
+        target: { sec: { context: 'services', 'dockerfile-inline': inline, secret: ['id=tok,src=token.txt'], network: 'none', entitlements, 'no-cache-filter': ['0'], contexts: { extra: 'extra' }, output: [`type=local,dest=${path.join(work.dir, 'sec-fs')}`] } },
+      });
     fs.writeFileSync(path.join(work.dir, 'sec-bake.json'), bakeFile([]));
     const refused = await tbuild(['bake', '--root', root, '-f', 'sec-bake.json'], { cwd: work.dir });
     expect(refused.code).toBe(1);
@@ -92,6 +96,7 @@ describe.skipIf(!isRoot)(`tbuild bake (${NEEDS_ROOT})`, () => {
     expect(fs.readFileSync(path.join(out, 'len'), 'utf8').trim()).toBe('6');
     expect(fs.readFileSync(path.join(out, 'nets'), 'utf8')).toBe('lo\n');
     expect(fs.readFileSync(path.join(out, 'hostnets'), 'utf8').trim().split('\n').sort()).toEqual(fs.readdirSync('/sys/class/net').sort());
+    expect(fs.readFileSync(path.join(out, 'note.txt'), 'utf8')).toBe('from a named context\n');
     fs.writeFileSync(path.join(work.dir, 'sec-bake.json'), JSON.stringify({ target: { sec: { context: 'services', network: 'bridged' } } }));
     const bad = await tbuild(['bake', '--root', root, '-f', 'sec-bake.json'], { cwd: work.dir });
     expect(bad.stderr).toMatch(/TB_BAKE_INVALID: sec-bake.json: target "sec" has network "bridged"/);

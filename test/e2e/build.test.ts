@@ -129,6 +129,34 @@ describe.skipIf(!isRoot)(`tbuild build end to end (${NEEDS_ROOT})`, () => {
     }
   });
 
+  it('reads --build-context directories (COPY --from, RUN --mount from=) and images (FROM), and rebuilds when a named context changes', async () => {
+    const mono = path.join(work.dir, 'mono');
+    fs.mkdirSync(path.join(mono, 'shared'), { recursive: true });
+    fs.mkdirSync(path.join(mono, 'svc'), { recursive: true });
+    fs.writeFileSync(path.join(mono, 'shared/lib.txt'), 'lib v1\n');
+    fs.writeFileSync(path.join(mono, 'shared/secret.key'), 'ignored\n');
+    fs.writeFileSync(path.join(mono, 'shared/.dockerignore'), '*.key\n');
+    fs.writeFileSync(path.join(mono, 'svc/Dockerfile'), 'FROM base\nCOPY --from=shared . /shared/\nRUN --mount=from=shared,target=/s cat /s/lib.txt > /mounted\n');
+    const out = path.join(work.dir, 'mono-out');
+    const build = (): Promise<{ code: number; stderr: string }> =>
+      tbuild(['build', '--root', root, '--progress=plain', '--build-context', 'shared=../shared', '--build-context', 'base=docker-image://busybox', '-o', `type=local,dest=${out}`, '.'], { cwd: path.join(mono, 'svc') });
+    const first = await build();
+    expect(first.code, first.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(out, 'shared/lib.txt'), 'utf8')).toBe('lib v1\n');
+    expect(fs.existsSync(path.join(out, 'shared/secret.key'))).toBe(false);
+    expect(fs.readFileSync(path.join(out, 'mounted'), 'utf8')).toBe('lib v1\n');
+    expect(fs.existsSync(path.join(out, 'bin/busybox'))).toBe(true);
+    const again = await build();
+    expect(again.stderr).not.toMatch(/^#\d+ DONE/m);
+    fs.writeFileSync(path.join(mono, 'shared/lib.txt'), 'lib v2\n');
+    const edited = await build();
+    expect(edited.code, edited.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(out, 'mounted'), 'utf8')).toBe('lib v2\n');
+    const bad = await tbuild(['build', '--root', root, '--build-context', 'base=nope-dir', '.'], { cwd: path.join(mono, 'svc') });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/TB_CLI_BUILD_CONTEXT: build context "base": nope-dir is not a directory/);
+  });
+
   it('reports a failing RUN with its exit code, the Dockerfile line and the output tail, and leaves nothing mounted', async () => {
     const bad = path.join(work.dir, 'bad');
     fs.mkdirSync(bad);

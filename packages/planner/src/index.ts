@@ -11,6 +11,7 @@ export type {
   ContextHasher,
   PlanInput,
   ExtraHost,
+  NamedContext,
   SourceRef,
   StageBase,
   InlineFile,

@@ -27,7 +27,7 @@ export async function plan(input: PlanInput): Promise<Plan> {
   const expander = new Expander(input.dockerfile.directives.escape, file);
   const split = splitStages(input.dockerfile, diags);
   const decls = split.stages;
-  const refs = new StageRefs(decls, diags);
+  const refs = new StageRefs(decls, diags, input.namedContexts ?? {});
   const consumedArgs = new Set<string>();
   const globalArgs = resolveGlobalArgs(input, split.globalArgs, expander, diags, consumedArgs);
   const target = resolveTarget(input, decls, diags);

@@ -34,6 +34,7 @@ export class StageRefs {
   constructor(
     private readonly decls: StageDecl[],
     private readonly diags: Diagnostics,
+    private readonly named: NonNullable<PlanInput['namedContexts']> = {},
   ) {}
 
   decl(index: number): StageDecl {
@@ -47,6 +48,8 @@ export class StageRefs {
   /** `--from`/`from=` as seen from stage `from`: a name or index of an earlier stage, else an image. */
   ref(name: string, from: number, range: SourceRange): StageRef {
     const file = this.diags.file;
+    const named = this.named[name.toLowerCase()];
+    if (named) return named.kind === 'image' ? { kind: 'image', ref: named.ref } : { kind: 'named', name: name.toLowerCase() };
     let target: StageDecl | undefined;
     if (/^\d+$/.test(name)) {
       target = this.decls[Number(name)];
@@ -65,6 +68,11 @@ export class StageRefs {
   /** FROM: an earlier stage by name, `scratch`, or an image. A later stage's name is an error, not an image. */
   fromTarget(name: string, decl: StageDecl, range: SourceRange): FromTarget {
     const lower = name.toLowerCase();
+    const named = this.named[lower];
+    if (named?.kind === 'image') return { kind: 'image', ref: named.ref };
+    if (named) {
+      throw planError('TB_PLAN_NAMED_CONTEXT', `build context "${name}" is a directory, not an image FROM can start from`, this.diags.file, range, `read it with COPY --from=${name} or RUN --mount=from=${name}; docker-image://REF names an image`);
+    }
     const earlier = this.decls.filter((d) => d.index < decl.index && d.name === lower).pop();
     if (earlier) return { kind: 'stage', stage: earlier.index };
     const later = this.decls.find((d) => d.index > decl.index && d.name === lower);

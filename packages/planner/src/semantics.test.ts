@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MemRegistry, DEFAULT_IMAGES, planError, planText } from './test-support.ts';
+import { MemContext, MemRegistry, DEFAULT_IMAGES, planError, planText } from './test-support.ts';
 import type { CopySpec, RunSpec, Step } from './types.ts';
 
 const run = (s: Step | undefined): RunSpec => s!.spec as RunSpec;
@@ -135,6 +135,23 @@ RUN --mount=type=cache,target=cache --mount=type=secret,id=tok --mount=type=bind
     expect(run(plain.steps[0])).not.toHaveProperty('extraHosts');
     expect(added.steps[0]!.cacheKey).not.toBe(plain.steps[0]!.cacheKey);
     expect((await planText(text, { extraHosts: [] })).steps[0]!.cacheKey).toBe(plain.steps[0]!.cacheKey);
+  });
+
+  it('reads --build-context directories for COPY --from and mount from=, over a stage of that name; an image one stands in for FROM', async () => {
+    const libs = new MemContext({ 'lib.txt': { content: 'v1' } });
+    const text = 'FROM busybox AS libs\nRUN true\nFROM base\nCOPY --from=libs lib.txt /lib.txt\nRUN --mount=from=LIBS,target=/l cat /l/lib.txt\n';
+    const named = { libs: { kind: 'local' as const, context: libs }, base: { kind: 'image' as const, ref: 'alpine' } };
+    const p = await planText(text, { namedContexts: named });
+    // The stage named libs is not built: the context took its name.
+    expect(p.stages.map((s) => s.name)).toEqual([undefined]);
+    const copy = p.steps.find((s) => s.spec.kind === 'copy')!;
+    expect(copy.spec).toMatchObject({ from: { kind: 'context', name: 'libs' }, sources: ['lib.txt'] });
+    expect(run(p.steps.find((s) => s.spec.kind === 'run')!).mounts[0]).toMatchObject({ type: 'bind', from: { kind: 'context', name: 'libs' } });
+    // Content-addressed: an edit in the named context changes the COPY's key.
+    const edited = await planText(text, { namedContexts: { ...named, libs: { kind: 'local', context: new MemContext({ 'lib.txt': { content: 'v2' } }) } } });
+    expect(edited.steps.find((s) => s.spec.kind === 'copy')!.cacheKey).not.toBe(copy.cacheKey);
+    const e = await planError(() => planText('FROM libs\n', { namedContexts: named }));
+    expect(e.code).toBe('TB_PLAN_NAMED_CONTEXT');
   });
 
   it('turns a lone heredoc into the shell script, and a shebang heredoc into a mounted file', async () => {

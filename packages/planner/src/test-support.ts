@@ -128,6 +128,7 @@ export async function planText(text: string, opts: TestPlanOptions = {}): Promis
     ...(opts.secrets ? { secrets: opts.secrets } : {}),
     ...(opts.entitlements ? { entitlements: opts.entitlements } : {}),
     ...(opts.extraHosts ? { extraHosts: opts.extraHosts } : {}),
+    ...(opts.namedContexts ? { namedContexts: opts.namedContexts } : {}),
   });
 }
 

@@ -149,7 +149,14 @@ export interface PlanInput {
   entitlements?: string[];
   /** `--add-host`: extra /etc/hosts entries for RUN steps (`ip` may be `host-gateway`); part of their keys, as in BuildKit. */
   extraHosts?: ExtraHost[];
+  /**
+   * `--build-context NAME=VALUE` (names lower case): a directory, read like the main context, or an
+   * image standing in for NAME. Either takes precedence over a stage or image of that name.
+   */
+  namedContexts?: Record<string, NamedContext>;
 }
+
+export type NamedContext = { kind: 'local'; context: ContextHasher } | { kind: 'image'; ref: string };
 
 export interface ExtraHost {
   host: string;
@@ -159,7 +166,8 @@ export interface ExtraHost {
 
 /** Where a COPY, ADD or RUN mount reads files from. */
 export type SourceRef =
-  | { kind: 'context' }
+  /** The build context, or with `name` a named one (`--build-context`). */
+  | { kind: 'context'; name?: string }
   | { kind: 'stage'; stage: number }
   | { kind: 'image'; ref: string; digest: string };
 

@@ -13,6 +13,7 @@ import type { StepRunContext } from './execute-plan.ts';
 import { buildLayer, mountLayers, type GzipReuse, type LayerBuilderDeps } from './layer-builder.ts';
 import type { ExecutorDeps, FileSelector, LayerRef, SelectedFileLike } from './ports.ts';
 import { fetchUrlSource } from './add-url.ts';
+import { contextOf } from './named-contexts.ts';
 import { extractArchiveInto, isArchive } from './add-archive.ts';
 
 export interface CopyStepDeps extends LayerBuilderDeps {
@@ -58,7 +59,7 @@ export async function runCopyStep(d: CopyStepDeps, step: Step, spec: CopySpec, p
       let selector: FileSelector | undefined;
       const local = spec.sources.filter((s) => !spec.urls.includes(s) && !spec.inline.some((f) => `<<${f.path}` === s));
       if (local.length) {
-        if (spec.from.kind === 'context') selector = d.deps.context;
+        if (spec.from.kind === 'context') selector = contextOf(d.deps, spec.from.name);
         else {
           const layers = spec.from.kind === 'stage' ? await ctx.layersOf({ stage: spec.from.stage }) : await d.deps.imageLayers(spec.from.digest);
           view = await mountLayers(d, layers, `${step.id}-from`, { readonly: true });
@@ -71,7 +72,7 @@ export async function runCopyStep(d: CopyStepDeps, step: Step, spec: CopySpec, p
           throw located(e, at);
         });
         matched = selected.length;
-        const root = spec.from.kind === 'context' ? d.deps.context.root : view!.rootfs;
+        const root = spec.from.kind === 'context' ? contextOf(d.deps, spec.from.name).root : view!.rootfs;
         if (local.length === 1 && !spec.parents && !WILDCARD.test(local[0]!)) sourceIsDir = await isDirectoryIn(root, '/' + local[0]!);
         for (const f of selected) {
           if (spec.kind === 'add' && spec.unpack !== false && f.type === 'file' && (await isArchive(f.absPath))) {
@@ -99,7 +100,7 @@ export async function runCopyStep(d: CopyStepDeps, step: Step, spec: CopySpec, p
       // sources need a directory (the planner already rejects them without a trailing `/`).
       const destMustBeDir = spec.sources.length > 1;
       let reuse: CopyReuse | undefined;
-      if (donor && spec.context && d.deps.context.fileDigests && spec.kind === 'copy') {
+      if (donor && spec.context && d.deps.context.fileDigests && spec.kind === 'copy' && spec.from.kind === 'context' && !spec.from.name) {
         const byRel = await d.deps.context.fileDigests(spec.context);
         const digests = new Map<string, string>();
         for (const f of selected) {

@@ -63,6 +63,8 @@ export interface ExecutorDeps {
     /** Per-file digests (content, mode, owner) of a selection, by path relative to the context. */
     fileDigests?(sel: ContextSelection): Promise<Map<string, string>>;
   };
+  /** `--build-context` directories by name (lower case), read as the main context is. */
+  namedContexts?: Map<string, FileSelector & { readonly root: string }>;
   /** Opens a selector over another root (a stage's or image's filesystem), with no ignore rules. */
   openRoot(dir: string): Promise<FileSelector>;
   /** The layers of a base image already in the store, bottom first. */

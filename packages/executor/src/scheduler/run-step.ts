@@ -8,6 +8,7 @@ import { BuildError, type SourceFile } from '@tbuild/errors';
 import type { RunSpec, SourceRef, Step } from '@tbuild/planner';
 import type { ContainerRuntime, RunMount, RunRequest } from '../runtime/container-runtime.ts';
 import { buildHostsFile } from '../runtime/oci-spec.ts';
+import { contextOf } from './named-contexts.ts';
 import { resolveUser } from '../runtime/resolve-user.ts';
 import { resolveIn } from '../copy/confined-path.ts';
 import type { ActiveSnapshot } from '../snapshot/snapshotter.ts';
@@ -153,7 +154,7 @@ export async function runRunStep(d: RunStepDeps, step: Step, spec: RunSpec, pare
 
   /** What names a cache mount's `from` (and `source`), and the dir a new cache starts as a copy of (mounted only then). */
   async function cacheSeed(from: SourceRef, source: string): Promise<CacheSeed> {
-    const name = from.kind === 'context' ? 'context' : from.kind === 'image' ? from.digest : (await ctx.layersOf({ stage: from.stage })).map((l) => l.diffId).join(',');
+    const name = from.kind === 'context' ? (from.name === undefined ? 'context' : `context:${from.name}`) : from.kind === 'image' ? from.digest : (await ctx.layersOf({ stage: from.stage })).map((l) => l.diffId).join(',');
     const dir = async (): Promise<string> => {
       const { host, st } = await mountSource(from, source, true);
       if (!st.isDirectory()) {
@@ -170,7 +171,7 @@ export async function runRunStep(d: RunStepDeps, step: Step, spec: RunSpec, pare
    * error, as BuildKit's "not found", not a crash when the runtime stats it.
    */
   async function mountSource(from: SourceRef, source: string, readonly: boolean): Promise<{ host: string; st: Stats }> {
-    const host = resolveIn(from.kind === 'context' ? d.deps.context.root : await viewOf(from, readonly), source).hostPath;
+    const host = resolveIn(from.kind === 'context' ? contextOf(d.deps, from.name).root : await viewOf(from, readonly), source).hostPath;
     const st = await fs.lstat(host).catch(() => undefined);
     if (!st) {
       throw new BuildError({

@@ -5,6 +5,7 @@ import { stepKey } from '../cache-key.ts';
 import type { Diagnostics } from '../diagnostics.ts';
 import type { Expander } from '../expand.ts';
 import type {
+  ContextHasher,
   HistoryEntry,
   ImageConfig,
   PlanInput,
@@ -28,7 +29,7 @@ export interface Command {
 }
 
 /** A reference to another stage or an image (`FROM`, `COPY --from`, `RUN --mount from=`). */
-export type StageRef = { kind: 'stage'; stage: number } | { kind: 'image'; ref: string };
+export type StageRef = { kind: 'stage'; stage: number } | { kind: 'image'; ref: string } | { kind: 'named'; name: string };
 
 /** Mutable state of the stage being lowered. */
 export interface StageState {
@@ -117,4 +118,10 @@ export function addHistory(st: StageState, createdBy: string, emptyLayer: boolea
 export function depOn(ctx: LowerContext, index: number): StepDep {
   const f = ctx.finished.get(index);
   return f?.lastStep ? { stage: index, step: f.lastStep } : { stage: index };
+}
+
+/** The hasher of the main context, or of a named one (`--build-context`). */
+export function contextHasher(ctx: LowerContext, name: string | undefined): ContextHasher {
+  const named = name === undefined ? undefined : ctx.input.namedContexts?.[name];
+  return named?.kind === 'local' ? named.context : ctx.input.context;
 }

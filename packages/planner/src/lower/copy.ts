@@ -7,7 +7,7 @@ import { planError } from '../diagnostics.ts';
 import { cleanPath, resolveAgainst } from '../paths.ts';
 import { formatPlatform } from '../platform.ts';
 import type { ContextSelection, CopySpec, InlineFile, SourceRef, StepDep } from '../types.ts';
-import { addHistory, depOn, emitStep } from './context.ts';
+import { addHistory, contextHasher, depOn, emitStep } from './context.ts';
 import type { Command, LowerContext, StageState } from './context.ts';
 
 const URL_SOURCE = /^(https?:\/\/|git@|git:\/\/|ssh:\/\/)/i;
@@ -55,7 +55,9 @@ export async function lowerCopy(ctx: LowerContext, st: StageState, cmd: Command,
       throw planError('TB_PLAN_FROM_VARIABLE', 'variable expansion is not supported for --from, define a new stage with FROM using ARG from global scope as a workaround', file, cmd.at(f.from.range));
     }
     const ref = ctx.stageRef(name, st.index, cmd.at(f.from.range));
-    if (ref.kind === 'stage') {
+    if (ref.kind === 'named') {
+      from = { kind: 'context', name: ref.name };
+    } else if (ref.kind === 'stage') {
       from = { kind: 'stage', stage: ref.stage };
       keyed = { kind: 'stage', key: ctx.finished.get(ref.stage)!.finalKey };
       deps.push(depOn(ctx, ref.stage));
@@ -84,7 +86,7 @@ export async function lowerCopy(ctx: LowerContext, st: StageState, cmd: Command,
     }
     const src = word(w.value, w.range);
     history.push(src);
-    if (URL_SOURCE.test(src) && from.kind === 'context') {
+    if (URL_SOURCE.test(src) && from.kind === 'context' && !from.name) {
       if (kind === 'copy') throw planError('TB_PLAN_COPY_URL', "source can't be a URL for COPY", file, cmd.at(w.range), 'use ADD for remote sources');
       urls.push(src);
       sources.push(src);
@@ -124,7 +126,7 @@ export async function lowerCopy(ctx: LowerContext, st: StageState, cmd: Command,
   const local = from.kind === 'context' ? sources.filter((s) => !URL_SOURCE.test(s)) : [];
   if (local.length > 0) {
     context = { sources: local, excludes, parents };
-    const d = await ctx.input.context.hash(context).catch((e: unknown) => {
+    const d = await contextHasher(ctx, from.kind === 'context' ? from.name : undefined).hash(context).catch((e: unknown) => {
       throw pointAtSource(e, sourceWords, file);
     });
     keyed = { kind: 'context', digest: d.digest };
@@ -152,3 +154,4 @@ export async function lowerCopy(ctx: LowerContext, st: StageState, cmd: Command,
   const h = addHistory(st, `${ins.keyword} ${[...flagText, ...history, rawDest].join(' ')} # buildkit`, false);
   emitStep(ctx, st, cmd, kind, spec, copyOp(spec, keyed), h, deps);
 }
+

@@ -5,7 +5,7 @@ import { planError } from '../diagnostics.ts';
 import { baseName, cleanPath, resolveWorkdir } from '../paths.ts';
 import { formatPlatform } from '../platform.ts';
 import type { RunMount, SourceRef, StepDep } from '../types.ts';
-import { depOn } from './context.ts';
+import { contextHasher, depOn } from './context.ts';
 import type { Command, LowerContext, StageState } from './context.ts';
 
 /** Splits a `--mount` CSV value into fields; `"..."` quotes a field (`""` is a quote), as Go's csv reader does. */
@@ -77,9 +77,15 @@ export async function lowerMounts(ctx: LowerContext, st: StageState, cmd: Comman
     };
     let from: SourceRef | undefined;
     let keyed: KeyedSource | undefined;
+    const source = cleanPath(`/${spec.source ?? ''}`);
     if (spec.from !== undefined) {
       const ref = ctx.stageRef(spec.from, st.index, range);
-      if (ref.kind === 'stage') {
+      if (ref.kind === 'named') {
+        // A named context is content-addressed like the main one: by what the mount reads of it.
+        const d = await contextHasher(ctx, ref.name).hash({ sources: [source === '/' ? '.' : source.slice(1)], excludes: [], parents: false });
+        from = { kind: 'context', name: ref.name };
+        keyed = { kind: 'context', digest: d.digest };
+      } else if (ref.kind === 'stage') {
         from = { kind: 'stage', stage: ref.stage };
         keyed = { kind: 'stage', key: ctx.finished.get(ref.stage)!.finalKey };
         out.deps.push(depOn(ctx, ref.stage));
@@ -89,7 +95,6 @@ export async function lowerMounts(ctx: LowerContext, st: StageState, cmd: Comman
         keyed = { kind: 'image', digest: img.digest, platform: formatPlatform(st.platform) };
       }
     }
-    const source = cleanPath(`/${spec.source ?? ''}`);
     let m: RunMount;
     switch (spec.type) {
       case 'bind':

@@ -22,6 +22,8 @@ export interface BakeTarget {
   noCacheFilter: string[];
   network?: 'default' | 'none' | 'host';
   dockerfileInline?: string;
+  /** `contexts`: named contexts, as `--build-context` takes them (directories relative to the bake file). */
+  contexts: Record<string, string>;
 }
 
 interface RawTarget {
@@ -43,6 +45,7 @@ interface RawTarget {
   'no-cache-filter'?: string[];
   network?: string;
   'dockerfile-inline'?: string;
+  contexts?: Record<string, string>;
 }
 
 interface RawBake {
@@ -97,9 +100,9 @@ export function resolveBakeFile(text: string, file: string, names: string[]): Ba
     let merged: RawTarget = {};
     for (const parent of t.inherits ?? []) {
       const p = resolve(parent, [...stack, name]);
-      merged = { ...merged, ...p, args: { ...merged.args, ...p.args }, labels: { ...merged.labels, ...p.labels } };
+      merged = { ...merged, ...p, args: { ...merged.args, ...p.args }, labels: { ...merged.labels, ...p.labels }, contexts: { ...merged.contexts, ...p.contexts } };
     }
-    merged = { ...merged, ...t, args: { ...merged.args, ...t.args }, labels: { ...merged.labels, ...t.labels } };
+    merged = { ...merged, ...t, args: { ...merged.args, ...t.args }, labels: { ...merged.labels, ...t.labels }, contexts: { ...merged.contexts, ...t.contexts } };
     resolved.set(name, merged);
     return merged;
   };
@@ -123,6 +126,7 @@ export function resolveBakeFile(text: string, file: string, names: string[]): Ba
       ssh: t.ssh ?? [],
       entitlements: t.entitlements ?? [],
       noCacheFilter: t['no-cache-filter'] ?? [],
+      contexts: t.contexts ?? {},
       ...(t.network !== undefined ? { network: networkOf(file, name, t.network) } : {}),
       ...(t['dockerfile-inline'] !== undefined ? { dockerfileInline: t['dockerfile-inline'] } : {}),
     };

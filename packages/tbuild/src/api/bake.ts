@@ -86,6 +86,7 @@ export async function bake(opts: BakeOptions): Promise<BakeResult> {
           secrets: parseSecretSpecs(t.secrets, base, refuse(t.name)),
           ssh: parseSshSpecs(t.ssh, base, opts.env ?? process.env, refuse(t.name)),
           allow: parseEntitlements(t.entitlements, refuse(t.name)),
+          buildContexts: Object.fromEntries(Object.entries(t.contexts).map(([n, v]) => [n, v.includes('://') ? v : path.resolve(base, v)])),
           outputs: t.outputs,
           cacheFrom: t.cacheFrom,
           cacheTo: t.cacheTo,

@@ -44,6 +44,8 @@ export interface BuildOptions {
   secrets?: SecretSource[];
   /** `--allow`: entitlements RUN steps may use (`network.host`, `security.insecure`); `network: 'host'` grants network.host. */
   allow?: string[];
+  /** `--build-context NAME=VALUE`: a directory, or `docker-image://REF` standing in for NAME. */
+  buildContexts?: Record<string, string>;
   /** `--add-host host:ip`: extra /etc/hosts entries for RUN steps; `ip` may be `host-gateway`. */
   addHosts?: Array<{ host: string; ip: string }>;
   /** `--ssh id=socket`; `default` uses $SSH_AUTH_SOCK. */
@@ -101,7 +103,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   const cacheTo = exportSpecs(opts.cacheTo);
   // Bake's builds plan side by side: they take gc's lock only for their leases.
   const prepared = await prepareBuild(opts, { lockGc: !opts.shared });
-  const { store, client, context, contextDir, file, plan } = prepared;
+  const { store, client, context, contextDir, namedContexts, file, plan } = prepared;
   const cacheHooks = await buildCacheHooks(prepared, { since: started, stdin: opts.dockerfileText !== undefined, onExplain: opts.explain });
   const shownPath = file.path;
   const emit = opts.onEvent ?? (() => {});
@@ -127,6 +129,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
           select: (sel) => context.select(sel),
           fileDigests: async (sel) => new Map((await context.hash(sel)).files.map((f) => [f.path, f.digest])),
         },
+        namedContexts: new Map([...namedContexts].map(([n, c]) => [n, { root: c.root, select: (sel) => c.select(sel) }])),
         openRoot: async (dir) => {
           const c = await BuildContext.open(dir, { ignore: new IgnoreMatcher([]) });
           return { select: (sel) => c.select(sel) };
@@ -188,5 +191,6 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     await state.close();
     // Saves the stat cache without entries for deleted files (bake's shared context closes itself).
     if (!opts.buildContext) await context.close();
+    for (const c of namedContexts.values()) await c.close();
   }
 }

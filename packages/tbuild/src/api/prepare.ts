@@ -15,6 +15,8 @@ export interface PreparedBuild {
   client: RegistryClient;
   context: BuildContext;
   contextDir: string;
+  /** `--build-context` directories by name (lower case). */
+  namedContexts: Map<string, BuildContext>;
   file: SourceFile;
   plan: Plan;
   /** With `{ lockGc: true }`: gc's lock, asked for as soon as the store was open (see build-hooks.ts). */
@@ -100,6 +102,8 @@ async function prepareWithStore(
       statCache: { load: () => store.readMeta(statCacheName), save: (b) => store.writeMeta(statCacheName, b) },
     }));
 
+  const named = await openNamedContexts(opts.buildContexts ?? {}, opts.cwd ?? process.cwd());
+  const namedContexts = new Map([...named].flatMap(([n, c]) => (c instanceof BuildContext ? [[n, c] as const] : [])));
   const plan = await makePlan({
     dockerfile,
     file,
@@ -115,8 +119,34 @@ async function prepareWithStore(
     secrets: (opts.secrets ?? []).map((s) => s.id),
     entitlements: [...(opts.allow ?? []), ...(opts.network === 'host' ? ['network.host'] : [])],
     ...(opts.addHosts?.length ? { extraHosts: opts.addHosts } : {}),
+    ...(named.size ? { namedContexts: Object.fromEntries([...named].map(([n, c]) => [n, c instanceof BuildContext ? { kind: 'local' as const, context: c } : c])) } : {}),
   });
-  return { store, client, context, contextDir, file, plan };
+  return { store, client, context, contextDir, namedContexts, file, plan };
+}
+
+/**
+ * `--build-context NAME=VALUE`, as buildx takes it: `docker-image://REF` stands in for the image
+ * or stage NAME; anything else is a directory (relative to `cwd`) read like the main context,
+ * its own .dockerignore applied.
+ */
+async function openNamedContexts(values: Record<string, string>, cwd: string): Promise<Map<string, BuildContext | { kind: 'image'; ref: string }>> {
+  const out = new Map<string, BuildContext | { kind: 'image'; ref: string }>();
+  for (const [name, value] of Object.entries(values)) {
+    const key = name.toLowerCase();
+    if (value.startsWith('docker-image://')) {
+      out.set(key, { kind: 'image', ref: value.slice('docker-image://'.length) });
+      continue;
+    }
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
+      throw new BuildError({ code: 'TB_CLI_BUILD_CONTEXT', message: `build context "${name}": "${value}" is not supported`, hint: 'use a directory or docker-image://REF' });
+    }
+    const dir = path.resolve(cwd, value);
+    if (!(await fs.stat(dir).catch(() => undefined))?.isDirectory()) {
+      throw new BuildError({ code: 'TB_CLI_BUILD_CONTEXT', message: `build context "${name}": ${value} is not a directory`, hint: 'pass NAME=DIR or NAME=docker-image://REF' });
+    }
+    out.set(key, await BuildContext.open(dir, { ignore: await loadIgnoreFile(dir, undefined) }));
+  }
+  return out;
 }
 
 // Names the context's stat cache in the store: one per context directory.

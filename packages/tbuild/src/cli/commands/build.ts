@@ -23,6 +23,7 @@ export const PLAN_FLAGS: CommandSpec['flags'] = [
   { name: 'platform', type: 'string', placeholder: 'OS/ARCH', help: 'target platform (only the host platform for now)' },
   { name: 'secret', type: 'list', placeholder: 'id=ID,src=FILE', help: 'expose a secret to RUN --mount=type=secret (src=FILE or env=VAR)' },
   { name: 'pull', type: 'string', choices: ['missing', 'always', 'never'], help: 'when to pull base images (default missing)' },
+  { name: 'build-context', type: 'list', placeholder: 'NAME=DIR|docker-image://REF', help: 'another context for COPY --from=NAME and RUN --mount from=NAME, or an image standing in for NAME' },
   { name: 'add-host', type: 'list', placeholder: 'HOST:IP', help: "add a line to RUN steps' /etc/hosts (IP host-gateway: the build host)" },
   { name: 'allow', type: 'list', placeholder: 'ENTITLEMENT', help: 'let RUN steps leave the sandbox: network.host (RUN --network=host), security.insecure (RUN --security=insecure)' },
   { name: 'insecure-registry', type: 'list', placeholder: 'HOST:PORT', help: 'reach this registry over plain HTTP (loopback ones always are)' },
@@ -97,6 +98,13 @@ export async function buildOptionsFromFlags(ctx: CliContext, flags: FlagValues, 
     secrets: parseSecretSpecs(list(flags.secret), ctx.cwd, (m, h) => usageError(`--secret: ${m}`, h)),
     allow: parseEntitlements(list(flags.allow), (m, h) => usageError(`${m} for --allow`, h)),
     addHosts: list(flags['add-host']).map(parseAddHost),
+    buildContexts: Object.fromEntries(
+      list(flags['build-context']).map((v) => {
+        const eq = v.indexOf('=');
+        if (eq <= 0 || eq === v.length - 1) throw usageError(`invalid --build-context "${v}"`, 'expected NAME=DIR or NAME=docker-image://REF');
+        return [v.slice(0, eq), v.slice(eq + 1)];
+      }),
+    ),
     pull: str(flags.pull) as BuildOptions['pull'],
     insecureRegistries: list(flags['insecure-registry']),
     root: storeRoot(ctx, flags),
