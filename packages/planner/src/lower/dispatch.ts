@@ -33,14 +33,18 @@ export async function lowerCommand(ctx: LowerContext, st: StageState, cmd: Comma
       return lowerCopy(ctx, st, cmd, ins);
     case 'WORKDIR': {
       const cfg = containerConfig(st.config);
-      const wd = resolveWorkdir(cfg.WorkingDir || '/', ctx.expander.word(ins.path.value, st.env, cmd.at(ins.path.range)));
+      const written = ctx.expander.word(ins.path.value, st.env, cmd.at(ins.path.range));
+      const wd = resolveWorkdir(cfg.WorkingDir || '/', written);
       if (isProcPath(wd)) {
         throw planError('TB_PLAN_PROC_PATH', `WORKDIR ${wd} is inside /proc`, ctx.diags.file, cmd.at(ins.path.range), 'the runtime owns /proc; a working directory there can reach host files (CVE-2024-21626)');
       }
-      cfg.WorkingDir = wd;
+      // BuildKit keeps an absolute path as written (`/app/` stays `/app/` in the config and
+      // history) and cleans only a relative one joined to the current; the step works on the clean path.
+      const shown = written.startsWith('/') ? written : wd;
+      cfg.WorkingDir = shown;
       // The directory is created owned by the current USER, so USER is part of the step.
       const spec: WorkdirSpec = { kind: 'workdir', path: wd, user: cfg.User ?? '', mkdir: wd !== '/' };
-      const h = addHistory(st, `WORKDIR ${wd}`, !spec.mkdir);
+      const h = addHistory(st, `WORKDIR ${shown}`, !spec.mkdir);
       emitStep(ctx, st, cmd, 'workdir', spec, workdirOp(spec), h);
       return;
     }
