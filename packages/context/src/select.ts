@@ -62,7 +62,7 @@ export async function selectFiles(env: SelectEnv, sel: ContextSelection): Promis
         const n = await walkContents(env, { source, baseRel: r.rel, include, exclude, out });
         if (n === 0 && !wildcard && isIgnored(env, r.rel)) throw notFound(env, m, { found: false, failedAt: r.rel, ignored: true });
       } else if (r.st.type !== 'other') {
-        out.push(entry(env, source, r.rel, sel.parents ? baseName(r.rel) : baseName(m), r.st));
+        out.push({ ...entry(env, source, r.rel, sel.parents ? baseName(r.rel) : baseName(m), r.st), direct: true });
       }
     }
   }

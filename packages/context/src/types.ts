@@ -25,6 +25,8 @@ export interface SelectedFile {
   /** Node's float milliseconds, from the same lstat as the rest. */
   mtimeMs: number;
   linkTarget?: string;
+  /** Named or matched by a source itself, not found inside a directory source (ADD unpacks only these). */
+  direct?: true;
 }
 
 /**

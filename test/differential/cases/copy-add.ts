@@ -276,5 +276,14 @@ export const COPY_ADD_CASES: DiffCase[] = [
   { name: 'context-fifo', dockerfile: 'FROM {{BASE}}\nCOPY . /c/\n', files: { p: { fifo: true }, f: 'x' } },
   { name: 'copy-dotdot-dest', dockerfile: 'FROM {{BASE}}\nWORKDIR /w/x\nCOPY f /a/../b/\nCOPY f ../c\nCOPY f ../../../../up\n', files: { f: 'x' } },
   { name: 'copy-many-sources-into-new-dir-with-chmod', dockerfile: 'FROM {{BASE}}\nCOPY --chmod=0640 a b c/ /new/deep/\n', files: { a: 'a', b: 'b', 'c/d': 'd', 'c/e/f': 'f' } },
+  // ADD unpacks an archive it names, never one inside a directory it copies.
+  { name: 'add-dir-with-tar-inside', dockerfile: 'FROM {{BASE}}\nADD d /d/\n', files: { 'd/inner.tar': { tar: [{ name: 'x', content: 'x' }] }, 'd/f': 'f' } },
+  { name: 'copy-dest-double-slashes', dockerfile: 'FROM {{BASE}}\nCOPY f /dir//sub/\nCOPY f //top\n', files: { f: 'f' } },
+  { name: 'copy-into-workdir-as-written', dockerfile: 'FROM {{BASE}}\nWORKDIR /app/\nCOPY f ./\nCOPY f sub/\nCOPY f ../up\n', files: { f: 'f' } },
+  { name: 'copy-dest-unset-var', dockerfile: 'FROM {{BASE}}\nCOPY f $NOPE/\nCOPY f ${NOPE:-/def}/\n', files: { f: 'f' } },
+  { name: 'copy-from-stage-source-slash-forms', dockerfile: 'FROM {{BASE}} AS s\nRUN mkdir -p /a/b && echo 1 > /a/b/x\nFROM {{BASE}}\nCOPY --from=s /a/b/ /dst\nCOPY --from=s /a/b/. /dst2/\nCOPY --from=s /a/./b /dst3\n' },
+  { name: 'copy-json-dir-slash', dockerfile: 'FROM {{BASE}}\nCOPY ["dir/", "/d"]\nCOPY ["dir", "/e/"]\n', files: { 'dir/x': 'x', 'dir/y/z': 'z' } },
+  { name: 'copy-chown-uid-only', dockerfile: 'FROM {{BASE}}\nCOPY --chown=1234 f /f\nCOPY --chown=1234: f /g\n', files: { f: 'f' } },
+  { name: 'copy-hidden-and-glob-star', dockerfile: 'FROM {{BASE}}\nCOPY .* /hidden/\nCOPY * /all/\n', files: { '.env': 'e', '.git/HEAD': 'h', a: 'a', 'b/c': 'c' } },
   { name: 'copy-wildcard-beside-a-match', dockerfile: 'FROM {{BASE}}\nCOPY a nomatch* /d/\n', files: { a: 'a' } },
 ];

@@ -75,7 +75,8 @@ export async function runCopyStep(d: CopyStepDeps, step: Step, spec: CopySpec, p
         const root = spec.from.kind === 'context' ? contextOf(d.deps, spec.from.name).root : view!.rootfs;
         if (local.length === 1 && !spec.parents && !WILDCARD.test(local[0]!)) sourceIsDir = await isDirectoryIn(root, '/' + local[0]!);
         for (const f of selected) {
-          if (spec.kind === 'add' && spec.unpack !== false && f.type === 'file' && (await isArchive(f.absPath))) {
+          // BuildKit unpacks an archive ADD names, never one inside a directory it copies.
+          if (spec.kind === 'add' && spec.unpack !== false && f.type === 'file' && f.direct && (await isArchive(f.absPath))) {
             await extractArchiveInto(f.absPath, f.relPath, active.rootfs, spec.dest, owner).catch((e: unknown) => {
               throw located(e, at);
             });

@@ -48,6 +48,8 @@ export interface SelectedFileLike {
   type: 'file' | 'dir' | 'symlink';
   mode: number;
   linkTarget?: string;
+  /** Named or matched by a source itself, not found inside a directory source (ADD unpacks only these). */
+  direct?: true;
 }
 
 export interface FileSelector {
