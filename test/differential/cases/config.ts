@@ -168,5 +168,6 @@ export const CONFIG_CASES: DiffCase[] = [
   { name: 'expose-from-env', dockerfile: 'FROM {{BASE}}\nENV P=8080\nEXPOSE $P ${P}/udp\n' },
   // An absolute WORKDIR stays as written in the config and history (`/app/`), a relative one is joined and cleaned.
   { name: 'workdir-as-written', dockerfile: 'FROM {{BASE}}\nWORKDIR /app/\nRUN pwd > /pwd\nENV D=/srv/\nWORKDIR $D\nWORKDIR ${D}sub/\nWORKDIR rel/\nRUN pwd > /pwd2\nWORKDIR //x//y\n' },
+  { name: 'workdir-env-in-parent-stage', dockerfile: 'FROM {{BASE}} AS a\nENV W=/work\nWORKDIR $W/\nFROM a\nWORKDIR sub\nRUN pwd > /pwd\n' },
   { name: 'workdir-existing-file-parent', dockerfile: 'FROM {{BASE}}\nRUN mkdir -p /w && chmod 700 /w && chown 7:7 /w\nWORKDIR /w/sub\nWORKDIR /w\nRUN touch here\n' },
 ];
