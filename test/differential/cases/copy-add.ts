@@ -285,5 +285,9 @@ export const COPY_ADD_CASES: DiffCase[] = [
   { name: 'copy-json-dir-slash', dockerfile: 'FROM {{BASE}}\nCOPY ["dir/", "/d"]\nCOPY ["dir", "/e/"]\n', files: { 'dir/x': 'x', 'dir/y/z': 'z' } },
   { name: 'copy-chown-uid-only', dockerfile: 'FROM {{BASE}}\nCOPY --chown=1234 f /f\nCOPY --chown=1234: f /g\n', files: { f: 'f' } },
   { name: 'copy-hidden-and-glob-star', dockerfile: 'FROM {{BASE}}\nCOPY .* /hidden/\nCOPY * /all/\n', files: { '.env': 'e', '.git/HEAD': 'h', a: 'a', 'b/c': 'c' } },
+  { name: 'add-tar-with-whiteouts', dockerfile: 'FROM {{BASE}}\nRUN mkdir -p /t/keep /t/op && echo 1 > /t/gone && echo 2 > /t/op/old\nADD w.tar /t/\n', files: { 'w.tar': { tar: [{ name: '.wh.gone', content: '' }, { name: 'op/.wh..wh..opq', content: '' }, { name: 'op/new', content: 'n' }] } } },
+  { name: 'add-wildcard-archives', dockerfile: 'FROM {{BASE}}\nADD *.tar /dst/\n', files: { 'one.tar': { tar: [{ name: 'o', content: 'o' }] }, 'two.tar': { tar: [{ name: 't', content: 't' }] } } },
+  { name: 'add-archive-no-slash-dest', dockerfile: 'FROM {{BASE}}\nADD a.tar /newdir\n', files: { 'a.tar': { tar: [{ name: 'x', content: 'x' }] } } },
+  { name: 'add-empty-tar', dockerfile: 'FROM {{BASE}}\nADD e.tar /e/\n', files: { 'e.tar': { tar: [] } } },
   { name: 'copy-wildcard-beside-a-match', dockerfile: 'FROM {{BASE}}\nCOPY a nomatch* /d/\n', files: { a: 'a' } },
 ];

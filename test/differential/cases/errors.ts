@@ -28,6 +28,7 @@ export const ERROR_CASES: DiffCase[] = [
   { name: 'err-healthcheck-no-cmd', dockerfile: 'FROM {{BASE}}\nHEALTHCHECK --interval=5s\n', expectError: /TB_PARSE_ARGUMENT_COUNT: HEALTHCHECK requires/ },
   { name: 'err-volume-empty-json', dockerfile: 'FROM {{BASE}}\nVOLUME []\n', expectError: /TB_PARSE_ARGUMENT_COUNT: VOLUME requires/ },
   { name: 'err-run-in-scratch', dockerfile: 'FROM scratch\nRUN true\n', expectError: /TB_EXEC_\w+/ },
+  { name: 'err-add-from', dockerfile: 'FROM {{BASE}} AS s\nRUN true\nFROM {{BASE}}\nADD --from=s /etc/passwd /p\n', expectError: /TB_PARSE_UNKNOWN_FLAG: unknown flag: --from/ },
   { name: 'err-unknown-flag', dockerfile: 'FROM {{BASE}}\nCOPY --bogus a /a\n', files: { a: 'a' }, expectError: /TB_PARSE_UNKNOWN_FLAG/ },
 ];
 
