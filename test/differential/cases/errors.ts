@@ -29,6 +29,9 @@ export const ERROR_CASES: DiffCase[] = [
   { name: 'err-volume-empty-json', dockerfile: 'FROM {{BASE}}\nVOLUME []\n', expectError: /TB_PARSE_ARGUMENT_COUNT: VOLUME requires/ },
   { name: 'err-run-in-scratch', dockerfile: 'FROM scratch\nRUN true\n', expectError: /TB_EXEC_\w+/ },
   { name: 'err-add-from', dockerfile: 'FROM {{BASE}} AS s\nRUN true\nFROM {{BASE}}\nADD --from=s /etc/passwd /p\n', expectError: /TB_PARSE_UNKNOWN_FLAG: unknown flag: --from/ },
+  { name: 'err-mount-bind-missing-source', dockerfile: 'FROM {{BASE}}\nRUN --mount=type=bind,source=nope,target=/n true\n', expectError: /Dockerfile:2:1: error TB_CONTEXT_SOURCE_NOT_FOUND: failed to compute cache key: "\/nope": not found/ },
+  { name: 'err-mount-bind-readonly-write', dockerfile: 'FROM {{BASE}}\nRUN --mount=type=bind,target=/c touch /c/new\n', files: { f: 'f' }, expectError: /TB_EXEC_NONZERO_EXIT/ },
+  { name: 'err-mount-without-target', dockerfile: 'FROM {{BASE}}\nRUN --mount=type=bind,source=f cat f\n', files: { f: 'f' }, expectError: /TB_PLAN_MOUNT_TARGET: bind mount needs a target/ },
   { name: 'err-unknown-flag', dockerfile: 'FROM {{BASE}}\nCOPY --bogus a /a\n', files: { a: 'a' }, expectError: /TB_PARSE_UNKNOWN_FLAG/ },
 ];
 

@@ -174,5 +174,8 @@ export const RUN_CASES: DiffCase[] = [
   // Times a RUN sets explicitly reach the layer to the second, symlinks' own included.
   { name: 'run-explicit-mtimes', dockerfile: 'FROM {{BASE}}\nRUN mkdir -p /d/sub && echo x > /d/f && touch -d "2001-02-03 04:05:06" /d/f /d/sub && touch -h -d "1999-12-31 23:59:59" /d && ln -s f /d/l && touch -h -d "2010-01-01 00:00:00" /d/l && touch -d @0 /zero\n', mtimes: ['/d/f', '/d/sub', '/d/l', '/zero'] },
   { name: 'run-sparse-and-big', dockerfile: 'FROM {{BASE}}\nRUN dd if=/dev/zero of=/sparse bs=1M seek=64 count=0 2>/dev/null && dd if=/dev/zero of=/dense bs=1M count=3 2>/dev/null && printf x >> /sparse\n' },
+  { name: 'mount-secret-not-required', dockerfile: 'FROM {{BASE}}\nRUN --mount=type=secret,id=nope,required=false (cat /run/secrets/nope 2>/dev/null || echo absent) > /o\n', mountStubs: ['/run', '/run/secrets', '/run/secrets/nope'] },
+  { name: 'mount-cache-readonly', dockerfile: 'FROM {{BASE}}\nRUN --mount=type=cache,target=/c,ro=true (touch /c/x 2>&1 && echo wrote || echo refused) > /o\n', mountStubs: ['/c'] },
+  { name: 'mount-secret-uid-mode', dockerfile: 'FROM {{BASE}}\nRUN --mount=type=secret,id=s,uid=7,gid=8,mode=0440 stat -c "%u %g %a" /run/secrets/s > /o\n', secrets: { s: 'x' }, mountStubs: ['/run', '/run/secrets', '/run/secrets/s'] },
   { name: 'mount-two-dirs-of-one-stage', dockerfile: 'FROM {{BASE}} AS s\nRUN mkdir -p /a /b && echo a > /a/f && echo b > /b/f\nFROM {{BASE}}\nRUN --mount=type=bind,from=s,source=/a,target=/ma --mount=type=bind,from=s,source=/b,target=/mb cat /ma/f /mb/f > /both\n', mountStubs: ['/ma', '/mb'] },
 ];
