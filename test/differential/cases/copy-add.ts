@@ -289,5 +289,10 @@ export const COPY_ADD_CASES: DiffCase[] = [
   { name: 'add-wildcard-archives', dockerfile: 'FROM {{BASE}}\nADD *.tar /dst/\n', files: { 'one.tar': { tar: [{ name: 'o', content: 'o' }] }, 'two.tar': { tar: [{ name: 't', content: 't' }] } } },
   { name: 'add-archive-no-slash-dest', dockerfile: 'FROM {{BASE}}\nADD a.tar /newdir\n', files: { 'a.tar': { tar: [{ name: 'x', content: 'x' }] } } },
   { name: 'add-empty-tar', dockerfile: 'FROM {{BASE}}\nADD e.tar /e/\n', files: { 'e.tar': { tar: [] } } },
+  { name: 'dockerignore-crlf-and-spaces', dockerfile: 'FROM {{BASE}}\nCOPY . /c/\n', files: { '.dockerignore': 'a.txt\r\n  b.txt  \r\n# comment\r\n\r\nsub/*.log\r\n', 'a.txt': 'a', 'b.txt': 'b', 'c.txt': 'c', 'sub/x.log': 'l', 'sub/y.txt': 'y' } },
+  { name: 'dockerignore-leading-slash-dot', dockerfile: 'FROM {{BASE}}\nCOPY . /c/\n', files: { '.dockerignore': '/a\n./b\nc/\n**/d\n!c/keep\n', a: 'a', b: 'b', 'c/x': 'x', 'c/keep': 'k', 'e/d': 'd', 'e/f': 'f' } },
+  { name: 'dockerignore-star-then-exceptions', dockerfile: 'FROM {{BASE}}\nCOPY . /c/\n', files: { '.dockerignore': '*\n!src\n!src/**\nsrc/**/*.tmp\n!Dockerfile\n', src: { dir: true }, 'src/a.js': 'a', 'src/b.tmp': 'b', 'src/d/c.tmp': 'c', other: 'o' } },
+  { name: 'dockerignore-question-and-class', dockerfile: 'FROM {{BASE}}\nCOPY . /c/\n', files: { '.dockerignore': 'file?.txt\n[ab].md\n', 'file1.txt': '1', 'file10.txt': '10', 'a.md': 'a', 'c.md': 'c' } },
+  { name: 'copy-dir-with-ignored-file', dockerfile: 'FROM {{BASE}}\nCOPY keep/ /k/\n', files: { '.dockerignore': 'keep/secret\n', 'keep/secret': 's', 'keep/ok': 'o' } },
   { name: 'copy-wildcard-beside-a-match', dockerfile: 'FROM {{BASE}}\nCOPY a nomatch* /d/\n', files: { a: 'a' } },
 ];
