@@ -136,7 +136,8 @@ describe.skipIf(!isRoot)(`tbuild build end to end (${NEEDS_ROOT})`, () => {
     fs.writeFileSync(path.join(mono, 'shared/lib.txt'), 'lib v1\n');
     fs.writeFileSync(path.join(mono, 'shared/secret.key'), 'ignored\n');
     fs.writeFileSync(path.join(mono, 'shared/.dockerignore'), '*.key\n');
-    fs.writeFileSync(path.join(mono, 'svc/Dockerfile'), 'FROM base\nCOPY --from=shared . /shared/\nRUN --mount=from=shared,target=/s cat /s/lib.txt > /mounted\n');
+    // lib.txt exists only in the named context: nothing may look for it in the main one.
+    fs.writeFileSync(path.join(mono, 'svc/Dockerfile'), 'FROM base\nCOPY --from=shared . /shared/\nCOPY --from=shared lib.txt /lib-again.txt\nRUN --mount=from=shared,source=lib.txt,target=/s.txt cat /s.txt > /mounted\n');
     const out = path.join(work.dir, 'mono-out');
     const build = (): Promise<{ code: number; stderr: string }> =>
       tbuild(['build', '--root', root, '--progress=plain', '--build-context', 'shared=../shared', '--build-context', 'base=docker-image://busybox', '-o', `type=local,dest=${out}`, '.'], { cwd: path.join(mono, 'svc') });
@@ -145,7 +146,10 @@ describe.skipIf(!isRoot)(`tbuild build end to end (${NEEDS_ROOT})`, () => {
     expect(fs.readFileSync(path.join(out, 'shared/lib.txt'), 'utf8')).toBe('lib v1\n');
     expect(fs.existsSync(path.join(out, 'shared/secret.key'))).toBe(false);
     expect(fs.readFileSync(path.join(out, 'mounted'), 'utf8')).toBe('lib v1\n');
+    expect(fs.readFileSync(path.join(out, 'lib-again.txt'), 'utf8')).toBe('lib v1\n');
     expect(fs.existsSync(path.join(out, 'bin/busybox'))).toBe(true);
+    const why = await tbuild(['cache', 'why', '--root', root, '--build-context', 'shared=../shared', '--build-context', 'base=docker-image://busybox', '.'], { cwd: path.join(mono, 'svc') });
+    expect(why.code, why.stderr).toBe(0);
     const again = await build();
     expect(again.stderr).not.toMatch(/^#\d+ DONE/m);
     fs.writeFileSync(path.join(mono, 'shared/lib.txt'), 'lib v2\n');

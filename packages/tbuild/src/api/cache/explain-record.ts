@@ -64,13 +64,17 @@ export function previousWorking(plan: Plan, step: Step): { prev?: Step; configs:
   return { prev: cur, configs };
 }
 
-/** Context selections a step reads: its COPY/ADD source and context bind mounts (as the planner hashed them). */
+/**
+ * Main-context selections a step reads: its COPY/ADD source and context bind mounts (as the
+ * planner hashed them). A named context's (`--build-context`) are not listed: their files are
+ * not in the main context `explainStep` hashes.
+ */
 export function contextSelections(step: Step): ContextSelection[] {
   const out: ContextSelection[] = [];
-  if ((step.spec.kind === 'copy' || step.spec.kind === 'add') && step.spec.from.kind === 'context' && step.spec.context) out.push(step.spec.context);
+  if ((step.spec.kind === 'copy' || step.spec.kind === 'add') && step.spec.from.kind === 'context' && !step.spec.from.name && step.spec.context) out.push(step.spec.context);
   if (step.spec.kind === 'run') {
     for (const m of step.spec.mounts) {
-      if (m.type === 'bind' && m.from.kind === 'context') out.push({ sources: [m.source === '/' ? '.' : m.source.slice(1)], excludes: [], parents: false });
+      if (m.type === 'bind' && m.from.kind === 'context' && !m.from.name) out.push({ sources: [m.source === '/' ? '.' : m.source.slice(1)], excludes: [], parents: false });
     }
   }
   return out;
