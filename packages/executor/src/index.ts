@@ -33,4 +33,4 @@ export { BridgeNetwork, containerResolvConf, reapStaleNetworks } from './network
 export type { NetnsLease, RunNetwork } from './network/netns-pool.ts';
 export { DEFAULT_BRIDGE, ensureBridge } from './network/bridge.ts';
 export type { BridgeConfig } from './network/bridge.ts';
-export { loadSeccompProfile, SYSTEM_PROFILE as SECCOMP_SYSTEM_PROFILE } from './runtime/seccomp.ts';
+export { loadSeccompProfile, missingSeccompWarning, SYSTEM_PROFILE as SECCOMP_SYSTEM_PROFILE } from './runtime/seccomp.ts';

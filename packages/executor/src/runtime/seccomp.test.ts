@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../../../test/support/root.ts';
-import { loadSeccompProfile, ociSeccomp } from './seccomp.ts';
+import { loadSeccompProfile, missingSeccompWarning, ociSeccomp } from './seccomp.ts';
 
 const profile = {
   defaultAction: 'SCMP_ACT_ERRNO',
@@ -82,6 +82,23 @@ describe('loadSeccompProfile', () => {
       expect(() => loadSeccompProfile({ TBUILD_SECCOMP_PROFILE: path.join(t.dir, 'nope.json') })).toThrow(expect.objectContaining({ code: 'TB_EXEC_SECCOMP_PROFILE' }));
       fs.writeFileSync(bad, '{');
       expect(() => loadSeccompProfile({ TBUILD_SECCOMP_PROFILE: bad })).toThrow(/seccomp profile .*bad\.json/);
+    } finally {
+      t.cleanup();
+    }
+  });
+});
+
+describe('missingSeccompWarning', () => {
+  it('warns when the system profile is missing, not when the user chose one or none', () => {
+    const t = tempDir('tbuild-seccomp-');
+    try {
+      const present = path.join(t.dir, 'seccomp.json');
+      fs.writeFileSync(present, JSON.stringify(profile));
+      const absent = path.join(t.dir, 'absent.json');
+      expect(missingSeccompWarning({}, present)).toBeUndefined();
+      expect(missingSeccompWarning({}, absent)).toMatch(/no seccomp profile at .*absent\.json: RUN steps run without the syscall filter/);
+      expect(missingSeccompWarning({ TBUILD_SECCOMP_PROFILE: 'unconfined' }, absent)).toBeUndefined();
+      expect(missingSeccompWarning({ TBUILD_SECCOMP_PROFILE: present }, absent)).toBeUndefined();
     } finally {
       t.cleanup();
     }

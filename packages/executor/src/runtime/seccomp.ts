@@ -111,10 +111,10 @@ export function ociSeccomp(profile: ProfileFile, caps: readonly string[], arch =
  * `unconfined` for none (docker's `--security-opt seccomp=unconfined`); by default the system's.
  * Undefined when there is none to apply (`tbuild doctor` says so).
  */
-export function loadSeccompProfile(env: NodeJS.ProcessEnv = process.env): ProfileFile | undefined {
+export function loadSeccompProfile(env: NodeJS.ProcessEnv = process.env, systemProfile = SYSTEM_PROFILE): ProfileFile | undefined {
   const chosen = env.TBUILD_SECCOMP_PROFILE;
   if (chosen === 'unconfined') return undefined;
-  const file = chosen || SYSTEM_PROFILE;
+  const file = chosen || systemProfile;
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -134,4 +134,14 @@ export function loadSeccompProfile(env: NodeJS.ProcessEnv = process.env): Profil
 
 function badProfile(file: string, why: string): BuildError {
   return new BuildError({ code: 'TB_EXEC_SECCOMP_PROFILE', message: `seccomp profile ${file}: ${why}`, hint: 'set TBUILD_SECCOMP_PROFILE to a docker-format profile, or to unconfined for none' });
+}
+
+/**
+ * Why RUN steps would run without the filter BuildKit applies, when the cause is a missing
+ * system profile rather than the user's choice (`unconfined`): said once per build, as a warning.
+ */
+export function missingSeccompWarning(env: NodeJS.ProcessEnv = process.env, systemProfile = SYSTEM_PROFILE): string | undefined {
+  if (env.TBUILD_SECCOMP_PROFILE) return undefined;
+  if (loadSeccompProfile(env, systemProfile)) return undefined;
+  return `no seccomp profile at ${systemProfile}: RUN steps run without the syscall filter BuildKit applies (install golang-github-containers-common, or set TBUILD_SECCOMP_PROFILE)`;
 }

@@ -3,7 +3,7 @@ import type { Plan } from '@tbuild/planner';
 import { BuildContext, IgnoreMatcher } from '@tbuild/context';
 import type { Store } from '@tbuild/cache';
 import { getImage, putImage, tagImage, normalizeRef, RemoteCache, type CacheExportResult, type CacheExportSpec, type CacheImportSpec } from '@tbuild/registry';
-import { BridgeNetwork, runPlan, type BuildEvent, type StepOutcome, type BuildSummary, type ExecutorDeps } from '@tbuild/executor';
+import { BridgeNetwork, missingSeccompWarning, runPlan, type BuildEvent, type StepOutcome, type BuildSummary, type ExecutorDeps } from '@tbuild/executor';
 import { exportOutputs, parseOutputs, type OutputSpec } from './outputs.ts';
 import { executorState } from './machinery.ts';
 import { prepareBuild } from './prepare.ts';
@@ -108,6 +108,8 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   const shownPath = file.path;
   const emit = opts.onEvent ?? (() => {});
   for (const w of plan.warnings) emit({ type: 'warning', time: Date.now(), code: w.code, message: w.message, line: w.location?.range.start.line });
+  const noSeccomp = plan.steps.some((s) => s.spec.kind === 'run') ? missingSeccompWarning(process.env) : undefined;
+  if (noSeccomp) emit({ type: 'warning', time: Date.now(), code: 'TB_EXEC_NO_SECCOMP', message: noSeccomp });
 
   const warn = (message: string): void => emit({ type: 'warning', time: Date.now(), code: 'TB_CACHE_REMOTE_UNUSED', message });
   const onDownload = (layer: { digest: string }, source: string): void =>
