@@ -31,6 +31,6 @@ export type { BuildEvent, BuildSummary, ProgressSink, StepRef } from './events.t
 // RUN's default network: a bridge with NAT, namespaces pooled per build
 export { BridgeNetwork, containerResolvConf, reapStaleNetworks } from './network/netns-pool.ts';
 export type { NetnsLease, RunNetwork } from './network/netns-pool.ts';
-export { DEFAULT_BRIDGE, ensureBridge } from './network/bridge.ts';
+export { bridgeFromEnv, DEFAULT_BRIDGE, ensureBridge } from './network/bridge.ts';
 export type { BridgeConfig } from './network/bridge.ts';
 export { loadSeccompProfile, missingSeccompWarning, SYSTEM_PROFILE as SECCOMP_SYSTEM_PROFILE } from './runtime/seccomp.ts';

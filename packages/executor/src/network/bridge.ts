@@ -20,6 +20,21 @@ export interface BridgeConfig {
 
 export const DEFAULT_BRIDGE: BridgeConfig = { name: 'tbuild0', gateway: '10.89.0.1', prefix: 16 };
 
+/**
+ * The bridge builds and containers use: `TBUILD_BRIDGE_ADDRESS=GATEWAY/PREFIX` moves it off a
+ * subnet the host's network already uses (as dockerd's `bip`), else 10.89.0.1/16.
+ */
+export function bridgeFromEnv(env: NodeJS.ProcessEnv = process.env): BridgeConfig {
+  const v = env.TBUILD_BRIDGE_ADDRESS;
+  if (!v) return DEFAULT_BRIDGE;
+  const m = /^(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})$/.exec(v);
+  const prefix = Number(m?.[2]);
+  if (!m || m[1]!.split('.').some((o) => Number(o) > 255) || prefix < 8 || prefix > 30) {
+    throw new BuildError({ code: 'TB_EXEC_NETWORK_SETUP', message: `TBUILD_BRIDGE_ADDRESS="${v}" is not GATEWAY/PREFIX`, hint: 'e.g. TBUILD_BRIDGE_ADDRESS=10.99.0.1/16 (a prefix of 8 to 30)' });
+  }
+  return { name: DEFAULT_BRIDGE.name, gateway: m[1]!, prefix };
+}
+
 /** Where leases and the setup lock live: machine-wide, as the bridge is, and gone at reboot. */
 export const NET_RUN_DIR = '/run/tbuild-net';
 
@@ -46,10 +61,12 @@ export async function ensureBridge(b: BridgeConfig = DEFAULT_BRIDGE): Promise<vo
   const subnet = subnetOf(b);
   const script = [
     'set -e',
-    `if ! ip link show dev ${b.name} >/dev/null 2>&1; then`,
+    `ip link show dev ${b.name} >/dev/null 2>&1 || ip link add ${b.name} type bridge`,
+    // A bridge made for another address (TBUILD_BRIDGE_ADDRESS changed) gets this one too.
+    `if ! ip -4 -o addr show dev ${b.name} | grep -q " inet ${b.gateway}/${b.prefix} "; then`,
     // A route already covering the subnet would make the bridge's answers go elsewhere.
-    `  if [ -n "$(ip -4 route show to match ${b.gateway} | grep -v '^default')" ]; then echo "${subnet} overlaps a route of this host: $(ip -4 route show to match ${b.gateway} | grep -v '^default')" >&2; exit 3; fi`,
-    `  ip link add ${b.name} type bridge`,
+    `  other="$(ip -4 route show to match ${b.gateway} | grep -v '^default' | grep -v 'dev ${b.name} ' || true)"`,
+    `  if [ -n "$other" ]; then echo "${subnet} overlaps a route of this host: $other (set TBUILD_BRIDGE_ADDRESS to another GATEWAY/PREFIX)" >&2; exit 3; fi`,
     `  ip addr add ${b.gateway}/${b.prefix} dev ${b.name}`,
     'fi',
     `ip link set ${b.name} up`,

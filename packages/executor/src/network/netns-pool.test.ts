@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hasCommand, isRoot, NEEDS_ROOT } from '../../../../test/support/root.ts';
-import { NET_RUN_DIR, subnetOf, type BridgeConfig } from './bridge.ts';
+import { bridgeFromEnv, DEFAULT_BRIDGE, NET_RUN_DIR, subnetOf, type BridgeConfig } from './bridge.ts';
 import { leaseAddress, releaseAddress } from './leases.ts';
 import { BridgeNetwork, containerResolvConf, reapStaleNetworks } from './netns-pool.ts';
 
@@ -20,6 +20,14 @@ describe('containerResolvConf', () => {
   it("falls back to docker's public nameservers when none is left", () => {
     expect(containerResolvConf('nameserver 127.0.0.53\nnameserver ::1\n')).toBe('nameserver 8.8.8.8\nnameserver 8.8.4.4\n');
     expect(containerResolvConf('')).toBe('nameserver 8.8.8.8\nnameserver 8.8.4.4\n');
+  });
+});
+
+describe('bridgeFromEnv', () => {
+  it('takes TBUILD_BRIDGE_ADDRESS as GATEWAY/PREFIX, and refuses anything else', () => {
+    expect(bridgeFromEnv({})).toEqual(DEFAULT_BRIDGE);
+    expect(bridgeFromEnv({ TBUILD_BRIDGE_ADDRESS: '10.99.0.1/24' })).toEqual({ name: 'tbuild0', gateway: '10.99.0.1', prefix: 24 });
+    for (const bad of ['10.99.0.1', '10.99.0.1/7', '10.99.0.1/31', '300.1.1.1/16', 'x/16']) expect(() => bridgeFromEnv({ TBUILD_BRIDGE_ADDRESS: bad }), bad).toThrow(/TBUILD_BRIDGE_ADDRESS/);
   });
 });
 
@@ -76,6 +84,30 @@ describe.skipIf(!isRoot || !hasCommand('ip') || !hasCommand('iptables'))(`Bridge
     expect(ours()).toEqual([]);
     expect(fs.readdirSync(path.join(NET_RUN_DIR, 'leases'))).not.toContain(addrA);
     expect(fs.readdirSync(path.join(NET_RUN_DIR, 'leases'))).not.toContain(addrB);
+  });
+
+  it('adds another address to the bridge when TBUILD_BRIDGE_ADDRESS moves it, and hands out leases there', async () => {
+    const moved: BridgeConfig = { name: DEFAULT_BRIDGE.name, gateway: '10.253.7.1', prefix: 24 };
+    const net = new BridgeNetwork({ bridge: moved });
+    try {
+      const lease = (await net.acquire())!;
+      expect(lease.address).toMatch(/^10\.253\.7\.\d+$/);
+      expect(lease.gateway).toBe('10.253.7.1');
+      expect(execFileSync('ip', ['-4', '-o', 'addr', 'show', 'dev', DEFAULT_BRIDGE.name], { encoding: 'utf8' })).toContain('inet 10.253.7.1/24');
+      expect(execFileSync('ip', ['-n', path.basename(lease.path), 'route', 'show', 'default'], { encoding: 'utf8' })).toContain('via 10.253.7.1');
+    } finally {
+      await net.close();
+      execFileSync('ip', ['addr', 'del', '10.253.7.1/24', 'dev', DEFAULT_BRIDGE.name]);
+    }
+  });
+
+  it('refuses an address whose subnet a route of the host already covers, naming TBUILD_BRIDGE_ADDRESS', async () => {
+    execFileSync('ip', ['route', 'add', '10.254.9.0/24', 'dev', 'lo']);
+    try {
+      await expect(new BridgeNetwork({ bridge: { name: DEFAULT_BRIDGE.name, gateway: '10.254.9.1', prefix: 24 } }).acquire()).rejects.toThrow(/10\.254\.9\.0\/24 overlaps a route of this host.*TBUILD_BRIDGE_ADDRESS/);
+    } finally {
+      execFileSync('ip', ['route', 'del', '10.254.9.0/24', 'dev', 'lo']);
+    }
   });
 
   it('reports a bridge it cannot set up once and gives no namespace, or fails without a reporter', async () => {

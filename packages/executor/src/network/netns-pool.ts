@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { BuildError } from '@tbuild/errors';
-import { DEFAULT_BRIDGE, ensureBridge, NET_RUN_DIR, type BridgeConfig } from './bridge.ts';
+import { bridgeFromEnv, ensureBridge, NET_RUN_DIR, type BridgeConfig } from './bridge.ts';
 import { pidAlive } from '../runtime/pid-alive.ts';
 import { leaseAddress, releaseAddress, type AddressLease } from './leases.ts';
 
@@ -57,7 +57,7 @@ export class BridgeNetwork implements RunNetwork {
    * and run RUN steps without a network rather than failing the build; without it, fail.
    */
   constructor(opts: { bridge?: BridgeConfig; onUnavailable?: (e: BuildError) => void } = {}) {
-    this.#bridge = opts.bridge ?? DEFAULT_BRIDGE;
+    this.#bridge = opts.bridge ?? bridgeFromEnv();
     this.#onUnavailable = opts.onUnavailable;
   }
 
