@@ -38,9 +38,14 @@ export function bridgeFromEnv(env: NodeJS.ProcessEnv = process.env): BridgeConfi
 /** Where leases and the setup lock live: machine-wide, as the bridge is, and gone at reboot. */
 export const NET_RUN_DIR = '/run/tbuild-net';
 
-export function subnetOf(b: BridgeConfig): string {
+/** The subnet's first address as a number, and how many addresses it holds. */
+export function subnetRange(b: BridgeConfig): { base: number; size: number } {
   const size = 2 ** (32 - b.prefix);
-  return `${intToIp(ipToInt(b.gateway) - (ipToInt(b.gateway) % size))}/${b.prefix}`;
+  return { base: ipToInt(b.gateway) - (ipToInt(b.gateway) % size), size };
+}
+
+export function subnetOf(b: BridgeConfig): string {
+  return `${intToIp(subnetRange(b).base)}/${b.prefix}`;
 }
 
 export function ipToInt(ip: string): number {

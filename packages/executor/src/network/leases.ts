@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { BuildError } from '@tbuild/errors';
-import { intToIp, ipToInt, NET_RUN_DIR, type BridgeConfig } from './bridge.ts';
+import { intToIp, ipToInt, NET_RUN_DIR, subnetRange, type BridgeConfig } from './bridge.ts';
 
 /** An address on the bridge held by this process, and the host-side veth name that goes with it. */
 export interface AddressLease {
@@ -21,15 +21,16 @@ export interface AddressLease {
 export function leaseAddress(b: BridgeConfig): AddressLease {
   const dir = path.join(NET_RUN_DIR, 'leases');
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const hosts = 2 ** (32 - b.prefix);
-  const base = ipToInt(b.gateway) - (ipToInt(b.gateway) % hosts);
+  const { base, size } = subnetRange(b);
+  const gateway = ipToInt(b.gateway);
   const tmp = path.join(dir, `.${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
   fs.writeFileSync(tmp, `${process.pid}\n`);
   try {
     for (let attempt = 0; attempt < 64; attempt++) {
-      // Not the network, the gateway or broadcast addresses.
-      const index = 2 + crypto.randomInt(hosts - 3);
-      const address = intToIp(base + index);
+      // Not the network or broadcast address, nor the gateway (wherever TBUILD_BRIDGE_ADDRESS put it).
+      const n = base + 1 + crypto.randomInt(size - 2);
+      if (n === gateway) continue;
+      const address = intToIp(n);
       const file = path.join(dir, address);
       try {
         fs.linkSync(tmp, file);
@@ -37,7 +38,8 @@ export function leaseAddress(b: BridgeConfig): AddressLease {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
         continue;
       }
-      return { address, veth: `tbv${index.toString(16)}`, file };
+      // Named after the whole address: unique on the bridge even across subnets, within IFNAMSIZ.
+      return { address, veth: `tbv${n.toString(16).padStart(8, '0')}`, file };
     }
   } finally {
     fs.rmSync(tmp, { force: true });

@@ -59,6 +59,17 @@ describe.skipIf(!isRoot)(`address leases (${NEEDS_ROOT}: /run)`, () => {
     }
     expect(fs.readdirSync(path.join(NET_RUN_DIR, 'leases')).filter((f) => f.startsWith('.'))).toEqual([]);
   });
+
+  it('never hands out the gateway, wherever TBUILD_BRIDGE_ADDRESS put it, and names the veth after the whole address', () => {
+    // In 10.250.251.0/30 the gateway .2 leaves .1 as the one address to give.
+    const lease = leaseAddress({ name: 'tbtest', gateway: '10.250.251.2', prefix: 30 });
+    try {
+      expect(lease.address).toBe('10.250.251.1');
+      expect(lease.veth).toBe('tbv0afafb01');
+    } finally {
+      releaseAddress(lease);
+    }
+  });
 });
 
 describe.skipIf(!isRoot || !hasCommand('ip') || !hasCommand('iptables'))(`BridgeNetwork (${NEEDS_ROOT}, iproute2 and iptables)`, () => {
