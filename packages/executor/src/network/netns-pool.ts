@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { BuildError } from '@tbuild/errors';
 import { bridgeFromEnv, ensureBridge, NET_RUN_DIR, type BridgeConfig } from './bridge.ts';
 import { pidAlive } from '../runtime/pid-alive.ts';
+import { hostResolvConf } from '../runtime/prepare-rootfs.ts';
 import { leaseAddress, releaseAddress, type AddressLease } from './leases.ts';
 
 const run = promisify(execFile);
@@ -77,7 +78,7 @@ export class BridgeNetwork implements RunNetwork {
       path: `/run/netns/${ns.name}`,
       gateway: this.#bridge.gateway,
       address: ns.lease.address,
-      resolvConf: (this.#resolvConf ??= containerResolvConf(readHostResolvConf())),
+      resolvConf: (this.#resolvConf ??= containerResolvConf(hostResolvConf())),
       release: () => {
         if (released) return;
         released = true;
@@ -132,14 +133,6 @@ async function runBatch(lines: string[], netns?: string, force = false): Promise
   });
 }
 
-function readHostResolvConf(): string {
-  try {
-    return fs.readFileSync('/etc/resolv.conf', 'utf8');
-  } catch {
-    return '';
-  }
-}
-
 /**
  * The host's resolv.conf for a container on the bridge: nameservers on the host's loopback
  * (systemd-resolved's 127.0.0.53, a local dnsmasq) answer nobody else, so they are dropped, and
@@ -167,6 +160,6 @@ export async function reapStaleNetworks(alive: (pid: number) => boolean = pidAli
   for (const f of fs.existsSync(leases) ? fs.readdirSync(leases) : []) {
     const pid = Number(fs.readFileSync(path.join(leases, f), 'utf8').trim() || NaN);
     if (Number.isInteger(pid) && alive(pid)) continue;
-    releaseAddress({ address: f, veth: '', file: path.join(leases, f) });
+    fs.rmSync(path.join(leases, f), { force: true });
   }
 }

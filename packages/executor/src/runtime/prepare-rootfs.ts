@@ -106,7 +106,8 @@ export function writeEtcFiles(bundle: string, req: RunRequest): EtcFiles {
   return files;
 }
 
-function hostResolvConf(): string {
+/** The host's /etc/resolv.conf, or nothing when it cannot be read. */
+export function hostResolvConf(): string {
   try {
     return fs.readFileSync('/etc/resolv.conf', 'utf8');
   } catch {
