@@ -158,7 +158,7 @@ export async function runRunStep(d: RunStepDeps, step: Step, spec: RunSpec, pare
     const dir = async (): Promise<string> => {
       const { host, st } = await mountSource(from, source, true);
       if (!st.isDirectory()) {
-        throw new BuildError({ code: 'TB_EXEC_MOUNT_SOURCE_NOT_FOUND', message: `cache mount source "${source}" is not a directory in ${from.kind === 'context' ? 'the build context' : 'the stage or image it starts from'}` });
+        throw new BuildError({ code: 'TB_EXEC_MOUNT_SOURCE_NOT_FOUND', message: `cache mount source "${source}" is not a directory in ${placeOf(from, 'the stage or image it starts from')}` });
       }
       return host;
     };
@@ -176,7 +176,7 @@ export async function runRunStep(d: RunStepDeps, step: Step, spec: RunSpec, pare
     if (!st) {
       throw new BuildError({
         code: 'TB_EXEC_MOUNT_SOURCE_NOT_FOUND',
-        message: `--mount source "${source}" not found in ${from.kind === 'context' ? 'the build context' : 'the stage or image it is mounted from'}`,
+        message: `--mount source "${source}" not found in ${placeOf(from, 'the stage or image it is mounted from')}`,
         hint: 'symlinks in the source resolve inside that filesystem, never on the host',
       });
     }
@@ -189,6 +189,12 @@ export async function runRunStep(d: RunStepDeps, step: Step, spec: RunSpec, pare
     views.push(view);
     return view.rootfs;
   }
+}
+
+/** Where a mount reads from, for its errors: the build context, a named one, or `otherwise`. */
+function placeOf(from: SourceRef, otherwise: string): string {
+  if (from.kind !== 'context') return otherwise;
+  return from.name === undefined ? 'the build context' : `build context "${from.name}"`;
 }
 
 interface CacheSeed {
