@@ -1,12 +1,10 @@
 import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_BRIDGE } from '@tbuild/executor';
 import { isRoot, NEEDS_ROOT, tempDir } from '../support/root.ts';
 import { seededStore } from '../support/seed.ts';
-import { startDockerd, type TestDockerd } from '../support/services.ts';
+import { httpServerOn, startDockerd, type TestDockerd } from '../support/services.ts';
 import { containerCli, type CliRun } from './support/cli.ts';
 
 describe.skipIf(!isRoot)(`tbuild run/ps/stop/logs/commit end to end (${NEEDS_ROOT})`, () => {
@@ -68,9 +66,7 @@ describe.skipIf(!isRoot)(`tbuild run/ps/stop/logs/commit end to end (${NEEDS_ROO
   });
 
   it("puts a container on tbuild's bridge by default, as docker run does; --network none keeps only loopback", async () => {
-    const server = http.createServer((_req, res) => res.end('hello container\n'));
-    await new Promise<void>((resolve) => server.listen(0, '0.0.0.0', resolve));
-    const port = (server.address() as AddressInfo).port;
+    const { server, port } = await httpServerOn((_req, res) => res.end('hello container\n'));
     const leased = (ip: string): boolean => fs.existsSync(`/run/tbuild-net/leases/${ip}`);
     try {
       const script = `ls /sys/class/net | tr '\\n' ' '; echo; grep -c "$(hostname)" /etc/hosts; wget -q -O - http://${DEFAULT_BRIDGE.gateway}:${port}/ || echo unreachable`;
@@ -138,10 +134,9 @@ describe.skipIf(!isRoot)(`tbuild run/ps/stop/logs/commit end to end (${NEEDS_ROO
     expect((await tb(['rm', '-f', 'puball'])).code).toBe(0);
 
     // A host port already taken fails the start, as docker's "port is already allocated".
-    const taken = http.createServer();
-    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { server: taken, port: takenPort } = await httpServerOn(undefined, '127.0.0.1');
     try {
-      const busy = await tb(['run', '--rm', '-p', `127.0.0.1:${(taken.address() as AddressInfo).port}:80`, 'app:1']);
+      const busy = await tb(['run', '--rm', '-p', `127.0.0.1:${takenPort}:80`, 'app:1']);
       expect(busy.code).toBe(125);
       expect(busy.stderr).toMatch(/TB_CONTAINER_PORT: cannot publish 127\.0\.0\.1:\d+: the port is already in use/);
     } finally {

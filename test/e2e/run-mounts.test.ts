@@ -1,12 +1,12 @@
 import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_BRIDGE } from '@tbuild/executor';
 import { tbuild } from '../support/cli.ts';
 import { isRoot, NEEDS_ROOT, tempDir } from '../support/root.ts';
 import { seededStore } from '../support/seed.ts';
+import { httpServerOn } from '../support/services.ts';
 
 /** Every file of an exported rootfs, as text where it is small, to search for leaks. */
 function allText(dir: string): string {
@@ -156,9 +156,7 @@ describe.skipIf(!isRoot)(`RUN --mount and network (${NEEDS_ROOT})`, () => {
   });
 
   it('adds --add-host entries to RUN steps\' /etc/hosts, host-gateway naming the build host on the bridge', async () => {
-    const server = http.createServer((_req, res) => res.end('via host-gateway\n'));
-    await new Promise<void>((resolve) => server.listen(0, '0.0.0.0', resolve));
-    const port = (server.address() as AddressInfo).port;
+    const { server, port } = await httpServerOn((_req, res) => res.end('via host-gateway\n'));
     try {
       const df = `FROM busybox\nRUN cat /etc/hosts > /hosts && wget -q -O /got http://host.docker.internal:${port}/\n`;
       const r = await build(df, ['--add-host', 'reg.example:10.1.2.3', '--add-host', 'host.docker.internal:host-gateway', '--add-host', 'v6=[fd00::5]']);
@@ -176,15 +174,13 @@ describe.skipIf(!isRoot)(`RUN --mount and network (${NEEDS_ROOT})`, () => {
   it('gives RUNs of two builds at once namespaces and addresses of their own', async () => {
     // A barrier: no RUN gets its answer before all eight have asked, so all eight namespaces are in use at once.
     const waiting: http.ServerResponse[] = [];
-    const server = http.createServer((_req, res) => {
+    const { server, port } = await httpServerOn((_req, res) => {
       waiting.push(res);
       if (waiting.length === 8) for (const w of waiting.splice(0)) w.end('ok\n');
     });
     const giveUp = setTimeout(() => {
       for (const w of waiting.splice(0)) w.end('timeout\n');
     }, 30_000);
-    await new Promise<void>((resolve) => server.listen(0, '0.0.0.0', resolve));
-    const port = (server.address() as AddressInfo).port;
     try {
       const stage = (i: number): string => `FROM busybox AS s${i}\nRUN ip -4 -o addr show dev eth0 | awk '{print $4}' > /addr && wget -q -O /got http://${DEFAULT_BRIDGE.gateway}:${port}/\n`;
       const df = [0, 1, 2, 3].map(stage).join('') + 'FROM busybox\n' + [0, 1, 2, 3].map((i) => `COPY --from=s${i} /addr /addr${i}\nCOPY --from=s${i} /got /got${i}\n`).join('');
@@ -204,9 +200,7 @@ describe.skipIf(!isRoot)(`RUN --mount and network (${NEEDS_ROOT})`, () => {
   });
 
   it('runs RUN on the bridge by default (out through NAT, not to the host loopback), with only lo under --network none, and on the host network with --network host', async () => {
-    const server = http.createServer((_req, res) => res.end('hello from the host\n'));
-    await new Promise<void>((resolve) => server.listen(0, '0.0.0.0', resolve));
-    const port = (server.address() as AddressInfo).port;
+    const { server, port } = await httpServerOn((_req, res) => res.end('hello from the host\n'));
     const fetch = (url: string, file: string): string => `(wget -q -O /${file} ${url} || echo unreachable > /${file})`;
     const df = `FROM busybox\nRUN ls /sys/class/net > /nets && ${fetch(`http://${DEFAULT_BRIDGE.gateway}:${port}/`, 'gateway')} && ${fetch(`http://127.0.0.1:${port}/`, 'loopback')} && cat /etc/resolv.conf > /resolv\n`;
     const read = (out: string, f: string): string => fs.readFileSync(path.join(out, f), 'utf8');

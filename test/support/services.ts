@@ -37,6 +37,16 @@ async function stopChild(c: ChildProcess, timeoutMs = 10_000): Promise<void> {
   clearTimeout(t);
 }
 
+/**
+ * An HTTP server on a free port of `host`: by default every host address, so RUN steps and
+ * containers reach it through the bridge's gateway.
+ */
+export async function httpServerOn(handler: http.RequestListener | undefined, host = '0.0.0.0'): Promise<{ server: http.Server; port: number }> {
+  const server = http.createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  return { server, port: (server.address() as net.AddressInfo).port };
+}
+
 /** A free TCP port on 127.0.0.1 (released just before the caller binds it). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
