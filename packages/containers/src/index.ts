@@ -8,7 +8,7 @@ export type { ConfigOverrides } from './run-config.ts';
 export { resolveContainerConfig, mergeEnv } from './run-config.ts';
 export type { MountRequest } from './run-options.ts';
 export { parseBytes, parseCpus, parseVolumeFlag, parseMountFlag, parseTmpfsFlag, parseEnvFile, normalizeSignal } from './run-options.ts';
-export { parsePublish } from './ports.ts';
+export { hostAddress, parsePublish } from './ports.ts';
 export type { PortBinding } from './ports.ts';
 export {
   startContainer,

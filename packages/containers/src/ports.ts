@@ -38,9 +38,14 @@ export function parsePublish(spec: string): PortBinding {
   return { hostIp, hostPort, containerPort, proto: 'tcp' };
 }
 
+/** `0.0.0.0:8080` (`[::1]:8080`): where a binding listens on the host. */
+export function hostAddress(b: PortBinding): string {
+  return `${b.hostIp.includes(':') ? `[${b.hostIp}]` : b.hostIp}:${b.hostPort}`;
+}
+
 /** `0.0.0.0:8080->80/tcp`, as docker ps prints a binding. */
 export function formatBinding(b: PortBinding): string {
-  return `${b.hostIp.includes(':') ? `[${b.hostIp}]` : b.hostIp}:${b.hostPort}->${b.containerPort}/${b.proto}`;
+  return `${hostAddress(b)}->${b.containerPort}/${b.proto}`;
 }
 
 /**

@@ -3,6 +3,7 @@ import {
   ContainerStore,
   containersUsingImage,
   followLog,
+  hostAddress,
   inspectContainer,
   killContainer,
   listContainers,
@@ -15,6 +16,7 @@ import {
   stopContainer,
   tailRecords,
   waitContainer,
+  type PortBinding,
 } from '@tbuild/containers';
 import { BuildError, renderError } from '@tbuild/errors';
 import { findImage } from '@tbuild/registry';
@@ -237,17 +239,17 @@ export const portCommand: Command = {
   },
   async run(ctx, { flags, positionals }) {
     const [name, want] = positionals as [string, string | undefined];
-    const info = await inspectContainer(await containers(ctx, flags), name);
-    const ports = (info.NetworkSettings as { Ports?: Record<string, Array<{ HostIp: string; HostPort: string }>> } | undefined)?.Ports ?? {};
-    const key = want === undefined ? undefined : want.includes('/') ? want : `${want}/tcp`;
-    const host = (b: { HostIp: string; HostPort: string }): string => `${b.HostIp.includes(':') ? `[${b.HostIp}]` : b.HostIp}:${b.HostPort}`;
-    if (key !== undefined) {
-      const bound = ports[key];
-      if (!bound?.length) throw new BuildError({ code: 'TB_CONTAINER_PORT', message: `no public port "${key}" published for ${name}`, hint: `tbuild port ${name} lists what is published` });
-      for (const b of bound) write(ctx.stdout, host(b));
+    const cs = await containers(ctx, flags);
+    const ports = (await reconcileState(cs, cs.resolve(name))).network?.ports ?? [];
+    const key = (b: PortBinding): string => `${b.containerPort}/${b.proto}`;
+    if (want !== undefined) {
+      const asked = want.includes('/') ? want : `${want}/tcp`;
+      const bound = ports.filter((b) => key(b) === asked);
+      if (!bound.length) throw new BuildError({ code: 'TB_CONTAINER_PORT', message: `no public port "${asked}" published for ${name}`, hint: `tbuild port ${name} lists what is published` });
+      for (const b of bound) write(ctx.stdout, hostAddress(b));
       return 0;
     }
-    for (const [p, bound] of Object.entries(ports)) for (const b of bound) write(ctx.stdout, `${p} -> ${host(b)}`);
+    for (const b of ports) write(ctx.stdout, `${key(b)} -> ${hostAddress(b)}`);
     return 0;
   },
 };
