@@ -83,6 +83,7 @@ describe.skipIf(!isRoot)(`tbuild run/ps/stop/logs/commit end to end (${NEEDS_ROO
         if (!ip) await new Promise((r) => setTimeout(r, 50));
       }
       expect(ip).toMatch(/^10\.89\./);
+      expect(JSON.parse((await tb(['inspect', 'netd'])).stdout)[0].NetworkSettings).toMatchObject({ Gateway: DEFAULT_BRIDGE.gateway, IPPrefixLen: DEFAULT_BRIDGE.prefix });
       expect(leased(ip)).toBe(true);
       expect((await tb(['rm', '-f', 'netd'])).code).toBe(0);
       // The supervisor deletes the namespace and frees the address as the container ends.

@@ -87,7 +87,7 @@ export async function inspectContainer(cs: ContainerStore, idOrName: string): Pr
     Name: `/${rec.name}`,
     RestartCount: s.restartCount,
     Driver: 'overlay2',
-    NetworkSettings: { IPAddress: s.network?.ipAddress ?? '', Gateway: s.network?.gateway ?? '', IPPrefixLen: s.network ? 16 : 0, Ports: portMap(s.network?.ports ?? []) },
+    NetworkSettings: { IPAddress: s.network?.ipAddress ?? '', Gateway: s.network?.gateway ?? '', IPPrefixLen: s.network?.prefixLen ?? 0, Ports: portMap(s.network?.ports ?? []) },
     HostConfig: {
       Binds: rec.mounts.filter((m) => m.type === 'bind').map((m) => `${m.source}:${m.destination}${m.readonly ? ':ro' : ''}`),
       NetworkMode: h.networkMode,

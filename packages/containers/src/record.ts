@@ -91,7 +91,7 @@ export interface ContainerState {
   startId?: string;
   supervisor?: ProcessIdentity;
   /** On the bridge: the container's address, its gateway and the ports published, while it runs. */
-  network?: { ipAddress: string; gateway: string; ports?: PortBinding[] };
+  network?: { ipAddress: string; prefixLen: number; gateway: string; ports?: PortBinding[] };
 }
 
 export function initialState(): ContainerState {

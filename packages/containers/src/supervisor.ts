@@ -89,7 +89,7 @@ export async function superviseContainer(o: SuperviseOptions): Promise<void> {
     if (rec.hostConfig.networkMode === 'bridge') {
       const lease = (await (bridge = new BridgeNetwork()).acquire())!;
       Object.assign(req, { network: { netns: lease.path }, resolvConf: lease.resolvConf, hostsFile: defaultHostsFile(req.hostname!, lease.address) });
-      state.network = { ipAddress: lease.address, gateway: lease.gateway };
+      state.network = { ipAddress: lease.address, prefixLen: lease.prefix, gateway: lease.gateway };
       if (rec.hostConfig.portBindings?.length) {
         forwarder = await forwardPorts(rec.hostConfig.portBindings, lease.address);
         state.network.ports = forwarder.bound;

@@ -18,8 +18,9 @@ export interface NetnsLease {
   resolvConf: string;
   /** The bridge's own address: the build host as the step reaches it (`--add-host x:host-gateway`). */
   gateway: string;
-  /** The namespace's own address on the bridge. */
+  /** The namespace's own address on the bridge, and the bridge subnet's prefix length. */
   address: string;
+  prefix: number;
   release(): void;
 }
 
@@ -78,6 +79,7 @@ export class BridgeNetwork implements RunNetwork {
       path: `/run/netns/${ns.name}`,
       gateway: this.#bridge.gateway,
       address: ns.lease.address,
+      prefix: this.#bridge.prefix,
       resolvConf: (this.#resolvConf ??= containerResolvConf(hostResolvConf())),
       release: () => {
         if (released) return;
