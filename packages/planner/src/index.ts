@@ -31,6 +31,7 @@ export { plan } from './plan.ts';
 export { KEY_VERSION, imageRootKey, scratchRootKey } from './cache-key.ts';
 export { canonicalJson, digestOf } from './canonical.ts';
 export { formatPlatform, parsePlatform } from './platform.ts';
+export { mountSourceSelection } from './lower/mounts.ts';
 export { formatPlanText, formatPlanJson, formatPlanDot } from './format/index.ts';
 export type { PlanFormatOptions } from './format/index.ts';
 export { diffKeyInputs } from './explain.ts';

@@ -4,7 +4,7 @@ import type { KeyedSource } from '../cache-key.ts';
 import { planError } from '../diagnostics.ts';
 import { baseName, cleanPath, resolveWorkdir } from '../paths.ts';
 import { formatPlatform } from '../platform.ts';
-import type { RunMount, SourceRef, StepDep } from '../types.ts';
+import type { ContextSelection, RunMount, SourceRef, StepDep } from '../types.ts';
 import { contextHasher, depOn } from './context.ts';
 import type { Command, LowerContext, StageState } from './context.ts';
 
@@ -78,13 +78,15 @@ export async function lowerMounts(ctx: LowerContext, st: StageState, cmd: Comman
     let from: SourceRef | undefined;
     let keyed: KeyedSource | undefined;
     const source = cleanPath(`/${spec.source ?? ''}`);
+    // A context (the main one, or a named one) is content-addressed like a COPY of the same path.
+    const readOfContext = async (name?: string): Promise<{ from: SourceRef; keyed: KeyedSource }> => {
+      const d = await contextHasher(ctx, name).hash(mountSourceSelection(source));
+      return { from: name === undefined ? { kind: 'context' } : { kind: 'context', name }, keyed: { kind: 'context', digest: d.digest } };
+    };
     if (spec.from !== undefined) {
       const ref = ctx.stageRef(spec.from, st.index, range);
       if (ref.kind === 'named') {
-        // A named context is content-addressed like the main one: by what the mount reads of it.
-        const d = await contextHasher(ctx, ref.name).hash({ sources: [source === '/' ? '.' : source.slice(1)], excludes: [], parents: false });
-        from = { kind: 'context', name: ref.name };
-        keyed = { kind: 'context', digest: d.digest };
+        ({ from, keyed } = await readOfContext(ref.name));
       } else if (ref.kind === 'stage') {
         from = { kind: 'stage', stage: ref.stage };
         keyed = { kind: 'stage', key: ctx.finished.get(ref.stage)!.finalKey };
@@ -98,13 +100,7 @@ export async function lowerMounts(ctx: LowerContext, st: StageState, cmd: Comman
     let m: RunMount;
     switch (spec.type) {
       case 'bind':
-        if (!from) {
-          // A context bind mount is content-addressed like a COPY of the same path.
-          const rel = source === '/' ? '.' : source.slice(1);
-          const d = await ctx.input.context.hash({ sources: [rel], excludes: [], parents: false });
-          from = { kind: 'context' };
-          keyed = { kind: 'context', digest: d.digest };
-        }
+        if (!from) ({ from, keyed } = await readOfContext());
         m = { type: 'bind', target: need(), source, readonly: spec.readonly, from };
         break;
       case 'cache': {
@@ -161,4 +157,9 @@ export async function lowerMounts(ctx: LowerContext, st: StageState, cmd: Comman
     out.keyed.push(keyed);
   }
   return out;
+}
+
+/** What a mount reading `source` (absolute, clean) selects of a context. */
+export function mountSourceSelection(source: string): ContextSelection {
+  return { sources: [source === '/' ? '.' : source.slice(1)], excludes: [], parents: false };
 }

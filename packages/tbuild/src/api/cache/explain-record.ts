@@ -1,4 +1,5 @@
 import type { ContextSelection, Plan, Step } from '@tbuild/planner';
+import { mountSourceSelection } from '@tbuild/planner';
 
 /** One context entry as `cache why` compares it: the per-file digest plus the metadata it covers. */
 export interface ExplainFile {
@@ -74,7 +75,7 @@ export function contextSelections(step: Step): ContextSelection[] {
   if ((step.spec.kind === 'copy' || step.spec.kind === 'add') && step.spec.from.kind === 'context' && !step.spec.from.name && step.spec.context) out.push(step.spec.context);
   if (step.spec.kind === 'run') {
     for (const m of step.spec.mounts) {
-      if (m.type === 'bind' && m.from.kind === 'context' && !m.from.name) out.push({ sources: [m.source === '/' ? '.' : m.source.slice(1)], excludes: [], parents: false });
+      if (m.type === 'bind' && m.from.kind === 'context' && !m.from.name) out.push(mountSourceSelection(m.source));
     }
   }
   return out;
