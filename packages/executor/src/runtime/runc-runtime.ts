@@ -12,7 +12,7 @@ import type { ContainerRuntime, RunIO, RunRequest, RunResult } from './container
 import { type QuietProcess, signalNamed, spawnQuiet } from './helper-process.ts';
 import { MountStubs } from './mount-stubs.ts';
 import { buildOciSpec, DEFAULT_CAPABILITIES } from './oci-spec.ts';
-import { loadSeccompProfile, ociSeccomp } from './seccomp.ts';
+import { loadSeccomp, ociSeccomp } from './seccomp.ts';
 import { checkCwd, checkKernelMountPoints, ensureCwd, prepareMountPoints, writeEtcFiles } from './prepare-rootfs.ts';
 
 const execFileP = promisify(execFile);
@@ -28,11 +28,11 @@ export interface RuncRuntimeOptions {
 
 let defaultSeccomp: { spec: object | undefined } | undefined;
 
-/** Docker's profile for the default capabilities, read and selected once per process. */
+/** The profile (`loadSeccomp`) for the default capabilities, read and selected once per process. */
 function defaultSeccompSpec(): object | undefined {
   if (!defaultSeccomp) {
-    const profile = loadSeccompProfile();
-    defaultSeccomp = { spec: profile && ociSeccomp(profile, DEFAULT_CAPABILITIES) };
+    const loaded = loadSeccomp();
+    defaultSeccomp = { spec: loaded && ociSeccomp(loaded.profile, DEFAULT_CAPABILITIES, { dockerRules: loaded.system }) };
   }
   return defaultSeccomp.spec;
 }

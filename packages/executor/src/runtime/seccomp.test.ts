@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../../../test/support/root.ts';
-import { loadSeccompProfile, missingSeccompWarning, ociSeccomp } from './seccomp.ts';
+import { loadSeccomp, loadSeccompProfile, missingSeccompWarning, ociSeccomp } from './seccomp.ts';
 
 const profile = {
   defaultAction: 'SCMP_ACT_ERRNO',
@@ -26,20 +26,20 @@ const refusal = (spec: Spec, name: string): number | undefined => spec.syscalls.
 
 describe('ociSeccomp', () => {
   it('selects the rules dockerd would for these capabilities, architecture and kernel', () => {
-    const spec = ociSeccomp(profile, ['CAP_CHOWN'], 'amd64', '6.18.44-x') as Spec;
+    const spec = ociSeccomp(profile, ['CAP_CHOWN'], { arch: 'amd64', kernel: '6.18.44-x' }) as Spec;
     expect(spec).toMatchObject({ defaultAction: 'SCMP_ACT_ERRNO', defaultErrnoRet: 38, architectures: ['SCMP_ARCH_X86_64'] });
     expect(spec.syscalls.slice(0, 3).map((s) => s.names.join())).toEqual(['read,write', 'arch_prctl', 'personality']);
     expect(spec.syscalls[2]).toEqual({ names: ['personality'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 8, op: 'SCMP_CMP_EQ' }] });
     for (const n of ['mount', 'sync_file_range2', 'newer']) expect(allowed(spec, n), n).toBe(false);
     expect(refusal(spec, 'chown')).toBeUndefined();
-    const admin = ociSeccomp(profile, ['CAP_SYS_ADMIN'], 'arm64', '7.1.0') as Spec;
+    const admin = ociSeccomp(profile, ['CAP_SYS_ADMIN'], { arch: 'arm64', kernel: '7.1.0' }) as Spec;
     expect(admin.architectures).toEqual(['SCMP_ARCH_AARCH64']);
     for (const n of ['mount', 'sync_file_range2', 'newer', 'unshare', 'clone']) expect(allowed(admin, n), n).toBe(true);
     expect(refusal(admin, 'chown')).toBe(1);
   });
 
   it("adds docker's restrictions where the system profile is looser", () => {
-    const spec = ociSeccomp(profile, ['CAP_CHOWN'], 'amd64', '6.18.44-x') as Spec;
+    const spec = ociSeccomp(profile, ['CAP_CHOWN'], { arch: 'amd64', kernel: '6.18.44-x' }) as Spec;
     for (const n of ['unshare', 'keyctl', 'clone', 'vmsplice']) expect(spec.syscalls.filter((r) => r.names.includes(n)).length, n).toBeGreaterThan(0);
     expect(allowed(spec, 'unshare')).toBe(false);
     expect(refusal(spec, 'unshare')).toBe(1);
@@ -52,11 +52,19 @@ describe('ociSeccomp', () => {
     const clones = spec.syscalls.filter((r) => r.names.includes('clone'));
     expect(clones[0]).toEqual({ names: ['clone'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 0x7e020000, valueTwo: 0, op: 'SCMP_CMP_MASKED_EQ' }] });
     expect(clones.slice(1).map((r) => (r.args as Array<{ value: number }>)[0]!.value).reduce((a, b) => a | b, 0)).toBe(0x7e020000);
-    const admin = ociSeccomp(profile, ['CAP_SYS_ADMIN', 'CAP_SYS_PTRACE'], 'amd64', '6.18.44-x') as Spec;
+    const admin = ociSeccomp(profile, ['CAP_SYS_ADMIN', 'CAP_SYS_PTRACE'], { arch: 'amd64', kernel: '6.18.44-x' }) as Spec;
     expect(refusal(admin, 'keyctl')).toBe(1);
     expect(refusal(admin, 'unshare')).toBeUndefined();
     expect(refusal(admin, 'process_vm_readv')).toBeUndefined();
     expect(allowed(admin, 'clone')).toBe(true);
+  });
+
+  it('applies a profile the user named as written, without those restrictions', () => {
+    const spec = ociSeccomp(profile, ['CAP_CHOWN'], { arch: 'amd64', kernel: '6.18.44-x', dockerRules: false }) as Spec;
+    expect(spec.syscalls.map((s) => s.names.join())).toEqual(['read,write,unshare,clone,keyctl', 'vmsplice', 'arch_prctl', 'personality']);
+    expect(allowed(spec, 'unshare')).toBe(true);
+    expect(refusal(spec, 'vmsplice')).toBe(1);
+    expect(refusal(spec, 'clone3')).toBeUndefined();
   });
 });
 
@@ -67,7 +75,9 @@ describe('loadSeccompProfile', () => {
       const f = path.join(t.dir, 'p.json');
       fs.writeFileSync(f, JSON.stringify(profile));
       expect(loadSeccompProfile({ TBUILD_SECCOMP_PROFILE: f })).toEqual(profile);
-      expect(loadSeccompProfile({ TBUILD_SECCOMP_PROFILE: 'unconfined' })).toBeUndefined();
+      expect(loadSeccomp({ TBUILD_SECCOMP_PROFILE: f }, path.join(t.dir, 'absent.json'))).toEqual({ profile, system: false });
+      expect(loadSeccomp({}, f)).toEqual({ profile, system: true });
+      expect(loadSeccompProfile({ TBUILD_SECCOMP_PROFILE: 'unconfined' }, f)).toBeUndefined();
     } finally {
       t.cleanup();
     }

@@ -75,13 +75,27 @@ function dockerRestrictions(rules: Rule[], caps: readonly string[]): Rule[] {
   return out;
 }
 
+export interface SeccompSelection {
+  /** Go's architecture name (`amd64`); default this machine's. */
+  arch?: string;
+  /** `uname -r`; default this machine's. */
+  kernel?: string;
+  /**
+   * Docker's restrictions on top of the profile (`dockerRestrictions`): for the system profile,
+   * which is podman's. A profile the user named is applied as written, as docker applies
+   * `--security-opt seccomp=FILE`.
+   */
+  dockerRules?: boolean;
+}
+
 /**
  * The runtime spec's `linux.seccomp` for a process with capabilities `caps`: the profile's rules
  * whose conditions hold here (dockerd's selection: every included cap present, no excluded cap,
- * this architecture, a new enough kernel), then docker's restrictions where podman's profile is
- * looser (`dockerRestrictions`).
+ * this architecture, a new enough kernel), then, unless `dockerRules` is false, docker's
+ * restrictions where podman's profile is looser.
  */
-export function ociSeccomp(profile: ProfileFile, caps: readonly string[], arch = GO_ARCH[process.arch] ?? process.arch, kernel = os.release()): object {
+export function ociSeccomp(profile: ProfileFile, caps: readonly string[], opts: SeccompSelection = {}): object {
+  const { arch = GO_ARCH[process.arch] ?? process.arch, kernel = os.release(), dockerRules = true } = opts;
   const scmp = SCMP_ARCH[arch];
   const syscalls: Rule[] = [];
   for (const s of profile.syscalls) {
@@ -102,7 +116,7 @@ export function ociSeccomp(profile: ProfileFile, caps: readonly string[], arch =
     // The native ABI only: runc compiles the filter for every RUN, ~3.5 ms for one ABI and ~16 ms
     // with the 32-bit ones docker adds (x86, x32), whose binaries builds rarely run.
     architectures: scmp ? [scmp] : [],
-    syscalls: dockerRestrictions(syscalls, caps),
+    syscalls: dockerRules ? dockerRestrictions(syscalls, caps) : syscalls,
   };
 }
 
@@ -112,6 +126,11 @@ export function ociSeccomp(profile: ProfileFile, caps: readonly string[], arch =
  * Undefined when there is none to apply (`tbuild doctor` says so).
  */
 export function loadSeccompProfile(env: NodeJS.ProcessEnv = process.env, systemProfile = SYSTEM_PROFILE): ProfileFile | undefined {
+  return loadSeccomp(env, systemProfile)?.profile;
+}
+
+/** `loadSeccompProfile`, and whether the profile is the system's (which gets docker's rules added). */
+export function loadSeccomp(env: NodeJS.ProcessEnv = process.env, systemProfile = SYSTEM_PROFILE): { profile: ProfileFile; system: boolean } | undefined {
   const chosen = env.TBUILD_SECCOMP_PROFILE;
   if (chosen === 'unconfined') return undefined;
   const file = chosen || systemProfile;
@@ -129,7 +148,7 @@ export function loadSeccompProfile(env: NodeJS.ProcessEnv = process.env, systemP
     throw badProfile(file, (e as Error).message);
   }
   if (typeof parsed?.defaultAction !== 'string' || !Array.isArray(parsed.syscalls)) throw badProfile(file, 'not a seccomp profile (defaultAction and syscalls expected)');
-  return parsed;
+  return { profile: parsed, system: !chosen };
 }
 
 function badProfile(file: string, why: string): BuildError {
