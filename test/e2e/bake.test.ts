@@ -76,14 +76,14 @@ describe.skipIf(!isRoot)(`tbuild bake (${NEEDS_ROOT})`, () => {
     expect(fs.readFileSync(path.join(out, 'lib/base-marker'), 'utf8')).toBe('base-built\n');
   });
 
-  it("takes buildx's secret, network, entitlements, contexts, no-cache-filter and dockerfile-inline target attributes", async () => {
+  it("takes buildx's secret, network, entitlements, contexts, extra-hosts, no-cache-filter and dockerfile-inline target attributes", async () => {
     fs.writeFileSync(path.join(work.dir, 'token.txt'), 's3cret');
-    const inline = 'FROM busybox\nRUN --mount=type=secret,id=tok cat /run/secrets/tok | wc -c > /len && ls /sys/class/net > /nets\nRUN --network=host ls /sys/class/net > /hostnets\nCOPY --from=extra note.txt /note.txt\n';
+    const inline = 'FROM busybox\nRUN --mount=type=secret,id=tok cat /run/secrets/tok | wc -c > /len && ls /sys/class/net > /nets && grep reg.example /etc/hosts > /hosts\nRUN --network=host ls /sys/class/net > /hostnets\nCOPY --from=extra note.txt /note.txt\n';
     fs.mkdirSync(path.join(work.dir, 'extra'), { recursive: true });
     fs.writeFileSync(path.join(work.dir, 'extra/note.txt'), 'from a named context\n');
     const bakeFile = (entitlements: string[]): string =>
       JSON.stringify({
-        target: { sec: { context: 'services', 'dockerfile-inline': inline, secret: ['id=tok,src=token.txt'], network: 'none', entitlements, 'no-cache-filter': ['0'], contexts: { extra: 'extra' }, output: [`type=local,dest=${path.join(work.dir, 'sec-fs')}`] } },
+        target: { sec: { context: 'services', 'dockerfile-inline': inline, secret: ['id=tok,src=token.txt'], network: 'none', entitlements, 'no-cache-filter': ['0'], contexts: { extra: 'extra' }, 'extra-hosts': { 'reg.example': '10.1.2.3' }, output: [`type=local,dest=${path.join(work.dir, 'sec-fs')}`] } },
       });
     fs.writeFileSync(path.join(work.dir, 'sec-bake.json'), bakeFile([]));
     const refused = await tbuild(['bake', '--root', root, '-f', 'sec-bake.json'], { cwd: work.dir });
@@ -97,6 +97,10 @@ describe.skipIf(!isRoot)(`tbuild bake (${NEEDS_ROOT})`, () => {
     expect(fs.readFileSync(path.join(out, 'nets'), 'utf8')).toBe('lo\n');
     expect(fs.readFileSync(path.join(out, 'hostnets'), 'utf8').trim().split('\n').sort()).toEqual(fs.readdirSync('/sys/class/net').sort());
     expect(fs.readFileSync(path.join(out, 'note.txt'), 'utf8')).toBe('from a named context\n');
+    expect(fs.readFileSync(path.join(out, 'hosts'), 'utf8')).toBe('10.1.2.3\treg.example\n');
+    fs.writeFileSync(path.join(work.dir, 'sec-bake.json'), JSON.stringify({ target: { sec: { context: 'services', 'extra-hosts': { 'reg.example': 'nowhere' } } } }));
+    const badHost = await tbuild(['bake', '--root', root, '-f', 'sec-bake.json'], { cwd: work.dir });
+    expect(badHost.stderr).toContain('TB_BAKE_INVALID: sec-bake.json: target "sec": invalid extra-hosts entry "reg.example": "nowhere"');
     fs.writeFileSync(path.join(work.dir, 'sec-bake.json'), JSON.stringify({ target: { sec: { context: 'services', network: 'bridged' } } }));
     const bad = await tbuild(['bake', '--root', root, '-f', 'sec-bake.json'], { cwd: work.dir });
     expect(bad.stderr).toMatch(/TB_BAKE_INVALID: sec-bake.json: target "sec" has network "bridged"/);

@@ -35,6 +35,12 @@ describe('resolveBakeFile', () => {
     }
   });
 
+  it('merges extra-hosts from inherited targets key by key, null removing one', () => {
+    const f = JSON.stringify({ target: { base: { 'extra-hosts': { a: '10.0.0.1', b: '10.0.0.2' } }, app: { inherits: ['base'], 'extra-hosts': { b: null, c: 'host-gateway' } } } });
+    expect(resolveBakeFile(f, 'f.json', ['app'])[0]!.extraHosts).toEqual({ a: '10.0.0.1', c: 'host-gateway' });
+    expect(resolveBakeFile(f, 'f.json', ['base'])[0]!.extraHosts).toEqual({ a: '10.0.0.1', b: '10.0.0.2' });
+  });
+
   it('passes cache-from and cache-to through, inherited like any field', () => {
     const f = JSON.stringify({ target: { ci: { 'cache-from': ['reg:5000/app:cache'], 'cache-to': ['type=registry,ref=reg:5000/app:cache,mode=max'] }, app: { inherits: ['ci'] } } });
     expect(resolveBakeFile(f, 'f.json', ['app'])[0]).toMatchObject({ cacheFrom: ['reg:5000/app:cache'], cacheTo: ['type=registry,ref=reg:5000/app:cache,mode=max'] });

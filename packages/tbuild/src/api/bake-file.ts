@@ -24,6 +24,8 @@ export interface BakeTarget {
   dockerfileInline?: string;
   /** `contexts`: named contexts, as `--build-context` takes them (directories relative to the bake file). */
   contexts: Record<string, string>;
+  /** `extra-hosts`: host to IP, as `--add-host` takes them. */
+  extraHosts: Record<string, string>;
 }
 
 interface RawTarget {
@@ -46,6 +48,7 @@ interface RawTarget {
   network?: string;
   'dockerfile-inline'?: string;
   contexts?: Record<string, string>;
+  'extra-hosts'?: Record<string, string | null>;
 }
 
 interface RawBake {
@@ -100,9 +103,9 @@ export function resolveBakeFile(text: string, file: string, names: string[]): Ba
     let merged: RawTarget = {};
     for (const parent of t.inherits ?? []) {
       const p = resolve(parent, [...stack, name]);
-      merged = { ...merged, ...p, args: { ...merged.args, ...p.args }, labels: { ...merged.labels, ...p.labels }, contexts: { ...merged.contexts, ...p.contexts } };
+      merged = mergeMaps(merged, p);
     }
-    merged = { ...merged, ...t, args: { ...merged.args, ...t.args }, labels: { ...merged.labels, ...t.labels }, contexts: { ...merged.contexts, ...t.contexts } };
+    merged = mergeMaps(merged, t);
     resolved.set(name, merged);
     return merged;
   };
@@ -127,10 +130,23 @@ export function resolveBakeFile(text: string, file: string, names: string[]): Ba
       entitlements: t.entitlements ?? [],
       noCacheFilter: t['no-cache-filter'] ?? [],
       contexts: t.contexts ?? {},
+      extraHosts: dropNulls(t['extra-hosts']),
       ...(t.network !== undefined ? { network: networkOf(file, name, t.network) } : {}),
       ...(t['dockerfile-inline'] !== undefined ? { dockerfileInline: t['dockerfile-inline'] } : {}),
     };
   });
+}
+
+/** `over` on top of `base`, the map attributes merged key by key as buildx merges them. */
+function mergeMaps(base: RawTarget, over: RawTarget): RawTarget {
+  return {
+    ...base,
+    ...over,
+    args: { ...base.args, ...over.args },
+    labels: { ...base.labels, ...over.labels },
+    contexts: { ...base.contexts, ...over.contexts },
+    'extra-hosts': { ...base['extra-hosts'], ...over['extra-hosts'] },
+  };
 }
 
 // buildx lets a child target unset an inherited arg with null.

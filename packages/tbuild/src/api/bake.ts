@@ -6,7 +6,7 @@ import { BuildContext, loadIgnoreFile } from '@tbuild/context';
 import type { BuildEvent } from '@tbuild/executor';
 import { build, type BuildOptions, type BuildResult } from './build.ts';
 import { resolveBakeFile, type BakeTarget } from './bake-file.ts';
-import { parseEntitlements, parseSecretSpecs, parseSshSpecs } from './run-inputs.ts';
+import { parseEntitlements, parseExtraHosts, parseSecretSpecs, parseSshSpecs } from './run-inputs.ts';
 import { openStore } from './store.ts';
 import { defaultJobs } from './jobs.ts';
 import { contextMemo } from './prepare.ts';
@@ -86,6 +86,7 @@ export async function bake(opts: BakeOptions): Promise<BakeResult> {
           secrets: parseSecretSpecs(t.secrets, base, refuse(t.name)),
           ssh: parseSshSpecs(t.ssh, base, opts.env ?? process.env, refuse(t.name)),
           allow: parseEntitlements(t.entitlements, refuse(t.name)),
+          addHosts: parseExtraHosts(t.extraHosts, refuse(t.name)),
           buildContexts: Object.fromEntries(Object.entries(t.contexts).map(([n, v]) => [n, v.includes('://') ? v : path.resolve(base, v)])),
           outputs: t.outputs,
           cacheFrom: t.cacheFrom,

@@ -1,9 +1,8 @@
 import fs from 'node:fs/promises';
-import { isIP } from 'node:net';
 import path from 'node:path';
 import { build, type BuildOptions } from '../../api/build.ts';
 import { formatWhyReport } from '../../api/cache/why.ts';
-import { parseEntitlements, parseSecretSpecs, parseSshSpecs } from '../../api/run-inputs.ts';
+import { parseAddHost, parseEntitlements, parseSecretSpecs, parseSshSpecs } from '../../api/run-inputs.ts';
 import { exportSpecs, importSpecs } from '../../api/remote-cache.ts';
 import { list, str, usageError, type CommandSpec, type FlagValues } from '../args.ts';
 import type { CliContext, Command } from '../command.ts';
@@ -97,7 +96,7 @@ export async function buildOptionsFromFlags(ctx: CliContext, flags: FlagValues, 
     platform: str(flags.platform),
     secrets: parseSecretSpecs(list(flags.secret), ctx.cwd, (m, h) => usageError(`--secret: ${m}`, h)),
     allow: parseEntitlements(list(flags.allow), (m, h) => usageError(`${m} for --allow`, h)),
-    addHosts: list(flags['add-host']).map(parseAddHost),
+    addHosts: list(flags['add-host']).map((v) => parseAddHost(v, usageError)),
     buildContexts: Object.fromEntries(
       list(flags['build-context']).map((v) => {
         const eq = v.indexOf('=');
@@ -113,17 +112,6 @@ export async function buildOptionsFromFlags(ctx: CliContext, flags: FlagValues, 
     signal: ctx.signal,
     jobs: jobs ? Number(jobs) : undefined,
   };
-}
-
-/** `--add-host host:ip` (or `host=ip`, as buildx also takes): the host is up to the first separator, so IPv6 addresses keep their colons. */
-function parseAddHost(v: string): { host: string; ip: string } {
-  const at = v.search(/[:=]/);
-  const host = at > 0 ? v.slice(0, at) : '';
-  const ip = at > 0 ? v.slice(at + 1).replace(/^\[(.*)\]$/, '$1') : '';
-  if (!/^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$/.test(host) || !(ip === 'host-gateway' || isIP(ip))) {
-    throw usageError(`invalid --add-host "${v}"`, 'expected HOST:IP, e.g. registry.local:10.0.0.5 or host.docker.internal:host-gateway');
-  }
-  return { host, ip };
 }
 
 async function readStdin(stdin: NodeJS.ReadableStream): Promise<string> {
