@@ -43,13 +43,14 @@ function defaultSeccompSpec(): object | undefined {
  */
 export class RuncRuntime implements ContainerRuntime {
   readonly #stateDir: string;
-  readonly #seccomp: object | undefined;
+  /** Null: none. Undefined: the default, read at the first run (a warm build runs none). */
+  readonly #seccomp: object | null | undefined;
   readonly #runc: string;
 
   constructor(opts: RuncRuntimeOptions) {
     this.#stateDir = path.resolve(opts.stateDir);
     this.#runc = opts.runc ?? 'runc';
-    this.#seccomp = opts.seccomp === undefined ? defaultSeccompSpec() : (opts.seccomp ?? undefined);
+    this.#seccomp = opts.seccomp;
   }
 
   get #runcRoot(): string {
@@ -71,7 +72,7 @@ export class RuncRuntime implements ContainerRuntime {
       const etc = writeEtcFiles(bundle, req);
       ensureCwd(req.rootfs, cwd, req.user);
       prepareMountPoints(stubs, req);
-      fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(buildOciSpec({ ...req, cwd }, etc, this.#seccomp)));
+      fs.writeFileSync(path.join(bundle, 'config.json'), JSON.stringify(buildOciSpec({ ...req, cwd }, etc, this.#seccomp === undefined ? defaultSeccompSpec() : (this.#seccomp ?? undefined))));
       return await this.#runBundle(id, bundle, req, io, signal);
     } finally {
       // A foreground `runc run` that exits removes its state itself; only one that was killed
