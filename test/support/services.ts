@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -47,21 +48,21 @@ export async function httpServerOn(handler: http.RequestListener | undefined, ho
   return { server, port: (server.address() as net.AddressInfo).port };
 }
 
-/** A free TCP port on 127.0.0.1 (released just before the caller binds it). */
-export function freePort(): Promise<number> {
+/** A free TCP port on `address` (released just before the caller binds it). */
+export function freePort(address = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
+    s.listen(0, address, () => {
       const port = (s.address() as net.AddressInfo).port;
       s.close(() => resolve(port));
     });
   });
 }
 
-function httpStatus(url: string): Promise<number> {
+function httpStatus(url: string, ca?: Buffer): Promise<number> {
   return new Promise((resolve) => {
-    const req = http.get(url, (res) => {
+    const req = (ca ? https : http).get(url, ca ? { ca } : {}, (res) => {
       res.resume();
       resolve(res.statusCode ?? 0);
     });
@@ -88,7 +89,7 @@ function readTail(file: string): string {
   }
 }
 
-/** A running registry: `host` is 127.0.0.1:PORT (plain HTTP, no auth), `root` its storage dir. */
+/** A running registry: `host` is ADDRESS:PORT (plain HTTP unless started with TLS, no auth), `root` its storage dir. */
 export interface TestRegistry {
   host: string;
   root: string;
@@ -98,12 +99,17 @@ export interface TestRegistry {
 export const REGISTRY_BIN = '/usr/bin/docker-registry';
 export const haveRegistry = (): boolean => fs.existsSync(REGISTRY_BIN);
 
-/** Starts a fresh registry with its own storage on a free loopback port. */
-export async function startRegistry(): Promise<TestRegistry> {
+/**
+ * Starts a fresh registry with its own storage on a free port of `address` (default loopback);
+ * with `tls`, it serves HTTPS with that certificate, and `tls.ca` is what it is checked against.
+ */
+export async function startRegistry(opts: { address?: string; tls?: { cert: string; key: string; ca: string } } = {}): Promise<TestRegistry> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tbuild-registry-'));
-  const port = await freePort();
-  const host = `127.0.0.1:${port}`;
+  const address = opts.address ?? '127.0.0.1';
+  const port = await freePort(address);
+  const host = `${address}:${port}`;
   const config = path.join(dir, 'config.yml');
+  const tls = opts.tls ? ['  tls:', `    certificate: ${opts.tls.cert}`, `    key: ${opts.tls.key}`] : [];
   fs.writeFileSync(
     config,
     [
@@ -117,6 +123,7 @@ export async function startRegistry(): Promise<TestRegistry> {
       '    enabled: true',
       'http:',
       `  addr: ${host}`,
+      ...tls,
       '',
     ].join('\n'),
   );
@@ -124,8 +131,9 @@ export async function startRegistry(): Promise<TestRegistry> {
   const out = fs.openSync(log, 'a');
   const proc = track(spawn(REGISTRY_BIN, ['serve', config], { stdio: ['ignore', out, out] }));
   fs.closeSync(out);
+  const ca = opts.tls && fs.readFileSync(opts.tls.ca);
   try {
-    await waitFor('docker-registry', async () => (await httpStatus(`http://${host}/v2/`)) === 200, proc, log);
+    await waitFor('docker-registry', async () => (await httpStatus(`${ca ? 'https' : 'http'}://${host}/v2/`, ca)) === 200, proc, log);
   } catch (e) {
     await stopChild(proc);
     fs.rmSync(dir, { recursive: true, force: true });

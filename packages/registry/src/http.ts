@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import type { Readable } from 'node:stream';
 import { registryError } from './errors.ts';
+import { extraCaOptions } from './extra-ca.ts';
 
 /** One HTTP exchange. `body` is a factory so a request can be replayed after an auth challenge. */
 export interface HttpRequest {
@@ -29,9 +30,9 @@ const IDLE_TIMEOUT_MS = 60_000;
 type Client = { mod: typeof import('node:http'); agent: http.Agent };
 let clients: Promise<{ http: Client; https: Client }> | undefined;
 function loadClients(): Promise<{ http: Client; https: Client }> {
-  clients ??= Promise.all([import('node:http'), import('node:https')]).then(([h, s]) => ({
+  clients ??= Promise.all([import('node:http'), import('node:https'), extraCaOptions()]).then(([h, s, ca]) => ({
     http: { mod: h.default, agent: new h.default.Agent({ keepAlive: true }) },
-    https: { mod: s.default as unknown as typeof import('node:http'), agent: new s.default.Agent({ keepAlive: true }) },
+    https: { mod: s.default as unknown as typeof import('node:http'), agent: new s.default.Agent({ keepAlive: true, ...ca }) },
   }));
   return clients;
 }

@@ -46,6 +46,7 @@ export { dockerConfigCredentials } from './credentials.ts';
 export { parseChallenges } from './auth.ts';
 export type { RegistryClientOptions, BlobProgress } from './registry-client.ts';
 export { RegistryClient } from './registry-client.ts';
+export { DEFERRED_CA_ENV, extraCaOptions } from './extra-ca.ts';
 export type { RepoContext } from './scopes.ts';
 export type { PullResult } from './pull.ts';
 export type { PushResult } from './push.ts';

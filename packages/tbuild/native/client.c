@@ -29,9 +29,20 @@ static char dist_dir[PATH_MAX];
 
 // ---- running tbuild here ----
 
+// Node.js parses NODE_EXTRA_CA_CERTS as it starts (30-100 ms for a distribution's bundle);
+// tbuild reads it at its first TLS connection instead (registry/src/extra-ca.ts). Left alone
+// when NODE_OPTIONS picks another root store, which that code does not reproduce.
+static void defer_extra_ca(void) {
+  const char *file = getenv("NODE_EXTRA_CA_CERTS");
+  const char *opts = getenv("NODE_OPTIONS");
+  if (!file || !*file || (opts && (strstr(opts, "openssl-ca") || strstr(opts, "system-ca")))) return;
+  if (setenv("TBUILD_EXTRA_CA_CERTS", file, 1) == 0) unsetenv("NODE_EXTRA_CA_CERTS");
+}
+
 static void run_here(int argc, char **argv) {
   // Dispositions survive exec: node starts as it would from a shell.
   signal(SIGPIPE, SIG_DFL);
+  defer_extra_ca();
   char js[PATH_MAX + 32];
   snprintf(js, sizeof js, "%s/../bin/tbuild.js", dist_dir);
   char **args = calloc((size_t)argc + 2, sizeof *args);

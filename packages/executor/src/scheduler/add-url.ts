@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import type http from 'node:http';
 import path from 'node:path';
 import { BuildError } from '@tbuild/errors';
+import { extraCaOptions } from '@tbuild/registry';
 
 const MAX_BYTES = 2 * 1024 ** 3;
 const MAX_REDIRECTS = 10;
@@ -59,9 +60,11 @@ export async function fetchUrlSource(
 
 // http/https are loaded on first use: most builds have no ADD of a URL.
 async function get(url: URL, signal?: AbortSignal): Promise<http.IncomingMessage> {
-  const mod = url.protocol === 'https:' ? (await import('node:https')).default : (await import('node:http')).default;
+  const https = url.protocol === 'https:';
+  const mod = https ? (await import('node:https')).default : (await import('node:http')).default;
+  const ca = https ? await extraCaOptions() : {};
   return new Promise((resolve, reject) => {
-    const req = mod.get(url, { signal, timeout: TIMEOUT_MS }, resolve);
+    const req = mod.get(url, { signal, timeout: TIMEOUT_MS, ...ca }, resolve);
     req.on('timeout', () => req.destroy(new BuildError({ code: 'TB_EXEC_ADD_URL', message: `ADD ${url.href}: timed out` })));
     req.on('error', (e) => reject(e instanceof BuildError ? e : new BuildError({ code: 'TB_EXEC_ADD_URL', message: `ADD ${url.href}: ${e.message}` })));
   });
