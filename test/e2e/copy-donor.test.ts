@@ -124,6 +124,55 @@ describe.skipIf(!isRoot)(`COPY after an edit takes unchanged files from its prev
     expect(a.get('plain/d2/f2.txt')![0] & 0o7777).toBe(0o600);
   });
 
+  it("takes files by its note's record of how they were written: a touched file is copied again; a note without records is checked on disk", async () => {
+    const own = path.join(work.dir, 'recorded');
+    for (let d = 0; d < 3; d++) {
+      fs.mkdirSync(path.join(own, `data/d${d}`), { recursive: true });
+      for (let f = 0; f < 40; f++) fs.writeFileSync(path.join(own, `data/d${d}/f${f}.txt`), `file ${d}/${f}\n`);
+    }
+    fs.writeFileSync(path.join(own, 'Dockerfile'), "FROM busybox\nCOPY data /data\nRUN stat -c '%h %s %a %u %Y %n' /data/*/* > /stat\n");
+    /** What the RUN saw of the copied files: links, size, mode, owner, mtime. */
+    const buildOwn = async (root: string): Promise<string> => {
+      const out = fs.mkdtempSync(path.join(work.dir, 'out-'));
+      const r = await tbuild(['build', '--root', root, '-q', '-o', `type=local,dest=${out}`, own], { env: { SOURCE_DATE_EPOCH: '1700000000' } });
+      expect(r.code, r.stderr).toBe(0);
+      return fs.readFileSync(path.join(out, 'stat'), 'utf8');
+    };
+    const notes = (root: string): string[] => fs.readdirSync(path.join(root, 'meta')).filter((n) => n.startsWith('copy-donor-')).map((n) => path.join(root, 'meta', n));
+    const reused = await seededStore();
+    stores.push(reused);
+    await buildOwn(reused.root);
+    const [note] = notes(reused.root);
+    const values = Object.values((JSON.parse(fs.readFileSync(note!, 'utf8')) as { files: Record<string, string> }).files);
+    expect(values).toHaveLength(120);
+    for (const v of values) expect(v).toMatch(/^xxh64:[0-9a-f]{16} \d+:\d+:0:0:644$/);
+
+    // Same bytes, another mtime: the digest alone would take the old file, the record does not.
+    fs.utimesSync(path.join(own, 'data/d1/f5.txt'), new Date('2001-02-03T04:05:06Z'), new Date('2001-02-03T04:05:06Z'));
+    fs.writeFileSync(path.join(own, 'data/d0/f0.txt'), 'edited\n');
+    const [kept] = inodesOf(reused.root, 'data/d2/f7.txt');
+    const viaRecords = await buildOwn(reused.root);
+    expect(viaRecords).toMatch(/^1 \d+ 644 0 981173106 \/data\/d1\/f5.txt$/m);
+    expect(inodesOf(reused.root, 'data/d2/f7.txt')).toEqual([kept]);
+    const fresh = await seededStore();
+    stores.push(fresh);
+    expect(viaRecords).toBe(await buildOwn(fresh.root));
+    expect(copyBlobs(reused.root)).toEqual(copyBlobs(fresh.root));
+
+    // A note as an older tbuild wrote it, digests alone: each file is checked on disk, and taken.
+    for (const n of notes(reused.root)) {
+      const parsed = JSON.parse(fs.readFileSync(n, 'utf8')) as { files: Record<string, string> };
+      for (const k of Object.keys(parsed.files)) parsed.files[k] = parsed.files[k]!.split(' ')[0]!;
+      fs.writeFileSync(n, JSON.stringify(parsed));
+    }
+    fs.writeFileSync(path.join(own, 'data/d0/f0.txt'), 'edited again\n');
+    const [keptAgain] = inodesOf(reused.root, 'data/d2/f7.txt');
+    const viaDisk = await buildOwn(reused.root);
+    expect(inodesOf(reused.root, 'data/d2/f7.txt')).toEqual([keptAgain]);
+    expect(viaDisk).toBe(await buildOwn(fresh.root));
+    expect(copyBlobs(reused.root)).toEqual(copyBlobs(fresh.root));
+  });
+
   it('copies everything when a container runs on the previous result', async () => {
     const store = await seededStore();
     stores.push(store);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { BuildError } from '@tbuild/errors';
 import { copyXattrs } from '../layer/xattrs.ts';
 import { setMtimesNs } from '../snapshot/sys-helper.ts';
+import { fileRecord, recordedStat } from './file-record.ts';
 import { copyPool, copySmall, cutMtimeMs, isPoolDown, setMeta, type CopyPool, type SmallCopied } from './copy-pool.ts';
 import { isDirectoryIn, mkdirAllInRoot, resolveIn } from './confined-path.ts';
 
@@ -64,12 +65,14 @@ export interface CopyReuse {
   donorFor(f: CopySource, rel: string): string | undefined;
   /** The previous result's directory at `rel`, to move whole when everything in it is taken; absent without a previous result. */
   donorDir?(rel: string): string;
+  /** What the previous result's file at `rel` was written with (file-record.ts), if its note says. */
+  recorded?(rel: string): string | undefined;
   /**
-   * Called for every regular file written: with its lstat when it was moved from the previous
-   * result (taken just before the move, which keeps the inode and so every field a layer
-   * header reads), without when it was copied.
+   * Called for every regular file written, with its fileRecord when known, and its lstat when
+   * it was moved from the previous result (the stat the move was checked with, which a rename
+   * keeps, so every field a layer header reads); without one when it was copied.
    */
-  written(f: CopySource, rel: string, taken?: fsSync.BigIntStats): void;
+  written(f: CopySource, rel: string, record: string | undefined, taken?: fsSync.BigIntStats): void;
 }
 
 /**
@@ -295,7 +298,7 @@ async function writeOne(req: CopyRequest, f: CopySource, containerPath: string, 
     await fs.lchown(host, o.uid, o.gid);
     return 0;
   }
-  const { size, mtimeNs, inode } = await copyRegular(req, f, host, at.poolFor?.());
+  const { size, mtimeNs, inode, applied } = await copyRegular(req, f, host, at.poolFor?.());
   if (inode !== undefined) {
     const key = `${f.source ?? ''}\0${inode}`;
     const group = late.links.get(key);
@@ -307,7 +310,7 @@ async function writeOne(req: CopyRequest, f: CopySource, containerPath: string, 
     copyXattrs(f.absPath, host);
     if (mtimeNs !== undefined && mtimeNs % 1_000_000n !== 0n) late.mtimes.set(host, mtimeNs);
   }
-  req.reuse?.written(f, path.relative(req.rootfs, host));
+  req.reuse?.written(f, path.relative(req.rootfs, host), fileRecord({ size, ...applied }));
   return size;
 }
 
@@ -336,9 +339,11 @@ async function copyRegular(req: CopyRequest, f: CopySource, host: string, pool: 
   await fs.copyFile(f.absPath, host);
   const o = copyMeta(req, f, st);
   setMeta(fsSync.lstatSync(host), o, (uid, gid) => fsSync.chownSync(host, uid, gid), (mode) => fsSync.chmodSync(host, mode));
-  fsSync.utimesSync(host, st.atime, copyMtime(st, f.absPath));
+  const mtime = copyMtime(st, f.absPath);
+  fsSync.utimesSync(host, st.atime, mtime);
   const mtimeNs = ns ? fsSync.statSync(f.absPath, { bigint: true }).mtimeNs : undefined;
-  return st.nlink > 1 ? { size: st.size, mtimeNs, inode: `${st.dev}:${st.ino}` } : { size: st.size, mtimeNs };
+  const applied = { ...o, mtimeMs: Math.round(mtime * 1000) };
+  return st.nlink > 1 ? { size: st.size, mtimeNs, inode: `${st.dev}:${st.ino}`, applied } : { size: st.size, mtimeNs, applied };
 }
 
 /**
@@ -384,15 +389,15 @@ function takeUnchanged(req: CopyRequest, reuse: CopyReuse, f: CopySource, host: 
   const rel = path.relative(req.rootfs, host);
   const donor = reuse.donorFor(f, rel);
   if (!donor) return undefined;
-  const st = unchangedStat(req, f, donor);
-  if (st === undefined) return undefined;
+  const same = unchangedStat(req, reuse, f, rel, donor);
+  if (same === undefined) return undefined;
   try {
     fsSync.renameSync(donor, path.join(reuse.upper, rel));
   } catch {
     return undefined;
   }
-  reuse.written(f, rel, st);
-  return Number(st.size);
+  reuse.written(f, rel, same.record, same.st);
+  return Number(same.st.size);
 }
 
 /**
@@ -428,7 +433,7 @@ class WholeDirTaker {
   take(f: CopySource, target: string): { files: number; bytes: number } | undefined {
     const rel = target.slice(1);
     const donor = this.#donorDir(rel);
-    const files: Array<[CopySource, string, fsSync.BigIntStats]> = [];
+    const files: Array<[CopySource, string, Unchanged]> = [];
     if (!this.#matches(f.destRel, rel, donor, files)) return undefined;
     try {
       fsSync.renameSync(donor, path.join(this.#reuse.upper, rel));
@@ -436,53 +441,67 @@ class WholeDirTaker {
       return undefined;
     }
     let bytes = 0;
-    for (const [file, fileRel, st] of files) {
-      this.#reuse.written(file, fileRel, st);
-      bytes += Number(st.size);
+    for (const [file, fileRel, same] of files) {
+      this.#reuse.written(file, fileRel, same.record, same.st);
+      bytes += Number(same.st.size);
     }
     return { files: files.length, bytes };
   }
 
-  #matches(destRel: string, rel: string, donor: string, files: Array<[CopySource, string, fsSync.BigIntStats]>): boolean {
+  #matches(destRel: string, rel: string, donor: string, files: Array<[CopySource, string, Unchanged]>): boolean {
     const kids = this.#children.get(destRel) ?? [];
-    let names: string[];
+    let entries: fsSync.Dirent[];
     try {
-      names = fsSync.readdirSync(donor);
+      entries = fsSync.readdirSync(donor, { withFileTypes: true });
     } catch {
       return false;
     }
-    if (names.length !== kids.length || new Set(kids.map((k) => path.posix.basename(k.destRel))).size !== kids.length) return false;
+    if (entries.length !== kids.length || new Set(kids.map((k) => path.posix.basename(k.destRel))).size !== kids.length) return false;
+    const types = new Map(entries.map((e) => [e.name, e]));
     for (const k of kids) {
-      const kidRel = path.posix.join(rel, path.posix.basename(k.destRel));
-      const at = path.join(donor, path.posix.basename(k.destRel));
+      const name = path.posix.basename(k.destRel);
+      const kidRel = path.posix.join(rel, name);
+      const at = path.join(donor, name);
+      const there = types.get(name);
       if (k.type === 'dir') {
-        if (!fsSync.lstatSync(at, { throwIfNoEntry: false })?.isDirectory() || !this.#matches(k.destRel, kidRel, at, files)) return false;
+        if (!there?.isDirectory() || !this.#matches(k.destRel, kidRel, at, files)) return false;
         continue;
       }
-      if (k.type !== 'file' || this.#reuse.donorFor(k, kidRel) !== at) return false;
-      const st = unchangedStat(this.#req, k, at);
-      if (st === undefined) return false;
-      files.push([k, kidRel, st]);
+      if (k.type !== 'file' || !there?.isFile() || this.#reuse.donorFor(k, kidRel) !== at) return false;
+      const same = unchangedStat(this.#req, this.#reuse, k, kidRel, at);
+      if (same === undefined) return false;
+      files.push([k, kidRel, same]);
     }
     return true;
   }
 }
 
+/** A donor file that is exactly what copying its source would write: its stat for the layer's walk, and its record. */
+interface Unchanged {
+  st: fsSync.BigIntStats;
+  record: string;
+}
+
 /**
- * The lstat of `donor` when it is exactly what copying `f` would write, else undefined. A
- * bigint stat, since the layer's walk takes it as the moved file's (copy-donor.ts).
+ * Whether the donor's file at `rel` is exactly what copying `f` would write. Its note's record
+ * of what it was written with says so without touching the disk; a note without one (an older
+ * tbuild's) is checked with an lstat, in bigint since the layer's walk takes it as the moved
+ * file's (copy-donor.ts).
  */
-function unchangedStat(req: CopyRequest, f: CopySource, donor: string): fsSync.BigIntStats | undefined {
+function unchangedStat(req: CopyRequest, reuse: CopyReuse, f: CopySource, rel: string, donor: string): Unchanged | undefined {
   try {
     const st = sourceStat(f);
+    const want = { size: st.size, mtimeMs: st.mtime, ...copyMeta(req, f, st) };
+    const record = fileRecord(want);
+    const recorded = reuse.recorded?.(rel);
+    if (recorded !== undefined) return recorded === record ? { st: recordedStat(want), record } : undefined;
     const d = fsSync.lstatSync(donor, { bigint: true });
-    const want = copyMeta(req, f, st);
     // A copy sets the mtime to the millisecond through a double (utimes), so it lands within a
     // microsecond of it: compared rounded to the millisecond.
     const mtimeMs = Number((d.mtimeNs + 500_000n) / 1_000_000n);
     // A single link only: a moved file must look like a fresh copy to RUN, link count included.
     if (!d.isFile() || d.nlink !== 1n || d.size !== BigInt(st.size) || mtimeMs !== st.mtime || d.uid !== BigInt(want.uid) || d.gid !== BigInt(want.gid) || Number(d.mode & 0o7777n) !== want.mode) return undefined;
-    return d;
+    return { st: d, record };
   } catch {
     return undefined;
   }

@@ -13,9 +13,13 @@ export interface SmallCopy {
   ns: boolean;
 }
 
-/** What was written: bytes, the source's mtime in nanoseconds when asked for, and `dev:ino` when the source has other links. */
+/**
+ * What was written: bytes, the owner, mode and millisecond mtime the copy got, the source's mtime
+ * in nanoseconds when asked for, and `dev:ino` when the source has other links.
+ */
 export interface SmallCopied {
   size: number;
+  applied: { mtimeMs: number; uid: number; gid: number; mode: number };
   mtimeNs?: bigint;
   inode?: string;
 }
@@ -66,17 +70,18 @@ export function copySmall(fs: typeof fsSync, job: SmallCopy, max: number, meta: 
   } finally {
     fs.closeSync(from);
   }
+  const owner = { uid: job.uid < 0 ? st.uid : job.uid, gid: job.gid < 0 ? st.gid : job.gid, mode: job.mode };
   const to = fs.openSync(job.dest, 'w', st.mode & 0o7777);
   try {
     for (let at = 0; at < data.length; ) at += fs.writeSync(to, data, at);
-    const owner = { uid: job.uid < 0 ? st.uid : job.uid, gid: job.gid < 0 ? st.gid : job.gid, mode: job.mode };
     meta(fs.fstatSync(to), owner, (uid, gid) => fs.fchownSync(to, uid, gid), (mode) => fs.fchmodSync(to, mode));
     // To the millisecond, as takeUnchanged compares them; finer mtimes are the caller's to set.
     fs.futimesSync(to, st.atime, mtimeMs / 1000);
   } finally {
     fs.closeSync(to);
   }
-  return st.nlink > 1 ? { size: data.length, mtimeNs, inode: `${st.dev}:${st.ino}` } : { size: data.length, mtimeNs };
+  const applied = { ...owner, mtimeMs };
+  return st.nlink > 1 ? { size: data.length, applied, mtimeNs, inode: `${st.dev}:${st.ino}` } : { size: data.length, applied, mtimeNs };
 }
 
 type Outcome = { ok: SmallCopied | null } | { error: { message: string; code?: string; errno?: number; syscall?: string; path?: string } };

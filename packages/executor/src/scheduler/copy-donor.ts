@@ -25,6 +25,11 @@ import type { StorePort } from './ports.ts';
  */
 interface DonorNote {
   diffId: string;
+  /**
+   * Per written path: the context file's digest, then a space and what the file was written
+   * with (copy/file-record.ts), which spares the next build an lstat per file. Notes of an
+   * older tbuild have the digest alone.
+   */
   files: Record<string, string>;
   /** The previous result's blob and its gzip members, whose unchanged ones the new blob copies. */
   blob?: string;
@@ -73,12 +78,18 @@ export async function openDonor(
     upper,
     donorFor: (f, rel) => {
       const want = digests.get(f.absPath);
-      return donorDir && want !== undefined && note!.files[rel] === want ? path.join(donorDir, rel) : undefined;
+      const had = note?.files[rel];
+      return donorDir && want !== undefined && typeof had === 'string' && (had === want || had.startsWith(`${want} `)) ? path.join(donorDir, rel) : undefined;
     },
     ...(donorDir ? { donorDir: (rel: string) => path.join(donorDir, rel) } : {}),
-    written: (f, rel, taken) => {
+    recorded: (rel) => {
+      const had = note?.files[rel];
+      const at = typeof had === 'string' ? had.indexOf(' ') : -1;
+      return at < 0 ? undefined : had!.slice(at + 1);
+    },
+    written: (f, rel, record, taken) => {
       const d = digests.get(f.absPath);
-      if (d !== undefined) written[rel] = d;
+      if (d !== undefined) written[rel] = record ? `${d} ${record}` : d;
       if (taken) trusted.set(rel, taken);
       else trusted.delete(rel);
     },
