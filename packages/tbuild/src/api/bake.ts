@@ -40,17 +40,17 @@ export interface BakeResult {
  */
 export async function bake(opts: BakeOptions): Promise<BakeResult> {
   const file = path.resolve(opts.cwd, opts.file ?? 'docker-bake.json');
+  const shown = path.relative(opts.cwd, file) || file;
   const text = await fs.readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
     throw new BuildError({
       code: 'TB_BAKE_FILE',
-      message: `cannot read bake file ${path.relative(opts.cwd, file) || file}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`,
+      message: `cannot read bake file ${shown}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`,
       hint: 'pass it with -f, e.g. tbuild bake -f docker-bake.json',
     });
   });
   const base = path.dirname(file);
-  const shown = path.relative(opts.cwd, file) || file;
   const refuse = (target: string) => (message: string, hint: string) => new BuildError({ code: 'TB_BAKE_INVALID', message: `${shown}: target "${target}": ${message}`, hint });
-  const targets = resolveBakeFile(text, path.relative(opts.cwd, file) || file, opts.targets ?? []);
+  const targets = resolveBakeFile(text, shown, opts.targets ?? []);
   const store = await openStore(opts.root);
   const contexts = new Map<string, Promise<BuildContext>>();
   const contextFor = (t: BakeTarget): Promise<BuildContext> => {
