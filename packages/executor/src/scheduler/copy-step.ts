@@ -56,14 +56,19 @@ export async function runCopyStep(d: CopyStepDeps, step: Step, spec: CopySpec, p
       const files: CopySource[] = [];
       let selected: SelectedFileLike[] = [];
       let keepSourceAttrs = false;
-      let selector: FileSelector | undefined;
+      let selector: FileSelector;
+      let root: string;
       const local = spec.sources.filter((s) => !spec.urls.includes(s) && !spec.inline.some((f) => `<<${f.path}` === s));
       if (local.length) {
-        if (spec.from.kind === 'context') selector = contextOf(d.deps, spec.from.name);
-        else {
+        if (spec.from.kind === 'context') {
+          const context = contextOf(d.deps, spec.from.name);
+          selector = context;
+          root = context.root;
+        } else {
           const layers = spec.from.kind === 'stage' ? await ctx.layersOf({ stage: spec.from.stage }) : await d.deps.imageLayers(spec.from.digest);
           view = await mountLayers(d, layers, `${step.id}-from`, { readonly: true });
           selector = await d.deps.openRoot(view.rootfs);
+          root = view.rootfs;
           keepSourceAttrs = !spec.chown && !spec.chmod && spec.kind === 'copy';
         }
         // From the context, select with exactly the selection that was hashed into the key.
@@ -72,7 +77,6 @@ export async function runCopyStep(d: CopyStepDeps, step: Step, spec: CopySpec, p
           throw located(e, at);
         });
         matched = selected.length;
-        const root = spec.from.kind === 'context' ? contextOf(d.deps, spec.from.name).root : view!.rootfs;
         if (local.length === 1 && !spec.parents && !WILDCARD.test(local[0]!)) sourceIsDir = await isDirectoryIn(root, '/' + local[0]!);
         for (const f of selected) {
           // BuildKit unpacks an archive ADD names, never one inside a directory it copies.

@@ -154,4 +154,3 @@ export async function lowerCopy(ctx: LowerContext, st: StageState, cmd: Command,
   const h = addHistory(st, `${ins.keyword} ${[...flagText, ...history, rawDest].join(' ')} # buildkit`, false);
   emitStep(ctx, st, cmd, kind, spec, copyOp(spec, keyed), h, deps);
 }
-
