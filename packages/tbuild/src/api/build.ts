@@ -1,5 +1,5 @@
 import type { Diagnostic } from '@tbuild/errors';
-import type { Plan } from '@tbuild/planner';
+import type { ExtraHost, Plan } from '@tbuild/planner';
 import { BuildContext, IgnoreMatcher } from '@tbuild/context';
 import type { Store } from '@tbuild/cache';
 import { getImage, putImage, tagImage, normalizeRef, RemoteCache, type CacheExportResult, type CacheExportSpec, type CacheImportSpec } from '@tbuild/registry';
@@ -47,7 +47,7 @@ export interface BuildOptions {
   /** `--build-context NAME=VALUE`: a directory, or `docker-image://REF` standing in for NAME. */
   buildContexts?: Record<string, string>;
   /** `--add-host host:ip`: extra /etc/hosts entries for RUN steps; `ip` may be `host-gateway`. */
-  addHosts?: Array<{ host: string; ip: string }>;
+  addHosts?: ExtraHost[];
   /** `--ssh id=socket`; `default` uses $SSH_AUTH_SOCK. */
   ssh?: Array<{ id: string; socket: string }>;
   /** `--output` values (`type=docker,dest=out.tar`...). Default: the image goes into the store. */

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import path from 'node:path';
+import type { ExtraHost } from '@tbuild/planner';
 import type { SecretSource } from './build.ts';
 
 /** How a caller reports a bad value: the CLI as a usage error, bake as an invalid bake file. */
@@ -40,17 +41,17 @@ export function parseEntitlements(values: string[], refuse: Refuse): string[] {
 }
 
 /** `HOST:IP` or `HOST=IP`, as buildx's `--add-host` takes it: the host is up to the first separator, so IPv6 addresses keep their colons. */
-export function parseAddHost(v: string, refuse: Refuse): { host: string; ip: string } {
+export function parseAddHost(v: string, refuse: Refuse): ExtraHost {
   const at = v.search(/[:=]/);
   return checkedHost(at > 0 ? v.slice(0, at) : '', at > 0 ? v.slice(at + 1) : '', `--add-host "${v}"`, refuse);
 }
 
 /** Bake's `extra-hosts`, a map of host to IP. */
-export function parseExtraHosts(hosts: Record<string, string>, refuse: Refuse): Array<{ host: string; ip: string }> {
+export function parseExtraHosts(hosts: Record<string, string>, refuse: Refuse): Array<ExtraHost> {
   return Object.entries(hosts).map(([host, ip]) => checkedHost(host, String(ip), `extra-hosts entry "${host}": "${ip}"`, refuse));
 }
 
-function checkedHost(host: string, rawIp: string, shown: string, refuse: Refuse): { host: string; ip: string } {
+function checkedHost(host: string, rawIp: string, shown: string, refuse: Refuse): ExtraHost {
   const ip = rawIp.replace(/^\[(.*)\]$/, '$1');
   if (!/^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$/.test(host) || !(ip === 'host-gateway' || isIP(ip))) {
     throw refuse(`invalid ${shown}`, 'expected HOST:IP, e.g. registry.local:10.0.0.5 or host.docker.internal:host-gateway');
