@@ -7,6 +7,16 @@ import { seededStore } from '../support/seed.ts';
 import { httpServerOn, startDockerd, type TestDockerd } from '../support/services.ts';
 import { containerCli, type CliRun } from './support/cli.ts';
 
+/** `read()` again every 50 ms, at most 100 times, until `done` holds of what it gave; what it last gave. */
+async function polled<T>(read: () => Promise<T>, done: (v: T) => boolean): Promise<T> {
+  let v = await read();
+  for (let i = 1; i < 100 && !done(v); i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    v = await read();
+  }
+  return v;
+}
+
 describe.skipIf(!isRoot)(`tbuild run/ps/stop/logs/commit end to end (${NEEDS_ROOT})`, () => {
   let seeded: Awaited<ReturnType<typeof seededStore>>;
   let cli: Awaited<ReturnType<typeof containerCli>>;
@@ -77,17 +87,13 @@ describe.skipIf(!isRoot)(`tbuild run/ps/stop/logs/commit end to end (${NEEDS_ROO
 
       const d = await tb(['run', '-d', '--name', 'netd', '--', 'app:1', 'sleep', '30']);
       expect(d.code, d.stderr).toBe(0);
-      let ip = '';
-      for (let i = 0; i < 100 && !ip; i++) {
-        ip = JSON.parse((await tb(['inspect', 'netd'])).stdout)[0].NetworkSettings.IPAddress as string;
-        if (!ip) await new Promise((r) => setTimeout(r, 50));
-      }
+      const ip = await polled(async () => JSON.parse((await tb(['inspect', 'netd'])).stdout)[0].NetworkSettings.IPAddress as string, Boolean);
       expect(ip).toMatch(/^10\.89\./);
       expect(JSON.parse((await tb(['inspect', 'netd'])).stdout)[0].NetworkSettings).toMatchObject({ Gateway: DEFAULT_BRIDGE.gateway, IPPrefixLen: DEFAULT_BRIDGE.prefix });
       expect(leased(ip)).toBe(true);
       expect((await tb(['rm', '-f', 'netd'])).code).toBe(0);
       // The supervisor deletes the namespace and frees the address as the container ends.
-      for (let i = 0; i < 100 && leased(ip); i++) await new Promise((r) => setTimeout(r, 50));
+      await polled(async () => leased(ip), (held) => !held);
       expect(leased(ip)).toBe(false);
     } finally {
       server.close();
@@ -98,17 +104,9 @@ describe.skipIf(!isRoot)(`tbuild run/ps/stop/logs/commit end to end (${NEEDS_ROO
     const httpd = 'mkdir -p /www && echo hi-from-httpd > /www/index.html && exec httpd -f -p 8000 -h /www';
     const d = await tb(['run', '-d', '--name', 'pub', '-p', '127.0.0.1::8000', '--', 'app:1', 'sh', '-c', httpd]);
     expect(d.code, d.stderr).toBe(0);
-    let hostPort = '';
-    for (let i = 0; i < 100 && !hostPort; i++) {
-      hostPort = JSON.parse((await tb(['inspect', 'pub'])).stdout)[0].NetworkSettings.Ports['8000/tcp']?.[0]?.HostPort ?? '';
-      if (!hostPort) await new Promise((r) => setTimeout(r, 50));
-    }
+    const hostPort = await polled(async () => (JSON.parse((await tb(['inspect', 'pub'])).stdout)[0].NetworkSettings.Ports['8000/tcp']?.[0]?.HostPort ?? '') as string, Boolean);
     expect(hostPort).toMatch(/^\d+$/);
-    let body = '';
-    for (let i = 0; i < 100 && !body; i++) {
-      body = await fetch(`http://127.0.0.1:${hostPort}/`).then((r) => r.text()).catch(() => '');
-      if (!body) await new Promise((r) => setTimeout(r, 50));
-    }
+    const body = await polled(() => fetch(`http://127.0.0.1:${hostPort}/`).then((r) => r.text()).catch(() => ''), Boolean);
     expect(body).toBe('hi-from-httpd\n');
     expect(JSON.parse((await tb(['ps', '--format', 'json'])).stdout).Ports).toBe(`127.0.0.1:${hostPort}->8000/tcp`);
     expect((await tb(['port', 'pub'])).stdout).toBe(`8000/tcp -> 127.0.0.1:${hostPort}\n`);
@@ -119,18 +117,10 @@ describe.skipIf(!isRoot)(`tbuild run/ps/stop/logs/commit end to end (${NEEDS_ROO
 
     // -P: every EXPOSEd TCP port (8000; not 53/udp) on a free host port.
     expect((await tb(['run', '-d', '--name', 'puball', '-P', '--', 'app:1', 'sh', '-c', httpd])).code).toBe(0);
-    let listed = '';
-    for (let i = 0; i < 100 && !listed; i++) {
-      listed = (await tb(['port', 'puball'])).stdout;
-      if (!listed) await new Promise((r) => setTimeout(r, 50));
-    }
+    const listed = await polled(async () => (await tb(['port', 'puball'])).stdout, Boolean);
     const anyPort = /^8000\/tcp -> 0\.0\.0\.0:(\d+)\n$/.exec(listed)?.[1];
     expect(anyPort, listed).toBeDefined();
-    let viaAll = '';
-    for (let i = 0; i < 100 && !viaAll; i++) {
-      viaAll = await fetch(`http://127.0.0.1:${anyPort}/`).then((r) => r.text()).catch(() => '');
-      if (!viaAll) await new Promise((r) => setTimeout(r, 50));
-    }
+    const viaAll = await polled(() => fetch(`http://127.0.0.1:${anyPort}/`).then((r) => r.text()).catch(() => ''), Boolean);
     expect(viaAll).toBe('hi-from-httpd\n');
     expect((await tb(['rm', '-f', 'puball'])).code).toBe(0);
 
