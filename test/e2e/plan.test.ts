@@ -39,6 +39,32 @@ describe.skipIf(!isRoot)(`tbuild plan (${NEEDS_ROOT})`, () => {
     expect(before.stdout).toContain(keys[0]!.slice(7, 19));
   });
 
+  it("keeps the Dockerfile's syntax tree in the store for the next run of the same build of tbuild", async () => {
+    const meta = path.join(root, 'meta');
+    const keys = async (): Promise<string[]> => {
+      const r = await tbuild(['plan', '--root', root, '--format', 'json', work.dir]);
+      expect(r.code, r.stderr).toBe(0);
+      return (JSON.parse(r.stdout) as { steps: Array<{ cacheKey: string }> }).steps.map((s) => s.cacheKey);
+    };
+    const before = await keys();
+    const names = fs.readdirSync(meta).filter((n) => n.startsWith('parsed-'));
+    expect(names).toHaveLength(1);
+    const file = path.join(meta, names[0]!);
+    const entry = JSON.parse(fs.readFileSync(file, 'utf8'));
+    // scripts/bundle.mjs put the bundle's hash over the placeholder.
+    expect(entry.code).toMatch(/^[0-9a-f]{18}$/);
+    expect(entry.text).toBe(fs.readFileSync(path.join(work.dir, 'Dockerfile'), 'utf8'));
+    // A tree only the entry holds: the next plan reads it instead of parsing.
+    entry.dockerfile.instructions[1].command.text = 'echo forged > /deps';
+    fs.writeFileSync(file, JSON.stringify(entry));
+    const forged = await keys();
+    expect(forged[0]).not.toBe(before[0]);
+    expect(forged.slice(1)).not.toEqual(before.slice(1));
+    // Another build of tbuild (a new bundle) parses again.
+    fs.writeFileSync(file, JSON.stringify({ ...entry, code: 'f'.repeat(18) }));
+    expect(await keys()).toEqual(before);
+  });
+
   it('renders with Graphviz', async () => {
     const r = await tbuild(['plan', '--root', root, '--format', 'dot', work.dir]);
     expect(r.code, r.stderr).toBe(0);

@@ -1,12 +1,13 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { BuildError, type SourceFile } from '@tbuild/errors';
-import { parseDockerfile } from '@tbuild/parser';
+import type { Dockerfile } from '@tbuild/parser';
 import { plan as makePlan, type Plan } from '@tbuild/planner';
 import { BuildContext, ContextMemo, loadIgnoreFile } from '@tbuild/context';
 import type { Store } from '@tbuild/cache';
 import { createImageResolver, parsePlatform, hostPlatform, formatPlatform, RegistryClient, type Platform } from '@tbuild/registry';
 import type { BuildOptions } from './build.ts';
+import { parseMemoized } from './parse-memo.ts';
 import { openStore } from './store.ts';
 
 /** What planning a build sets up; `build` runs it, `plan` and `cache why` only look at it. */
@@ -44,7 +45,6 @@ export async function prepareBuild(opts: BuildOptions, how: { lockGc?: boolean }
       });
     }));
   const file: SourceFile = { path: shownPath, text };
-  const dockerfile = parseDockerfile(text, { file: shownPath });
 
   const host = hostPlatform();
   const platform = opts.platform ? parsePlatform(opts.platform) : host;
@@ -57,10 +57,11 @@ export async function prepareBuild(opts: BuildOptions, how: { lockGc?: boolean }
   }
 
   const store = opts.store ?? (await openStore(opts.root));
-  // Taking a lock is an exec of flock(1): let it run while the context is hashed and planned.
+  // Taking a lock is an exec of flock(1): let it run while the Dockerfile is parsed, the context hashed and the build planned.
   const gcLock = how.lockGc ? store.lock('gc') : undefined;
   gcLock?.catch(() => undefined);
   try {
+    const dockerfile = await parseMemoized(store, hashPath(dockerfilePath ?? '-'), text, shownPath);
     return { ...(await prepareWithStore(opts, { contextDir, dockerfilePath, file, dockerfile, platform, host, store })), ...(gcLock ? { gcLock } : {}) };
   } catch (e) {
     await gcLock?.then((unlock) => unlock()).catch(() => undefined);
@@ -89,7 +90,7 @@ export function buildsOnce(): void {
 
 async function prepareWithStore(
   opts: BuildOptions,
-  { contextDir, dockerfilePath, file, dockerfile, platform, host, store }: { contextDir: string; dockerfilePath: string | undefined; file: SourceFile; dockerfile: ReturnType<typeof parseDockerfile>; platform: Platform; host: Platform; store: Store },
+  { contextDir, dockerfilePath, file, dockerfile, platform, host, store }: { contextDir: string; dockerfilePath: string | undefined; file: SourceFile; dockerfile: Dockerfile; platform: Platform; host: Platform; store: Store },
 ): Promise<PreparedBuild> {
   const client = new RegistryClient({ insecureRegistries: opts.insecureRegistries });
   const resolver = createImageResolver({ store, client, pull: opts.pull });
@@ -149,7 +150,7 @@ async function openNamedContexts(values: Record<string, string>, cwd: string): P
   return out;
 }
 
-// Names the context's stat cache in the store: one per context directory.
+// Names what the store keeps per directory or file: a context's stat cache, a Dockerfile's syntax tree.
 function hashPath(p: string): string {
   let h = 0x811c9dc5;
   for (let i = 0; i < p.length; i++) h = Math.imul(h ^ p.charCodeAt(i), 0x01000193) >>> 0;
