@@ -1,6 +1,8 @@
 // The three builders behind one interface. "cold" means the same thing for each: the base image
 // is already present locally (pulled outside the timed region) and the build cache is empty.
-// A builder whose binaries are missing reports why and is skipped.
+// A builder whose binaries are missing reports why and is skipped. Every timed build command
+// runs under /usr/bin/time (for tbuild's peak memory), so its fork and exec, 5-10 ms on a slow
+// machine, fall on every builder's time alike.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,16 +17,6 @@ const THIN_CLIENT = path.join(repo, 'packages/tbuild/dist/tbuild-client');
 const tbuildCommand = (args) => (fs.existsSync(THIN_CLIENT) ? [THIN_CLIENT, args] : [process.execPath, [TBUILD_BIN, ...args]]);
 
 const tag = (w) => `bench/${w.name}:latest`;
-
-/** Parses `/usr/bin/time -f %M` output (KiB) into MB. */
-function peakMb(file) {
-  try {
-    const kib = Number(fs.readFileSync(file, 'utf8').trim().split('\n').pop());
-    return Number.isFinite(kib) ? kib / 1024 : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** Peak resident memory of a live process so far (VmHWM), in MB. */
 function processPeakMb(pid) {
@@ -49,7 +41,6 @@ export function tbuildBuilder(work, base, { server = false } = {}) {
   const name = server ? 'tbuild-server' : 'tbuild';
   const root = path.join(work, `${name}-store`);
   const timeFile = path.join(work, `${name}-time.txt`);
-  const haveTime = fs.existsSync('/usr/bin/time');
   const cli = (args, opts) => run(...tbuildCommand(args), opts);
   let serverPid;
   let releaseServer = () => {};
@@ -76,10 +67,8 @@ export function tbuildBuilder(work, base, { server = false } = {}) {
     async build(w) {
       // No network for RUN, as the peers get (tbuild's default is a bridge, which BuildKit's dockerd here lacks).
       const args = ['build', '--root', root, '--network', 'none', '-q', '-t', tag(w), w.dir];
-      const r = haveTime
-        ? await run('/usr/bin/time', ['-f', '%M', '-o', timeFile, ...tbuildCommand(args).flat()])
-        : await cli(args);
-      const client = haveTime ? peakMb(timeFile) : undefined;
+      const r = await cli(args, { peakFile: timeFile });
+      const client = r.peakMb;
       const serverPeak = serverPid ? processPeakMb(serverPid) : undefined;
       return { ms: r.ms, peakMb: serverPeak === undefined ? client : Math.max(client ?? 0, serverPeak) };
     },
@@ -114,7 +103,7 @@ export function buildkitBuilder(work, base, registryHost) {
       await d.docker(['builder', 'prune', '-af']);
     },
     async build(w) {
-      const r = await d.docker(['build', '--network', 'none', '-q', '-t', tag(w), w.dir]);
+      const r = await d.docker(['build', '--network', 'none', '-q', '-t', tag(w), w.dir], { peakFile: path.join(work, 'buildkit-time.txt') });
       return { ms: r.ms };
     },
     save: (w, archive) => d.docker(['save', '-o', archive, tag(w)]),
@@ -155,7 +144,7 @@ export function buildahBuilder(work, base) {
       await ba(['pull', '-q', '--tls-verify=false', base]);
     },
     async build(w) {
-      const r = await ba(['bud', '--layers', '--network', 'none', '--runtime', 'runc', '--isolation', isolation, '--tls-verify=false', '-q', '-t', tag(w), w.dir]);
+      const r = await ba(['bud', '--layers', '--network', 'none', '--runtime', 'runc', '--isolation', isolation, '--tls-verify=false', '-q', '-t', tag(w), w.dir], { peakFile: path.join(work, 'buildah-time.txt') });
       return { ms: r.ms };
     },
     save: (w, archive) => ba(['push', '-q', tag(w), `docker-archive:${archive}:${tag(w)}`]),

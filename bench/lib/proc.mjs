@@ -1,6 +1,7 @@
 // Child processes for the benchmark: every one started here is tracked so a crash or Ctrl-C
 // still stops the registry and dockerd this run started (and nothing else).
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 
 const live = new Set();
 // Detached processes this run started through a command (a tbuild build server): not children.
@@ -48,15 +49,23 @@ export async function stopProc(c, graceMs = 15_000) {
   clearTimeout(t);
 }
 
+const TIME = '/usr/bin/time';
+const haveTime = fs.existsSync(TIME);
+
 /**
  * Runs a command to completion. Resolves {code, stdout, stderr, ms} (ms = wall time from spawn
  * to exit); rejects with the output when `check` (default true) and the exit code is not 0.
+ * With `peakFile`, the command runs under `/usr/bin/time -f %M -o peakFile` where that is
+ * installed, and `peakMb` is its peak resident memory.
  */
 export function run(cmd, args, opts = {}) {
-  const { check = true, input, env, cwd } = opts;
+  const { check = true, input, env, cwd, peakFile } = opts;
+  const timed = peakFile && haveTime;
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
-    const c = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: env ?? process.env, cwd });
+    const c = timed
+      ? spawn(TIME, ['-f', '%M', '-o', peakFile, cmd, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: env ?? process.env, cwd })
+      : spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: env ?? process.env, cwd });
     live.add(c);
     const out = [];
     const err = [];
@@ -74,6 +83,7 @@ export function run(cmd, args, opts = {}) {
         stdout: Buffer.concat(out).toString(),
         stderr: Buffer.concat(err).toString(),
         ms: Number(process.hrtime.bigint() - t0) / 1e6,
+        ...(timed ? { peakMb: peakMb(peakFile) } : {}),
       };
       if (check && r.code !== 0) {
         const tail = (r.stderr || r.stdout).split('\n').slice(-25).join('\n');
@@ -83,4 +93,14 @@ export function run(cmd, args, opts = {}) {
     c.stdin.on('error', () => {});
     c.stdin.end(input);
   });
+}
+
+/** Parses `/usr/bin/time -f %M` output (KiB) into MB. */
+function peakMb(file) {
+  try {
+    const kib = Number(fs.readFileSync(file, 'utf8').trim().split('\n').pop());
+    return Number.isFinite(kib) ? kib / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
 }
