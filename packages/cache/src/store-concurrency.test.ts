@@ -94,6 +94,52 @@ describe('several processes on one store', () => {
     await release();
   });
 
+  it('leases without gc\'s lock while no prune runs, and waits for one that runs', async () => {
+    const root = path.join(freshRoot(), 's');
+    const store = await Store.open(root);
+    const { digest } = await store.writeBlob('pinned');
+    const pin = (): Promise<{ release: () => Promise<void> }> => store.pinUnpruned(async () => ({ release: await store.lease([digest]) }));
+    // A store no prune has counted yet: the first pin takes the lock and starts the count.
+    await (await pin()).release();
+    const holder = run(root, 'hold-lock', 'gc');
+    expect(await holder.next()).toEqual({ locked: true });
+    await (await pin()).release();
+    holder.child.kill('SIGKILL');
+    await holder.exit;
+
+    const pruner = run(root, 'prune-forever');
+    expect(await pruner.next()).toEqual({ pruning: true });
+    let pinned = false;
+    const waiting = pin().then((p) => {
+      pinned = true;
+      return p;
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(pinned).toBe(false);
+    // The prune died with the count odd: the waiting pin takes the lock and settles it.
+    pruner.child.kill('SIGKILL');
+    await (await waiting).release();
+    const again = run(root, 'hold-lock', 'gc');
+    expect(await again.next()).toEqual({ locked: true });
+    await (await pin()).release();
+    again.child.kill('SIGKILL');
+  });
+
+  it('looks up and leases again under the lock when a prune came in between', async () => {
+    const root = path.join(freshRoot(), 's');
+    const store = await Store.open(root);
+    await store.gc();
+    const released: number[] = [];
+    let calls = 0;
+    const r = await store.pinUnpruned(async () => {
+      const call = ++calls;
+      if (call === 1) await store.gc();
+      return { call, release: async () => void released.push(call) };
+    });
+    expect(r.call).toBe(2);
+    expect(released).toEqual([1]);
+  });
+
   it('honours a lease only while its process lives', async () => {
     const root = path.join(freshRoot(), 's');
     const store = await Store.open(root);

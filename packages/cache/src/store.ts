@@ -14,6 +14,7 @@ import { DIRS, prepareLayout } from './store/layout.ts';
 import { removeDeadLeftovers } from './store/leftovers.ts';
 import { acquireFileLock } from './store/lock.ts';
 import { readLivePins, writtenSince } from './store/pins.ts';
+import { pruningGeneration, readGeneration, writeGeneration } from './store/prune-generation.ts';
 import { ownedName } from './store/process-id.ts';
 import { claimSlot, findSlot, isComplete } from './store/snapshot-slots.ts';
 import { parseStepRecord, type StepRecord } from './store/step-record.ts';
@@ -326,22 +327,26 @@ export class Store {
     if (!isSha256Digest(diffId)) return undefined;
     const release = await this.lock('gc');
     try {
-      const slot = findSlot(this.dirs.snapshots, diffId);
-      const st = await fs.stat(slot.dir).catch(() => undefined);
-      if (!st || !(await isComplete(slot))) return undefined;
-      const pins = await readLivePins(this.dirs.leases, { dropDead: false });
-      if (pins.snaps.has(diffId) || writtenSince(pins, st.mtimeMs)) return undefined;
-      for (const ref of await this.listRefs()) {
-        if (ref.name.startsWith(CONTAINER_REF_PREFIX)) await collectImageRoots(this, ref.digest, pins.blobs, pins.snaps);
-      }
-      if (pins.snaps.has(diffId)) return undefined;
-      const taken = this.tempPath();
-      await fs.rename(slot.fs, taken);
-      await fs.rm(slot.dir, { recursive: true, force: true });
-      return taken;
+      return await this.pruning(() => this.takeUnpinned(diffId));
     } finally {
       await release();
     }
+  }
+
+  private async takeUnpinned(diffId: string): Promise<string | undefined> {
+    const slot = findSlot(this.dirs.snapshots, diffId);
+    const st = await fs.stat(slot.dir).catch(() => undefined);
+    if (!st || !(await isComplete(slot))) return undefined;
+    const pins = await readLivePins(this.dirs.leases, { dropDead: false });
+    if (pins.snaps.has(diffId) || writtenSince(pins, st.mtimeMs)) return undefined;
+    for (const ref of await this.listRefs()) {
+      if (ref.name.startsWith(CONTAINER_REF_PREFIX)) await collectImageRoots(this, ref.digest, pins.blobs, pins.snaps);
+    }
+    if (pins.snaps.has(diffId)) return undefined;
+    const taken = this.tempPath();
+    await fs.rename(slot.fs, taken);
+    await fs.rm(slot.dir, { recursive: true, force: true });
+    return taken;
   }
 
   // ---- steps ----
@@ -538,6 +543,46 @@ export class Store {
   async lock(name: string): Promise<() => Promise<void>> {
     checkName('lock', name);
     return acquireFileLock(path.join(this.dirs.locks, `${name}.lock`));
+  }
+
+  private get generationFile(): string {
+    return path.join(this.dirs.locks, 'gc.generation');
+  }
+
+  /**
+   * Runs `pin` (look-ups, then a lease of what they found) so that no prune deletes what it
+   * found before its lease is seen. While no prune runs, gc's lock is not taken
+   * (store/prune-generation.ts); when one ran meanwhile, what `pin` leased is released and it
+   * runs again under the lock.
+   */
+  async pinUnpruned<T extends { release(): Promise<void> }>(pin: () => Promise<T>): Promise<T> {
+    const before = await readGeneration(this.generationFile);
+    if (before !== undefined && before % 2 === 0) {
+      const pinned = await pin();
+      if ((await readGeneration(this.generationFile)) === before) return pinned;
+      await pinned.release();
+    }
+    const unlock = await this.lock('gc');
+    try {
+      // No prune runs while the lock is held: an odd count is one that died, which would send
+      // every later build here.
+      const now = await readGeneration(this.generationFile);
+      if (now === undefined || now % 2 === 1) await writeGeneration(this.generationFile, this.tempPath(), pruningGeneration(now) + 1);
+      return await pin();
+    } finally {
+      await unlock();
+    }
+  }
+
+  /** Runs `prune`, which deletes content, with the prune count odd (store/prune-generation.ts). The caller holds gc's lock. */
+  async pruning<T>(prune: () => Promise<T>): Promise<T> {
+    const odd = pruningGeneration(await readGeneration(this.generationFile));
+    await writeGeneration(this.generationFile, this.tempPath(), odd);
+    try {
+      return await prune();
+    } finally {
+      await writeGeneration(this.generationFile, this.tempPath(), odd + 1);
+    }
   }
 
   /**

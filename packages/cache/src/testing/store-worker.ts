@@ -39,6 +39,13 @@ async function main(): Promise<void> {
       setInterval(() => {}, 1 << 30); // stay alive until killed
       break;
     }
+    case 'prune-forever': {
+      // A prune that never finishes: gc's lock held, the prune count odd.
+      await store.lock('gc');
+      void store.pruning(() => new Promise<never>(() => say({ pruning: true })));
+      setInterval(() => {}, 1 << 30); // stay alive until killed
+      break;
+    }
     case 'lease': {
       await store.lease([args[0]!]);
       say({ leased: true });

@@ -101,8 +101,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   // Bad --cache-from/--cache-to values fail before any work.
   const cacheFrom = importSpecs(opts.cacheFrom);
   const cacheTo = exportSpecs(opts.cacheTo);
-  // Bake's builds plan side by side: they take gc's lock only for their leases.
-  const prepared = await prepareBuild(opts, { lockGc: !opts.shared });
+  const prepared = await prepareBuild(opts);
   const { store, client, context, contextDir, namedContexts, file, plan } = prepared;
   const cacheHooks = await buildCacheHooks(prepared, { since: started, stdin: opts.dockerfileText !== undefined, onExplain: opts.explain });
   const shownPath = file.path;

@@ -20,12 +20,10 @@ export interface PreparedBuild {
   namedContexts: Map<string, BuildContext>;
   file: SourceFile;
   plan: Plan;
-  /** With `{ lockGc: true }`: gc's lock, asked for as soon as the store was open (see build-hooks.ts). */
-  gcLock?: Promise<() => Promise<void>>;
 }
 
 /** Reads the Dockerfile, opens the store and the context, resolves base images and plans. */
-export async function prepareBuild(opts: BuildOptions, how: { lockGc?: boolean } = {}): Promise<PreparedBuild> {
+export async function prepareBuild(opts: BuildOptions): Promise<PreparedBuild> {
   const contextDir = path.resolve(opts.context);
   const ctxStat = await fs.stat(contextDir).catch(() => undefined);
   if (!ctxStat?.isDirectory()) {
@@ -57,16 +55,8 @@ export async function prepareBuild(opts: BuildOptions, how: { lockGc?: boolean }
   }
 
   const store = opts.store ?? (await openStore(opts.root));
-  // Taking a lock is an exec of flock(1): let it run while the Dockerfile is parsed, the context hashed and the build planned.
-  const gcLock = how.lockGc ? store.lock('gc') : undefined;
-  gcLock?.catch(() => undefined);
-  try {
-    const dockerfile = await parseMemoized(store, hashPath(dockerfilePath ?? '-'), text, shownPath);
-    return { ...(await prepareWithStore(opts, { contextDir, dockerfilePath, file, dockerfile, platform, host, store })), ...(gcLock ? { gcLock } : {}) };
-  } catch (e) {
-    await gcLock?.then((unlock) => unlock()).catch(() => undefined);
-    throw e;
-  }
+  const dockerfile = await parseMemoized(store, hashPath(dockerfilePath ?? '-'), text, shownPath);
+  return prepareWithStore(opts, { contextDir, dockerfilePath, file, dockerfile, platform, host, store });
 }
 
 /**

@@ -27,7 +27,7 @@ export interface BuildCacheHooks {
  * will miss before anything runs (`build --explain`).
  */
 export async function buildCacheHooks(
-  prepared: Pick<PreparedBuild, 'store' | 'plan' | 'context' | 'file' | 'contextDir' | 'gcLock'>,
+  prepared: Pick<PreparedBuild, 'store' | 'plan' | 'context' | 'file' | 'contextDir'>,
   opts: { since: number; stdin: boolean; onExplain?: (report: WhyReport) => void },
 ): Promise<BuildCacheHooks> {
   const { release: releaseInputs, leased } = await leaseBuildInputs(prepared.store, prepared, opts.since);
@@ -47,28 +47,22 @@ export async function buildCacheHooks(
     explain: (step) => explainStep(prepared.plan, step, { dockerfile, context: prepared.context as ContextLister }).catch(() => undefined),
     pinHit: async (layer) => {
       if (leased.has(layer.digest) && leased.has(layer.diffId)) return true;
-      // Under gc's lock, as the inputs were: a prune either ran before (the caller's second
-      // look then finds what is left) or runs after and sees the lease.
-      const unlock = await prepared.store.lock('gc');
-      try {
-        const lease = prepared.store.lease([layer.digest, layer.diffId]);
-        extra.push(lease);
-        await lease;
-        leased.add(layer.digest).add(layer.diffId);
-        return false;
-      } finally {
-        await unlock();
-      }
+      // As the inputs were: a prune either ran before (the caller's second look then finds
+      // what is left) or runs after and sees the lease.
+      const lease = prepared.store.pinUnpruned(async () => ({ release: await prepared.store.lease([layer.digest, layer.diffId]) }));
+      extra.push(lease.then((l) => l.release));
+      await lease;
+      leased.add(layer.digest).add(layer.diffId);
+      return false;
     },
     release,
   };
 }
 
-// Taken under gc's lock: a prune either ran before (and what we then find is what exists) or
-// runs after and sees the lease; it never deletes a layer between our lookup and our lease.
-async function leaseBuildInputs(store: Store, prepared: Pick<PreparedBuild, 'plan' | 'gcLock'>, since: number): Promise<{ release: () => Promise<void>; leased: Set<string> }> {
-  const unlock = await (prepared.gcLock ?? store.lock('gc'));
-  try {
+// A prune either ran before (and what we then find is what exists) or runs after and sees the
+// lease; it never deletes a layer between our lookup and our lease (Store.pinUnpruned).
+function leaseBuildInputs(store: Store, prepared: Pick<PreparedBuild, 'plan'>, since: number): Promise<{ release: () => Promise<void>; leased: Set<string> }> {
+  return store.pinUnpruned(async () => {
     const digests = new Set<string>();
     // Stages often share a base: each image is read once (a warm 9-stage build read it 9 times).
     for (const stage of prepared.plan.stages) if (stage.root.kind === 'image') digests.add(stage.root.digest);
@@ -86,7 +80,5 @@ async function leaseBuildInputs(store: Store, prepared: Pick<PreparedBuild, 'pla
       }
     }
     return { release: await store.lease([...digests], { since }), leased: digests };
-  } finally {
-    await unlock();
-  }
+  });
 }
