@@ -325,28 +325,21 @@ export class Store {
    */
   async takeSnapshot(diffId: string): Promise<string | undefined> {
     if (!isSha256Digest(diffId)) return undefined;
-    const release = await this.lock('gc');
-    try {
-      return await this.pruning(() => this.takeUnpinned(diffId));
-    } finally {
-      await release();
-    }
-  }
-
-  private async takeUnpinned(diffId: string): Promise<string | undefined> {
-    const slot = findSlot(this.dirs.snapshots, diffId);
-    const st = await fs.stat(slot.dir).catch(() => undefined);
-    if (!st || !(await isComplete(slot))) return undefined;
-    const pins = await readLivePins(this.dirs.leases, { dropDead: false });
-    if (pins.snaps.has(diffId) || writtenSince(pins, st.mtimeMs)) return undefined;
-    for (const ref of await this.listRefs()) {
-      if (ref.name.startsWith(CONTAINER_REF_PREFIX)) await collectImageRoots(this, ref.digest, pins.blobs, pins.snaps);
-    }
-    if (pins.snaps.has(diffId)) return undefined;
-    const taken = this.tempPath();
-    await fs.rename(slot.fs, taken);
-    await fs.rm(slot.dir, { recursive: true, force: true });
-    return taken;
+    return this.pruning(async () => {
+      const slot = findSlot(this.dirs.snapshots, diffId);
+      const st = await fs.stat(slot.dir).catch(() => undefined);
+      if (!st || !(await isComplete(slot))) return undefined;
+      const pins = await readLivePins(this.dirs.leases, { dropDead: false });
+      if (pins.snaps.has(diffId) || writtenSince(pins, st.mtimeMs)) return undefined;
+      for (const ref of await this.listRefs()) {
+        if (ref.name.startsWith(CONTAINER_REF_PREFIX)) await collectImageRoots(this, ref.digest, pins.blobs, pins.snaps);
+      }
+      if (pins.snaps.has(diffId)) return undefined;
+      const taken = this.tempPath();
+      await fs.rename(slot.fs, taken);
+      await fs.rm(slot.dir, { recursive: true, force: true });
+      return taken;
+    });
   }
 
   // ---- steps ----
@@ -574,14 +567,19 @@ export class Store {
     }
   }
 
-  /** Runs `prune`, which deletes content, with the prune count odd (store/prune-generation.ts). The caller holds gc's lock. */
+  /** Runs `prune`, which deletes content, under gc's lock with the prune count odd (store/prune-generation.ts). */
   async pruning<T>(prune: () => Promise<T>): Promise<T> {
-    const odd = pruningGeneration(await readGeneration(this.generationFile));
-    await writeGeneration(this.generationFile, this.tempPath(), odd);
+    const unlock = await this.lock('gc');
     try {
-      return await prune();
+      const odd = pruningGeneration(await readGeneration(this.generationFile));
+      await writeGeneration(this.generationFile, this.tempPath(), odd);
+      try {
+        return await prune();
+      } finally {
+        await writeGeneration(this.generationFile, this.tempPath(), odd + 1);
+      }
     } finally {
-      await writeGeneration(this.generationFile, this.tempPath(), odd + 1);
+      await unlock();
     }
   }
 

@@ -39,9 +39,10 @@ const INCOMPLETE_GRACE_MS = 60_000;
  * referenced by putStep/setRef is only safe while leased: builds lease what they produce.
  */
 export async function runGc(store: Store, opts: GcOptions): Promise<GcResult> {
+  if (!opts.dryRun) return store.pruning(() => sweep(store, opts));
   const release = await store.lock('gc');
   try {
-    return await (opts.dryRun ? sweep(store, opts) : store.pruning(() => sweep(store, opts)));
+    return await sweep(store, opts);
   } finally {
     await release();
   }
