@@ -37,22 +37,22 @@ await build({
 // bundled library hoists its own `var WeakMap` over this scope). Same line, so the
 // source map still lines up; a bundle without the helper is left as it is.
 const out = path.join(pkg, 'dist/tbuild.cjs');
-const code = fs.readFileSync(out, 'utf8');
+let code = fs.readFileSync(out, 'utf8');
 const helper = 'var __toESM = (mod, isNodeMode, target) =>';
 if (code.includes(helper)) {
   const memo =
     'var __toESMMemo = new globalThis.WeakMap(), __toESM = (mod, isNodeMode) => { if (mod == null || (typeof mod !== "object" && typeof mod !== "function")) return __toESMCopy(mod, isNodeMode); ' +
     'let m = __toESMMemo.get(mod); if (!m) __toESMMemo.set(mod, (m = [])); const k = isNodeMode ? 1 : 0; return (m[k] ??= __toESMCopy(mod, isNodeMode)); }, __toESMCopy = (mod, isNodeMode, target) =>';
-  fs.writeFileSync(out, code.replace(helper, memo));
+  code = code.replace(helper, memo);
 }
 // What the store keeps for one build of tbuild only is named by this hash (src/api/code-id.ts).
 // Same length as the placeholder, so the source map still lines up.
 const placeholder = '"@@TBUILD_CODE_ID@@"';
-const bundled = fs.readFileSync(out, 'utf8');
-if (bundled.split(placeholder).length !== 2) throw new Error(`${out}: expected the code id placeholder exactly once`);
-const codeId = createHash('sha256').update(bundled).digest('hex').slice(0, placeholder.length - 2);
-fs.writeFileSync(out, bundled.replace(placeholder, `"${codeId}"`));
-if (/[^\x00-\x7f]/.test(fs.readFileSync(out, 'latin1'))) throw new Error(`${out} is not ASCII: bin/tbuild.js reads it as latin1`);
+if (code.split(placeholder).length !== 2) throw new Error(`${out}: expected the code id placeholder exactly once`);
+const codeId = createHash('sha256').update(code).digest('hex').slice(0, placeholder.length - 2);
+code = code.replace(placeholder, `"${codeId}"`);
+if (/[^\x00-\x7f]/.test(code)) throw new Error(`${out} is not ASCII: bin/tbuild.js reads it as latin1`);
+fs.writeFileSync(out, code);
 // A code cache for the previous bundle would only be rejected; drop it (and the old ESM bundle).
 for (const f of ['dist/tbuild.cjs.v8cache', 'dist/tbuild.mjs', 'dist/tbuild.mjs.map']) fs.rmSync(path.join(pkg, f), { force: true });
 
