@@ -1,11 +1,6 @@
+import type { Store } from '@tbuild/cache';
 import { parseDockerfile, type Dockerfile } from '@tbuild/parser';
 import { CODE_ID, isCodeId } from './code-id.ts';
-
-/** The part of the store the memo uses. */
-export interface MemoStore {
-  readMeta(name: string): Promise<Buffer | undefined>;
-  writeMeta(name: string, data: string): Promise<void>;
-}
 
 interface Entry {
   code: string;
@@ -22,7 +17,7 @@ interface Entry {
  * errors is never kept, so every error is reported by a real parse. `code` is tbuild's build
  * (code-id.ts); none, as when run from sources, keeps nothing.
  */
-export async function parseMemoized(store: MemoStore, key: string, text: string, file: string, code = CODE_ID): Promise<Dockerfile> {
+export async function parseMemoized(store: Pick<Store, 'readMeta' | 'writeMeta'>, key: string, text: string, file: string, code = CODE_ID): Promise<Dockerfile> {
   if (!isCodeId(code)) return parseDockerfile(text, { file });
   const name = `parsed-${key}`;
   const kept = await store.readMeta(name).catch(() => undefined);
