@@ -63,9 +63,8 @@ export function run(cmd, args, opts = {}) {
   const timed = peakFile && haveTime;
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
-    const c = timed
-      ? spawn(TIME, ['-f', '%M', '-o', peakFile, cmd, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: env ?? process.env, cwd })
-      : spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: env ?? process.env, cwd });
+    const [command, argv] = timed ? [TIME, ['-f', '%M', '-o', peakFile, cmd, ...args]] : [cmd, args];
+    const c = spawn(command, argv, { stdio: ['pipe', 'pipe', 'pipe'], env: env ?? process.env, cwd });
     live.add(c);
     const out = [];
     const err = [];
