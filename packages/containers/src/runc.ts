@@ -1,9 +1,7 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
-
-const execFileP = promisify(execFile);
+import { execFileAsync } from '@tbuild/executor';
 
 /**
  * runc commands against one container's runc state dir. The executor's RuncRuntime runs the
@@ -32,7 +30,7 @@ export class RuncControl {
 
   async state(id: string): Promise<{ status: string; pid: number } | undefined> {
     try {
-      const { stdout } = await execFileP(this.runc, ['--root', this.root, 'state', id], { timeout: 10_000 });
+      const { stdout } = await execFileAsync(this.runc, ['--root', this.root, 'state', id], { timeout: 10_000 });
       const s = JSON.parse(stdout) as { status: string; pid: number };
       return { status: s.status, pid: s.pid };
     } catch {
@@ -42,7 +40,7 @@ export class RuncControl {
 
   async list(): Promise<{ id: string; status: string; pid: number }[]> {
     try {
-      const { stdout } = await execFileP(this.runc, ['--root', this.root, 'list', '--format', 'json'], { timeout: 10_000 });
+      const { stdout } = await execFileAsync(this.runc, ['--root', this.root, 'list', '--format', 'json'], { timeout: 10_000 });
       return (JSON.parse(stdout || 'null') as { id: string; status: string; pid: number }[] | null) ?? [];
     } catch {
       return [];
@@ -50,23 +48,23 @@ export class RuncControl {
   }
 
   async kill(id: string, signal: string): Promise<void> {
-    await execFileP(this.runc, ['--root', this.root, 'kill', id, signal.replace(/^SIG/, '')], { timeout: 10_000 });
+    await execFileAsync(this.runc, ['--root', this.root, 'kill', id, signal.replace(/^SIG/, '')], { timeout: 10_000 });
   }
 
   async pause(id: string): Promise<void> {
-    await execFileP(this.runc, ['--root', this.root, 'pause', id], { timeout: 10_000 });
+    await execFileAsync(this.runc, ['--root', this.root, 'pause', id], { timeout: 10_000 });
   }
 
   async resume(id: string): Promise<void> {
-    await execFileP(this.runc, ['--root', this.root, 'resume', id], { timeout: 10_000 });
+    await execFileAsync(this.runc, ['--root', this.root, 'resume', id], { timeout: 10_000 });
   }
 
   async update(id: string, args: string[]): Promise<void> {
-    await execFileP(this.runc, ['--root', this.root, 'update', ...args, id], { timeout: 10_000 });
+    await execFileAsync(this.runc, ['--root', this.root, 'update', ...args, id], { timeout: 10_000 });
   }
 
   async delete(id: string): Promise<void> {
-    await execFileP(this.runc, ['--root', this.root, 'delete', '--force', id], { timeout: 10_000 }).catch(() => undefined);
+    await execFileAsync(this.runc, ['--root', this.root, 'delete', '--force', id], { timeout: 10_000 }).catch(() => undefined);
   }
 
   /** `runc events`: calls `onOom` for each OOM notification until the returned child is killed or the container goes. */

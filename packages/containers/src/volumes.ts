@@ -1,14 +1,11 @@
 import crypto from 'node:crypto';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { resolveInRoot } from '@tbuild/executor';
 import { containerError } from './errors.ts';
 import type { MountRecord } from './record.ts';
 import type { MountRequest } from './run-options.ts';
-
-const execFileP = promisify(execFile);
+import { execFileAsync } from '@tbuild/executor';
 
 /** A named volume's data dir: `<store>/volumes/<name>/_data` (docker's layout). Outlives containers. */
 export function volumeDataDir(volumesDir: string, name: string): string {
@@ -92,5 +89,5 @@ export async function seedVolume(view: string, m: MountRecord): Promise<void> {
   if (!st.isDirectory()) return;
   fs.chownSync(m.source, st.uid, st.gid);
   fs.chmodSync(m.source, st.mode & 0o7777);
-  if (fs.readdirSync(src).length > 0) await execFileP('cp', ['-a', '--', `${src}/.`, m.source]);
+  if (fs.readdirSync(src).length > 0) await execFileAsync('cp', ['-a', '--', `${src}/.`, m.source]);
 }

@@ -6,6 +6,7 @@ export { uniqueLowers } from './snapshot/lower-stack.ts';
 export type { OverlaySnapshotterOptions } from './snapshot/overlay-snapshotter.ts';
 
 // Container runtime (runc)
+export { execFileAsync } from './exec-file.ts';
 export type { ContainerRuntime, RunIO, RunLimits, RunMount, RunRequest, RunResult } from './runtime/container-runtime.ts';
 export { RuncRuntime, cleanupStaleContainers } from './runtime/runc-runtime.ts';
 export { warmCgroupAttach } from './runtime/cgroup-warmup.ts';

@@ -9,7 +9,8 @@ import zlib from 'node:zlib';
 // copies 91 MB of compressed members from its previous blob instead of gzipping them again
 // (1.3 s of both cores here). Members are also compressed two at a time, on both cores.
 
-const gzip = promisify(zlib.gzip);
+// Promisified at the call: the bundle loads node:zlib on first use (scripts/bundle.mjs).
+const gzip = (bytes: zlib.InputType, options: zlib.ZlibOptions): Promise<Buffer> => promisify(zlib.gzip)(bytes, options);
 
 /** A member of a layer blob: sha256 of its uncompressed bytes and their length, and the same of its compressed bytes. */
 export interface GzipMember {
@@ -61,7 +62,8 @@ const STORED_HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 4, 3]);
 /** zlib's first stored block fills its 64 KB output buffer after the gzip header; the rest after their own 5-byte headers. */
 const FIRST_STORED = (64 << 10) - STORED_HEADER.length - 5;
 const NEXT_STORED = (64 << 10) - 5;
-const crc32 = (zlib as { crc32?: (data: Uint8Array) => number }).crc32;
+// Read at the call, as `gzip` above.
+const zlibCrc32 = (): ((data: Uint8Array) => number) | undefined => (zlib as { crc32?: (data: Uint8Array) => number }).crc32;
 
 /**
  * `bytes` as one gzip member of stored blocks, byte for byte what zlib writes at `STORED`
@@ -70,6 +72,7 @@ const crc32 = (zlib as { crc32?: (data: Uint8Array) => number }).crc32;
  * without `zlib.crc32` (before 20.15): zlib does it then.
  */
 export function gzipStored(bytes: Buffer): Buffer | undefined {
+  const crc32 = zlibCrc32();
   if (!crc32) return undefined;
   const blocks = bytes.length <= FIRST_STORED ? 1 : 1 + Math.ceil((bytes.length - FIRST_STORED) / NEXT_STORED);
   const out = Buffer.allocUnsafe(STORED_HEADER.length + blocks * 5 + bytes.length + 8);

@@ -2,7 +2,8 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { sha256Off, type GzipMember, type MemberSource } from './gzip-members.ts';
 
-const gunzip = promisify(zlib.gunzip);
+// Promisified at the call: the bundle loads node:zlib on first use (scripts/bundle.mjs).
+const gunzip = (bytes: zlib.InputType, options: zlib.ZlibOptions): Promise<Buffer> => promisify(zlib.gunzip)(bytes, options);
 
 /** Members inflated ahead of the one asked for: unchanged members come in the previous blob's order. */
 const AHEAD = 4;

@@ -1,9 +1,6 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import { promisify } from 'node:util';
 import { BuildError } from '@tbuild/errors';
-
-const run = promisify(execFile);
+import { execFileAsync } from '../exec-file.ts';
 
 /**
  * The host side of RUN's default network, as dockerd's `docker0` is for BuildKit: one bridge
@@ -82,7 +79,7 @@ export async function ensureBridge(b: BridgeConfig = DEFAULT_BRIDGE): Promise<vo
     `ensure filter FORWARD -o ${b.name} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
   ].join('\n');
   try {
-    await run('flock', [`${NET_RUN_DIR}/setup.lock`, 'sh', '-c', script]);
+    await execFileAsync('flock', [`${NET_RUN_DIR}/setup.lock`, 'sh', '-c', script]);
   } catch (e) {
     const err = e as { code?: number | string; stderr?: string };
     const why = err.code === 'ENOENT' ? 'flock, ip or iptables is not installed' : (err.stderr ?? String(e)).trim().split('\n').slice(-2).join('; ');

@@ -1,14 +1,12 @@
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { BuildError } from '@tbuild/errors';
 import { bridgeFromEnv, ensureBridge, NET_RUN_DIR, type BridgeConfig } from './bridge.ts';
 import { pidAlive } from '../runtime/pid-alive.ts';
 import { hostResolvConf } from '../runtime/prepare-rootfs.ts';
 import { leaseAddress, releaseAddress, type AddressLease } from './leases.ts';
-
-const run = promisify(execFile);
+import { execFileAsync } from '../exec-file.ts';
 
 /** A network namespace on the bridge, for one RUN at a time. */
 export interface NetnsLease {
@@ -108,7 +106,7 @@ export class BridgeNetwork implements RunNetwork {
       await runBatch([`netns add ${name}`, `link add ${veth} type veth peer name eth0 netns ${name}`, `link set ${veth} master ${b.name} up`]);
       await runBatch([`addr add ${lease.address}/${b.prefix} dev eth0`, 'link set eth0 up', 'link set lo up', `route add default via ${b.gateway}`], name);
     } catch (e) {
-      await run('ip', ['netns', 'delete', name]).catch(() => undefined);
+      await execFileAsync('ip', ['netns', 'delete', name]).catch(() => undefined);
       releaseAddress(lease);
       throw new BuildError({
         code: 'TB_EXEC_NETWORK_SETUP',

@@ -1,9 +1,8 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { hostPython } from '@tbuild/cache';
 import { BuildError } from '@tbuild/errors';
 import { ownerAlive, writeOwner } from '../snapshot/owner.ts';
@@ -14,8 +13,7 @@ import { MountStubs } from './mount-stubs.ts';
 import { buildOciSpec, DEFAULT_CAPABILITIES } from './oci-spec.ts';
 import { loadSeccomp, ociSeccomp } from './seccomp.ts';
 import { checkCwd, checkKernelMountPoints, ensureCwd, prepareMountPoints, writeEtcFiles } from './prepare-rootfs.ts';
-
-const execFileP = promisify(execFile);
+import { execFileAsync } from '../exec-file.ts';
 
 export interface RuncRuntimeOptions {
   /** tbuild's state dir: runc state goes to `<stateDir>/runc`, bundles to `<stateDir>/bundles/<id>`. */
@@ -204,7 +202,7 @@ export class RuncRuntime implements ContainerRuntime {
   }
 
   async #runc_(args: string[]): Promise<void> {
-    await execFileP(this.#runc, ['--root', this.#runcRoot, ...args], { timeout: 10_000 });
+    await execFileAsync(this.#runc, ['--root', this.#runcRoot, ...args], { timeout: 10_000 });
   }
 
   /**
@@ -217,7 +215,7 @@ export class RuncRuntime implements ContainerRuntime {
     const bundles = path.join(this.#stateDir, 'bundles');
     let listed: { id: string; bundle: string }[] = [];
     try {
-      const { stdout } = await execFileP(this.#runc, ['--root', this.#runcRoot, 'list', '--format', 'json'], { timeout: 10_000 });
+      const { stdout } = await execFileAsync(this.#runc, ['--root', this.#runcRoot, 'list', '--format', 'json'], { timeout: 10_000 });
       listed = (JSON.parse(stdout || 'null') as { id: string; bundle: string }[] | null) ?? [];
     } catch {
       listed = [];

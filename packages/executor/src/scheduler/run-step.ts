@@ -1,9 +1,7 @@
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import type { Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { BuildError, type SourceFile } from '@tbuild/errors';
 import type { RunSpec, SourceRef, Step } from '@tbuild/planner';
 import type { ContainerRuntime, RunMount, RunRequest } from '../runtime/container-runtime.ts';
@@ -16,8 +14,7 @@ import type { StepRunContext } from './execute-plan.ts';
 import { buildLayer, mountLayers, type LayerBuilderDeps } from './layer-builder.ts';
 import type { ExecutorDeps, LayerRef } from './ports.ts';
 import { OutputTail } from './output-tail.ts';
-
-const execFileP = promisify(execFile);
+import { execFileAsync } from '../exec-file.ts';
 
 export interface RunStepDeps extends LayerBuilderDeps {
   runtime: ContainerRuntime;
@@ -219,7 +216,7 @@ async function cacheMountDir(
   const { dir, created } = await deps.store.cacheMount(key);
   if (created && seed) {
     try {
-      await execFileP('cp', ['-a', '--', `${await seed.dir()}/.`, dir]);
+      await execFileAsync('cp', ['-a', '--', `${await seed.dir()}/.`, dir]);
     } catch (e) {
       // Not left half-seeded for the next build to take as the cache.
       await fs.rm(dir, { recursive: true, force: true });

@@ -1,11 +1,8 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { mountLowerStack } from './lower-stack.ts';
 import { unmount } from './mountinfo.ts';
-
-const execFileP = promisify(execFile);
+import { execFileAsync } from '../exec-file.ts';
 
 /**
  * Copies the merged view of `lowers` (top-most first) into `dest`. The result is the bottom of
@@ -35,7 +32,7 @@ export async function flattenLowers(lowers: string[], dest: string, scratch: str
   // devices into nothing, as they should be at the bottom.
   await mountLowerStack({ dir: scratch, lowers: [...stack, empty], target: mnt, readonly: true });
   try {
-    await execFileP('cp', ['-a', '--reflink=auto', '--', `${mnt}/.`, dest], { maxBuffer: 16 << 20 });
+    await execFileAsync('cp', ['-a', '--reflink=auto', '--', `${mnt}/.`, dest], { maxBuffer: 16 << 20 });
   } finally {
     await unmount(mnt);
   }

@@ -1,9 +1,6 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import { promisify } from 'node:util';
 import { viaHelper } from './sys-helper.ts';
-
-const execFileP = promisify(execFile);
+import { execFileAsync } from '../exec-file.ts';
 
 /** A path field of /proc/self/mountinfo with the kernel's octal escapes (`\\040` for a space) decoded. */
 export function decodeMountinfoField(field: string): string {
@@ -47,7 +44,7 @@ export async function unmount(target: string): Promise<void> {
   }
   if (!isMountPoint(target)) return;
   const lazy = await viaHelper({ op: 'umount', target, detach: true });
-  if (!lazy?.ok) await execFileP('umount', ['-l', target]);
+  if (!lazy?.ok) await execFileAsync('umount', ['-l', target]);
 }
 
 /** One umount2(2) through the sys helper, else umount(8). */
@@ -55,7 +52,7 @@ async function unmountOnce(target: string): Promise<{ ok: true } | { ok: false; 
   const r = await viaHelper({ op: 'umount', target });
   if (r) return r.ok ? r : { ok: false, busy: r.errno === 'EBUSY' };
   try {
-    await execFileP('umount', [target]);
+    await execFileAsync('umount', [target]);
     return { ok: true };
   } catch (e) {
     return { ok: false, busy: /busy/i.test(String((e as { stderr?: string }).stderr ?? e)) };
@@ -76,7 +73,7 @@ export async function mount(cmd: MountCommand): Promise<{ ok: true } | { ok: fal
   const r = await viaHelper({ op: 'mount', source: cmd.source, target: cmd.target, fstype: cmd.type, data: cmd.options, ...(cmd.cwd ? { cwd: cmd.cwd } : {}) });
   if (r) return r.ok ? { ok: true } : { ok: false, message: `mount: ${cmd.target}: ${r.message}` };
   try {
-    await execFileP('mount', ['-t', cmd.type, '-o', cmd.options, cmd.source, cmd.target], { cwd: cmd.cwd });
+    await execFileAsync('mount', ['-t', cmd.type, '-o', cmd.options, cmd.source, cmd.target], { cwd: cmd.cwd });
     return { ok: true };
   } catch (e) {
     const err = e as { stderr?: string; message: string };

@@ -1,14 +1,10 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { BuildError } from '@tbuild/errors';
 import { extractTar, type Store } from '@tbuild/cache';
 import { saveArchive, type RegistryClient } from '@tbuild/registry';
-import type { BuildEvent } from '@tbuild/executor';
-
-const run = promisify(execFile);
+import { execFileAsync, type BuildEvent } from '@tbuild/executor';
 
 /** Where a built image goes besides the store (`--output`, buildx's syntax). */
 export type OutputSpec =
@@ -116,7 +112,7 @@ async function applyLayers(ctx: { store: Store; layers: Array<{ digest: string; 
 async function writeTar(dir: string, dest: string): Promise<void> {
   const tmp = `${dest}.tbuild-${process.pid}`;
   try {
-    await run('tar', ['--format=pax', '--sort=name', '--numeric-owner', '--xattrs', '--xattrs-include=*', '-C', dir, '-cf', tmp, '.']);
+    await execFileAsync('tar', ['--format=pax', '--sort=name', '--numeric-owner', '--xattrs', '--xattrs-include=*', '-C', dir, '-cf', tmp, '.']);
     await fs.promises.rename(tmp, dest);
   } catch (e) {
     await fs.promises.rm(tmp, { force: true });
