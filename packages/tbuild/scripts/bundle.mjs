@@ -45,6 +45,23 @@ if (code.includes(helper)) {
     'let m = __toESMMemo.get(mod); if (!m) __toESMMemo.set(mod, (m = [])); const k = isNodeMode ? 1 : 0; return (m[k] ??= __toESMCopy(mod, isNodeMode)); }, __toESMCopy = (mod, isNodeMode, target) =>';
   code = code.replace(helper, memo);
 }
+// Modules a warm build never uses are loaded on first use, not when the bundle starts: each
+// importer gets a stand-in that requires the module when a property is first read. Loading
+// them all at start was ~6% of a warm build (child_process brings net and dgram; worker_threads
+// and zlib their own; the xattr addon a dlopen). An importer must not read them at load time
+// (so no top-level `promisify(execFile)`); test/e2e/lazy-modules.test.ts checks a warm build.
+const LAZY = ['node:child_process', 'node:zlib', 'node:worker_threads', '@napi-rs/xattr'];
+const lazyRequire =
+  'var __lazyRequire = (id, esm) => { let m; const load = () => (m ??= require(id)); ' +
+  'return new Proxy({}, { get: (_, k) => (esm && k === "default" ? load() : load()[k]), has: (_, k) => k in load() }); };';
+const ids = LAZY.map((id) => id.replace(/[/.]/g, '\\$&')).join('|');
+let lazied = 0;
+code = code.replace(new RegExp(`(import_\\w+ = )(__toESM\\()?require\\("(${ids})"\\)(?:, 1\\))?`, 'g'), (_, lhs, esm, id) => {
+  lazied++;
+  return `${lhs}__lazyRequire("${id}", ${esm ? 1 : 0})`;
+});
+// On the first line, after "use strict": every later line stays where the source map has it.
+if (lazied > 0) code = code.replace(/^"use strict";/, `"use strict";${lazyRequire}`);
 // What the store keeps for one build of tbuild only is named by this hash (src/api/code-id.ts).
 // Same length as the placeholder, so the source map still lines up.
 const placeholder = '"@@TBUILD_CODE_ID@@"';

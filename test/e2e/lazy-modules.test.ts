@@ -1,0 +1,62 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tbuild } from '../support/cli.ts';
+import { isRoot, NEEDS_ROOT, tempDir } from '../support/root.ts';
+import { seededStore } from '../support/seed.ts';
+
+// The bundle loads these on first use (scripts/bundle.mjs): a module that reads one of them
+// when it loads (a top-level `promisify(execFile)`) would load it in every run again.
+const LAZY_BUILTINS = ['child_process', 'zlib', 'worker_threads'];
+
+// Preloaded into the CLI's process: what it loaded, written when it exits.
+const PROBE = `
+const fs = require('node:fs');
+const addons = [];
+const dlopen = process.dlopen;
+process.dlopen = function (module, filename, ...rest) { addons.push(filename); return dlopen.call(this, module, filename, ...rest); };
+process.on('exit', () => fs.writeFileSync(process.env.TBUILD_TEST_PROBE_OUT, JSON.stringify({ builtins: process.moduleLoadList, addons })));
+`;
+
+describe.skipIf(!isRoot)(`what a build loads (${NEEDS_ROOT})`, () => {
+  const work = tempDir('tbuild-lazy-');
+  const ctx = path.join(work.dir, 'ctx');
+  const probe = path.join(work.dir, 'probe.cjs');
+  let root: string;
+  let cleanupStore: () => void;
+
+  beforeAll(async () => {
+    const s = await seededStore();
+    root = s.root;
+    cleanupStore = s.cleanup;
+    fs.mkdirSync(ctx);
+    fs.writeFileSync(probe, PROBE);
+    fs.writeFileSync(path.join(ctx, 'app.txt'), 'app\n');
+    fs.writeFileSync(path.join(ctx, 'Dockerfile'), 'FROM busybox\nCOPY app.txt /app/\nRUN cat /app/app.txt > /app/copy\n');
+  });
+  afterAll(() => {
+    cleanupStore?.();
+    work.cleanup();
+  });
+
+  const loads = async (): Promise<{ builtins: string[]; addons: string[] }> => {
+    const out = path.join(work.dir, 'loaded.json');
+    fs.rmSync(out, { force: true });
+    const r = await tbuild(['build', '--root', root, '--network', 'none', '-q', ctx], {
+      env: { NODE_OPTIONS: `--require=${probe}`, TBUILD_TEST_PROBE_OUT: out, TBUILD_NO_SERVER: '1' },
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const seen = JSON.parse(fs.readFileSync(out, 'utf8')) as { builtins: string[]; addons: string[] };
+    return { builtins: seen.builtins.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice('NativeModule '.length)), addons: seen.addons };
+  };
+
+  it('loads child_process, zlib, worker_threads and the xattr addon only when a step runs', async () => {
+    const cold = await loads();
+    // The probe sees them when they are used: the RUN step starts runc, its layer is gzipped.
+    expect(cold.builtins).toEqual(expect.arrayContaining(['child_process', 'zlib']));
+
+    const warm = await loads();
+    expect(warm.builtins.filter((m) => LAZY_BUILTINS.includes(m))).toEqual([]);
+    expect(warm.addons.filter((a) => a.includes('xattr'))).toEqual([]);
+  });
+});
