@@ -73,11 +73,12 @@ export class BuildContext {
   private recalled: ContextStats['recalled'] = 'none';
   private readonly selections = new Map<string, Promise<SelectedFile[]>>();
   private readonly hashes = new Map<string, Promise<ContextDigest>>();
+  private readonly digests = new Map<string, Promise<string>>();
   private readonly memo = new Map<string, Memo>();
   private saving: Promise<void> = Promise.resolve();
   private readonly ident = new Float64Array(7);
   private readonly identBytes = new Uint8Array(this.ident.buffer);
-  private readonly counters = { filesHashed: 0, bytesHashed: 0, statCacheHits: 0, memoryHits: 0 };
+  private readonly counters = { filesHashed: 0, bytesHashed: 0, statCacheHits: 0, memoryHits: 0, selectionHits: 0 };
 
   private constructor(root: string, opts: BuildContextOptions, xx: XXHashAPI, statCacheData: Buffer | undefined) {
     this.root = root;
@@ -181,17 +182,77 @@ export class BuildContext {
   }
 
   /**
+   * `hash(sel).digest`, taken from the stat cache's record of the selection when every entry
+   * selected now has the path, type, link target and lstat fingerprint it had when that
+   * digest was computed: no content hash is looked up and no listing is built.
+   */
+  async digest(sel: ContextSelection): Promise<string> {
+    const key = selectionKey(sel);
+    const full = this.hashes.get(key);
+    if (full) return (await full).digest;
+    let p = this.digests.get(key);
+    if (!p) {
+      p = this.computeDigest(sel, key);
+      this.digests.set(key, p);
+      p.catch(() => this.digests.delete(key));
+    }
+    return p;
+  }
+
+  private async computeDigest(sel: ContextSelection, key: string): Promise<string> {
+    const fp = this.persistence && this.selectionFingerprint(await this.select(sel));
+    const kept = fp === undefined ? undefined : this.statCache.selectionDigest(key, fp);
+    if (kept !== undefined) {
+      this.counters.selectionHits++;
+      return kept;
+    }
+    return (await this.fullHash(sel, key, fp)).digest;
+  }
+
+  /**
+   * xxh64 over everything `hash` reads of the selected entries, in copy order: destination and
+   * context paths, type, link target, and the lstat fields the stat cache trusts for a file's
+   * content. Undefined when a file changed too recently to trust its lstat (as for the stat cache).
+   */
+  private selectionFingerprint(files: SelectedFile[]): bigint | undefined {
+    const ident = new Float64Array(files.length * 7);
+    let text = DIGEST_SALT;
+    let i = 0;
+    for (const f of files) {
+      const st = this.fs.peekStat(f.relPath);
+      if (!st) return undefined;
+      if (f.type === 'file') {
+        if (!trustedForLater(st.changedMs, this.openedMs)) return undefined;
+        ident[i] = st.size;
+        ident[i + 1] = st.mtimeMs;
+        ident[i + 2] = st.ctimeMs;
+        ident[i + 3] = st.ino;
+      }
+      ident[i + 4] = st.rawMode;
+      ident[i + 5] = st.uid;
+      ident[i + 6] = st.gid;
+      i += 7;
+      text += `${f.destRel}\0${f.relPath}\0${f.type}\0${f.linkTarget ?? ''}\n`;
+    }
+    return this.xx.h64Raw(new Uint8Array(ident.buffer), this.xx.h64(text));
+  }
+
+  /**
    * The cache-key digest of `sel`: sha256 over, for each selected entry in copy order, its
    * destination path, type, permission bits, uid/gid, symlink target and content hash. Times
    * are never included.
    */
-  async hash(sel: ContextSelection): Promise<ContextDigest> {
+  hash(sel: ContextSelection): Promise<ContextDigest> {
+    return this.fullHash(sel, selectionKey(sel));
+  }
+
+  /** `hash`, recording the digest for the selection's fingerprint `selectionFp` when given. */
+  private async fullHash(sel: ContextSelection, key: string, selectionFp?: bigint): Promise<ContextDigest> {
     // Once per selection and build, as select: the planner's key and the COPY's per-file
     // digests then come from one look at the files (a 20,000-file COPY hashed them twice).
-    const key = selectionKey(sel);
     let p = this.hashes.get(key);
     if (!p) {
-      p = this.computeHash(sel);
+      p = this.computeHash(sel, key, selectionFp);
       this.hashes.set(key, p);
       p.catch(() => this.hashes.delete(key));
     }
@@ -199,7 +260,7 @@ export class BuildContext {
     return { digest: d.digest, files: d.files.slice() };
   }
 
-  private async computeHash(sel: ContextSelection): Promise<ContextDigest> {
+  private async computeHash(sel: ContextSelection, key: string, selectionFp: bigint | undefined): Promise<ContextDigest> {
     const files = await this.select(sel);
     const content = await this.contentHashes(files);
     const sha = createHash('sha256').update(DIGEST_SALT);
@@ -222,6 +283,7 @@ export class BuildContext {
     // listing is sorted by path so `cache why` can diff two listings by merging them.
     out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     const result = { digest: 'sha256:' + sha.digest('hex'), files: out };
+    if (selectionFp !== undefined) this.statCache.recordSelection(key, selectionFp, result.digest);
     if (this.decodedStatCache?.dirty) await this.persist();
     return result;
   }

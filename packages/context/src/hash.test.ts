@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, readFileSync, renameSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
@@ -212,5 +213,79 @@ describe.skipIf(!isRoot)(`ownership ${NEEDS_ROOT}`, () => {
     const sel: ContextSelection = { sources: ['src'], excludes: [], parents: false };
     const ctx = await BuildContext.open(pinned, { ignore: new IgnoreMatcher([]) });
     expect((await ctx.hash(sel)).digest).toBe('sha256:008c949c7f7083e973e9358e45ee15818159e722f2c9367b27fbe9c07906fbdd');
+  });
+});
+
+describe('BuildContext.digest and the stat cache record of a selection', () => {
+  const open = (root: string, persistence: StatCachePersistence) => BuildContext.open(root, { ignore, statCache: persistence });
+
+  it('gives the digest of a selection whose entries all look as they did, without a lookup per file', async () => {
+    const root = makeTree(tree);
+    await sleep(150);
+    const persistence = filePersistence(`${makeTree({})}/statcache`);
+    const first = await open(root, persistence);
+    const d1 = await first.digest(all);
+    expect(d1).toBe((await first.hash(all)).digest);
+    expect(first.stats).toMatchObject({ filesHashed: 4, selectionHits: 0 });
+    await first.close();
+
+    const warm = await open(root, persistence);
+    expect(await warm.digest(all)).toBe(d1);
+    expect(warm.stats).toMatchObject({ filesHashed: 0, statCacheHits: 0, selectionHits: 1 });
+    // Another selection has no record yet: its files come from the per-file entries.
+    expect(await warm.digest(app)).toBe(await digestOf(root, app));
+    expect(warm.stats).toMatchObject({ filesHashed: 0, statCacheHits: 3, selectionHits: 1 });
+  });
+
+  it('misses when any entry changed: content behind the same size and mtime, a rename, a retarget, a chmod', async () => {
+    const root = makeTree(tree);
+    const persistence = filePersistence(`${makeTree({})}/statcache`);
+    const file = `${root}/app/main.js`;
+    const changes: Array<[string, () => void]> = [
+      [
+        'content, size and mtime kept',
+        () => {
+          // touch -r copies the mtime to the nanosecond (utimesSync would round it).
+          execFileSync('touch', ['-r', file, `${root}/other/readme`]);
+          writeFileSync(file, 'console.log(3)\n');
+          execFileSync('touch', ['-r', `${root}/other/readme`, file]);
+        },
+      ],
+      ['rename', () => renameSync(`${root}/app/lib/util.js`, `${root}/app/lib/utik.js`)],
+      [
+        'symlink retarget',
+        () => {
+          unlinkSync(`${root}/app/link`);
+          symlinkSync('main.jz', `${root}/app/link`);
+        },
+      ],
+      ['dir mode', () => chmodSync(`${root}/app/lib`, 0o700)],
+    ];
+    for (const [what, change] of changes) {
+      await sleep(150);
+      const before = await open(root, persistence);
+      const d = await before.digest(app);
+      await before.close();
+      expect(before.stats.selectionHits, `${what}: recorded by the build before`).toBe(what === changes[0]![0] ? 0 : 1);
+      change();
+      await sleep(150);
+      const after = await open(root, persistence);
+      const now = await after.digest(app);
+      expect(after.stats.selectionHits, what).toBe(0);
+      expect(now, what).not.toBe(d);
+      expect(now, what).toBe(await digestOf(root, app));
+      await after.close();
+    }
+  });
+
+  it('keeps no record while a selected file changed too recently to trust its lstat', async () => {
+    const root = makeTree(tree);
+    const persistence = filePersistence(`${makeTree({})}/statcache`);
+    const first = await open(root, persistence);
+    await first.digest(app);
+    await first.close();
+    const second = await open(root, persistence);
+    await second.digest(app);
+    expect(second.stats.selectionHits).toBe(0);
   });
 });

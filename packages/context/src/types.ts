@@ -1,6 +1,17 @@
-// The planner owns these two shapes (its injected ContextHasher's contract); this package implements them.
-import type { ContextDigest, ContextSelection } from '@tbuild/planner';
-export type { ContextDigest, ContextSelection };
+// The planner owns this shape (what its injected ContextHasher is asked for); this package implements the hasher.
+import type { ContextSelection } from '@tbuild/planner';
+export type { ContextSelection };
+
+/** A selection's digest (ContextHasher.digest) with the listing it was taken over. */
+export interface ContextDigest {
+  /** `sha256:<hex>` over the canonical listing (path, type, mode, owner, link target, content). */
+  digest: string;
+  /**
+   * One record per selected entry, sorted by `path` (the context-relative path, code-unit
+   * order); `digest` (`xxh64:`) covers the entry's type, mode, owner, link target and content.
+   */
+  files: Array<{ path: string; digest: string }>;
+}
 
 /** One entry COPY writes, in copy order (each directory before its contents). */
 export interface SelectedFile {
@@ -45,6 +56,8 @@ export interface ContextStats {
   bytesHashed: number;
   /** Content hashes taken from the persisted stat cache (file unchanged since last build). */
   statCacheHits: number;
+  /** Selections whose digest came from the stat cache's record of them, every entry unchanged (BuildContext.digest). */
+  selectionHits: number;
   /** Content hashes reused within this build (a file used by several steps). */
   memoryHits: number;
   /** lstat calls that reached the disk. */

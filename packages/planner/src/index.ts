@@ -7,7 +7,6 @@ export type {
   ResolvedImage,
   ImageResolver,
   ContextSelection,
-  ContextDigest,
   ContextHasher,
   PlanInput,
   ExtraHost,

@@ -4,7 +4,7 @@ import { BuildError } from '@tbuild/errors';
 import { parseDockerfile } from '@tbuild/parser';
 import { formatPlatform } from './platform.ts';
 import { plan } from './plan.ts';
-import type { ContextDigest, ContextHasher, ContextSelection, ImageConfig, ImageResolver, Plan, PlanInput, Platform, ResolvedImage } from './types.ts';
+import type { ContextHasher, ContextSelection, ImageConfig, ImageResolver, Plan, PlanInput, Platform, ResolvedImage } from './types.ts';
 
 export interface MemFile {
   content: string;
@@ -42,7 +42,7 @@ export class MemContext implements ContextHasher {
       .sort();
   }
 
-  async hash(sel: ContextSelection): Promise<ContextDigest> {
+  async digest(sel: ContextSelection): Promise<string> {
     this.calls.push(structuredClone(sel));
     const all = this.visible();
     const chosen = new Set<string>();
@@ -68,7 +68,7 @@ export class MemContext implements ContextHasher {
         const meta = `${f.link === undefined ? 'file' : 'symlink'}|${f.mode ?? 0o644}|${f.uid ?? 0}|${f.gid ?? 0}|${f.link ?? ''}`;
         return { path, digest: `sha256:${sha(`${meta}|${f.content}`)}` };
       });
-    return { digest: `sha256:${sha(files.map((f) => `${f.path}\u0000${f.digest}`).join('\n'))}`, files };
+    return `sha256:${sha(files.map((f) => `${f.path}\u0000${f.digest}`).join('\n'))}`;
   }
 }
 

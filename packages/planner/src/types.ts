@@ -105,23 +105,13 @@ export interface ContextSelection {
   followSymlinks?: boolean;
 }
 
-/** The cache-key input for one selection. */
-export interface ContextDigest {
-  /** `sha256:<hex>` over the canonical listing (path, type, mode, owner, link target, content). */
-  digest: string;
-  /**
-   * One record per selected entry, sorted by `path` (the context-relative path, code-unit
-   * order); `digest` (`xxh64:`) covers the entry's type, mode, owner, link target and content.
-   */
-  files: Array<{ path: string; digest: string }>;
-}
-
 /**
  * Hashes selections of the build context. Must be deterministic for identical file trees.
  * Throws a BuildError naming a source that matches nothing; the planner attaches the location.
  */
 export interface ContextHasher {
-  hash(sel: ContextSelection): Promise<ContextDigest>;
+  /** The cache-key input for `sel`: `sha256:<hex>` over its canonical listing (path, type, mode, owner, link target, content). */
+  digest(sel: ContextSelection): Promise<string>;
 }
 
 /** Everything plan() needs; the two interfaces are its only I/O. */

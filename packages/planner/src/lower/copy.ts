@@ -126,10 +126,12 @@ export async function lowerCopy(ctx: LowerContext, st: StageState, cmd: Command,
   const local = from.kind === 'context' ? sources.filter((s) => !URL_SOURCE.test(s)) : [];
   if (local.length > 0) {
     context = { sources: local, excludes, parents };
-    const d = await contextHasher(ctx, from.kind === 'context' ? from.name : undefined).hash(context).catch((e: unknown) => {
-      throw pointAtSource(e, sourceWords, file);
-    });
-    keyed = { kind: 'context', digest: d.digest };
+    const digest = await contextHasher(ctx, from.kind === 'context' ? from.name : undefined)
+      .digest(context)
+      .catch((e: unknown) => {
+        throw pointAtSource(e, sourceWords, file);
+      });
+    keyed = { kind: 'context', digest };
   }
 
   const spec: CopySpec = {

@@ -80,8 +80,8 @@ export async function lowerMounts(ctx: LowerContext, st: StageState, cmd: Comman
     const source = cleanPath(`/${spec.source ?? ''}`);
     // A context (the main one, or a named one) is content-addressed like a COPY of the same path.
     const readOfContext = async (name?: string): Promise<{ from: SourceRef; keyed: KeyedSource }> => {
-      const d = await contextHasher(ctx, name).hash(mountSourceSelection(source));
-      return { from: name === undefined ? { kind: 'context' } : { kind: 'context', name }, keyed: { kind: 'context', digest: d.digest } };
+      const digest = await contextHasher(ctx, name).digest(mountSourceSelection(source));
+      return { from: name === undefined ? { kind: 'context' } : { kind: 'context', name }, keyed: { kind: 'context', digest } };
     };
     if (spec.from !== undefined) {
       const ref = ctx.stageRef(spec.from, st.index, range);
