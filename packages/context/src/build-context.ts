@@ -7,6 +7,7 @@ import { BuildError } from '@tbuild/errors';
 import { ContentHasher } from './content-hasher.ts';
 import type { HashJob } from './content-hasher.ts';
 import { ContextFs, Yielder } from './context-fs.ts';
+import { ContextScan } from './context-scan.ts';
 import type { ContextMemo, ContextRecall } from './context-memo.ts';
 import type { EntryStat } from './context-fs.ts';
 import type { IgnoreMatcher } from './dockerignore.ts';
@@ -42,6 +43,13 @@ export interface BuildContextOptions {
   statCache?: StatCachePersistence;
   /** Where a long-lived process keeps what each build read, for the next build of the context. */
   memo?: ContextMemo;
+  /**
+   * `tbuild-scan` (native/scan.c): lists and lstats the context in one process while this one
+   * goes on, when the last build of this context read enough of it to be worth the spawn
+   * (`minStatCacheBytes` of stat cache; default 64 KiB, ~1,500 entries: a scan costs ~10 ms to
+   * start).
+   */
+  scanner?: { path: string; minStatCacheBytes?: number };
 }
 
 interface Memo {
@@ -69,7 +77,10 @@ export class BuildContext {
   private readonly memoStore: ContextMemo | undefined;
   private readonly memoKey: string;
   /** Before anything was read: what changed later than shortly before this is not kept for later. */
-  private readonly openedMs = Date.now();
+  private readonly openedMs: number;
+  /** Settles once a scan of the context is in `fs`, or failed: selection waits for it. */
+  private scanning: Promise<void> = Promise.resolve();
+  private scan: ContextScan | undefined;
   private recalled: ContextStats['recalled'] = 'none';
   private readonly selections = new Map<string, Promise<SelectedFile[]>>();
   private readonly hashes = new Map<string, Promise<ContextDigest>>();
@@ -78,10 +89,11 @@ export class BuildContext {
   private saving: Promise<void> = Promise.resolve();
   private readonly ident = new Float64Array(7);
   private readonly identBytes = new Uint8Array(this.ident.buffer);
-  private readonly counters = { filesHashed: 0, bytesHashed: 0, statCacheHits: 0, memoryHits: 0, selectionHits: 0 };
+  private readonly counters = { filesHashed: 0, bytesHashed: 0, statCacheHits: 0, memoryHits: 0, selectionHits: 0, treeHits: 0 };
 
-  private constructor(root: string, opts: BuildContextOptions, xx: XXHashAPI, statCacheData: Buffer | undefined) {
+  private constructor(root: string, opts: BuildContextOptions, xx: XXHashAPI, statCacheData: Buffer | undefined, openedMs: number) {
     this.root = root;
+    this.openedMs = openedMs;
     this.fs = new ContextFs(root);
     this.env = { fs: this.fs, ignore: opts.ignore, yielder: new Yielder(), ignoreStates: new Map<string, MatchState>() };
     this.xx = xx;
@@ -103,11 +115,20 @@ export class BuildContext {
         { cause: e },
       );
     }
+    const openedMs = Date.now();
     xxPromise ??= xxhash();
     const [xx, data] = await Promise.all([xxPromise, opts.statCache?.load().catch(() => undefined)]);
-    const ctx = new BuildContext(root, opts, xx, data);
+    const ctx = new BuildContext(root, opts, xx, data, openedMs);
     const recall = opts.memo?.take(ctx.memoKey);
     if (recall) ctx.recall(recall);
+    // The scan starts after openedMs, so racy-window checks against openedMs hold for its lstats.
+    else if (opts.scanner && (data?.length ?? 0) >= (opts.scanner.minStatCacheBytes ?? 64 << 10)) {
+      ctx.scanning = ContextScan.run(opts.scanner.path, root, { skip: opts.ignore.wholeDirs() }).then((scan) => {
+        if (!scan) return;
+        ctx.scan = scan;
+        ctx.fs.useScan(scan);
+      });
+    }
     return ctx;
   }
 
@@ -174,7 +195,7 @@ export class BuildContext {
     const key = selectionKey(sel);
     let p = this.selections.get(key);
     if (!p) {
-      p = selectFiles(this.env, sel);
+      p = this.scanning.then(() => selectFiles(this.env, sel));
       this.selections.set(key, p);
       p.catch(() => this.selections.delete(key));
     }
@@ -182,9 +203,12 @@ export class BuildContext {
   }
 
   /**
-   * `hash(sel).digest`, taken from the stat cache's record of the selection when every entry
-   * selected now has the path, type, link target and lstat fingerprint it had when that
-   * digest was computed: no content hash is looked up and no listing is built.
+   * `hash(sel).digest`, taken from the stat cache's records of the selection, first one that
+   * still holds:
+   * - with a scan of the context: the whole tree (every name, lstat and link target) is as it
+   *   was, byte for byte in the scan, and so are the .dockerignore patterns. Nothing is walked;
+   * - every entry selected now has the path, type, link target and lstat fingerprint it had:
+   *   the context is walked, but no content hash is looked up and no listing is built.
    */
   async digest(sel: ContextSelection): Promise<string> {
     const key = selectionKey(sel);
@@ -200,13 +224,40 @@ export class BuildContext {
   }
 
   private async computeDigest(sel: ContextSelection, key: string): Promise<string> {
-    const fp = this.persistence && this.selectionFingerprint(await this.select(sel));
-    const kept = fp === undefined ? undefined : this.statCache.selectionDigest(key, fp);
-    if (kept !== undefined) {
-      this.counters.selectionHits++;
-      return kept;
+    if (!this.persistence) return (await this.hash(sel)).digest;
+    await this.scanning;
+    const records: Array<[string, bigint]> = [];
+    const tree = this.treeFingerprint();
+    if (tree !== undefined) {
+      const treeKey = `tree\0${this.memoKey}\0${key}`;
+      const kept = this.statCache.selectionDigest(treeKey, tree);
+      if (kept !== undefined) {
+        this.counters.treeHits++;
+        return kept;
+      }
+      records.push([treeKey, tree]);
     }
-    return (await this.fullHash(sel, key, fp)).digest;
+    const fp = this.selectionFingerprint(await this.select(sel));
+    if (fp !== undefined) {
+      const kept = this.statCache.selectionDigest(key, fp);
+      if (kept !== undefined) {
+        this.counters.selectionHits++;
+        for (const [k, f] of records) this.statCache.recordSelection(k, f, kept);
+        return kept;
+      }
+      records.push([key, fp]);
+    }
+    return (await this.fullHash(sel, key, records)).digest;
+  }
+
+  /**
+   * xxh64 of the scan's bytes, when the scan saw the whole tree and nothing in it changed too
+   * recently to trust (as for the stat cache): equal bytes, equal tree.
+   */
+  private treeFingerprint(): bigint | undefined {
+    const scan = this.scan;
+    if (!scan?.whole || !trustedForLater(scan.newestChangeMs, this.openedMs)) return undefined;
+    return this.xx.h64Raw(scan.data, this.xx.h64(DIGEST_SALT));
   }
 
   /**
@@ -246,13 +297,13 @@ export class BuildContext {
     return this.fullHash(sel, selectionKey(sel));
   }
 
-  /** `hash`, recording the digest for the selection's fingerprint `selectionFp` when given. */
-  private async fullHash(sel: ContextSelection, key: string, selectionFp?: bigint): Promise<ContextDigest> {
+  /** `hash`, recording the digest in the stat cache under each of `records` (key, fingerprint). */
+  private async fullHash(sel: ContextSelection, key: string, records: ReadonlyArray<[string, bigint]> = []): Promise<ContextDigest> {
     // Once per selection and build, as select: the planner's key and the COPY's per-file
     // digests then come from one look at the files (a 20,000-file COPY hashed them twice).
     let p = this.hashes.get(key);
     if (!p) {
-      p = this.computeHash(sel, key, selectionFp);
+      p = this.computeHash(sel, records);
       this.hashes.set(key, p);
       p.catch(() => this.hashes.delete(key));
     }
@@ -260,7 +311,7 @@ export class BuildContext {
     return { digest: d.digest, files: d.files.slice() };
   }
 
-  private async computeHash(sel: ContextSelection, key: string, selectionFp: bigint | undefined): Promise<ContextDigest> {
+  private async computeHash(sel: ContextSelection, records: ReadonlyArray<[string, bigint]>): Promise<ContextDigest> {
     const files = await this.select(sel);
     const content = await this.contentHashes(files);
     const sha = createHash('sha256').update(DIGEST_SALT);
@@ -283,7 +334,7 @@ export class BuildContext {
     // listing is sorted by path so `cache why` can diff two listings by merging them.
     out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     const result = { digest: 'sha256:' + sha.digest('hex'), files: out };
-    if (selectionFp !== undefined) this.statCache.recordSelection(key, selectionFp, result.digest);
+    for (const [k, fp] of records) this.statCache.recordSelection(k, fp, result.digest);
     if (this.decodedStatCache?.dirty) await this.persist();
     return result;
   }

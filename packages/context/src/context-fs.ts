@@ -1,5 +1,7 @@
 import fs from 'node:fs';
+import type { ContextScan } from './context-scan.ts';
 import { unreadable } from './errors.ts';
+import { dirName, joinRel } from './go-path.ts';
 
 export type EntryType = 'file' | 'dir' | 'symlink' | 'other';
 
@@ -33,6 +35,11 @@ export interface FsObservations {
 
 const S_IFMT = 0o170000;
 
+/** An EntryStat from the lstat fields it keeps. */
+export function entryStat(mode: number, uid: number, gid: number, size: number, ino: number, mtimeMs: number, ctimeMs: number): EntryStat {
+  return { type: entryType(mode), perm: mode & 0o7777, uid, gid, size, mtimeMs, ctimeMs, ino, rawMode: mode, changedMs: Math.max(mtimeMs, ctimeMs) };
+}
+
 function entryType(mode: number): EntryType {
   switch (mode & S_IFMT) {
     case 0o100000:
@@ -60,6 +67,10 @@ export class ContextFs {
   private readonly links = new Map<string, string>();
   /** Number of lstat calls that reached the disk. */
   lstatCalls = 0;
+  /** A scan of the root taken as this build began, read instead of the disk where it has the directory. */
+  private scan: ContextScan | undefined;
+  /** Directories whose scanned listing and lstats are in the maps above. */
+  private readonly fromScan = new Set<string>();
 
   constructor(root: string) {
     this.root = root;
@@ -70,9 +81,36 @@ export class ContextFs {
     return rel === '' ? this.root : `${this.root}/${rel}`;
   }
 
+  /** Answers from `scan` from now on, wherever it listed the directory and nothing was read from the disk yet. */
+  useScan(scan: ContextScan): void {
+    this.scan = scan;
+  }
+
+  /** Takes directory `rel`'s listing, lstats and link targets from the scan; false when the scan did not list it. */
+  private scanned(rel: string): boolean {
+    if (this.fromScan.has(rel)) return true;
+    const d = this.scan?.dir(rel);
+    if (!d) return false;
+    this.fromScan.add(rel);
+    if (!this.dirs.has(rel)) this.dirs.set(rel, d.names.slice().sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+    for (const [name, st] of d.stats) {
+      const r = joinRel(rel, name);
+      if (!this.stats.has(r)) this.stats.set(r, st);
+    }
+    for (const [name, target] of d.links) {
+      const r = joinRel(rel, name);
+      if (!this.links.has(r)) this.links.set(r, target);
+    }
+    return true;
+  }
+
   lstat(rel: string): EntryStat | null {
     const hit = this.stats.get(rel);
     if (hit !== undefined) return hit;
+    if (this.scan && rel !== '' && this.scanned(dirName(rel))) {
+      const scanned = this.stats.get(rel);
+      if (scanned !== undefined) return scanned;
+    }
     this.lstatCalls++;
     let st: fs.Stats | undefined;
     try {
@@ -81,20 +119,7 @@ export class ContextFs {
       const code = (e as NodeJS.ErrnoException).code;
       if (code !== 'ENOTDIR') throw unreadable(rel, e);
     }
-    const out: EntryStat | null = st
-      ? {
-          type: entryType(st.mode),
-          perm: st.mode & 0o7777,
-          uid: st.uid,
-          gid: st.gid,
-          size: st.size,
-          mtimeMs: st.mtimeMs,
-          ctimeMs: st.ctimeMs,
-          ino: st.ino,
-          rawMode: st.mode,
-          changedMs: Math.max(st.mtimeMs, st.ctimeMs),
-        }
-      : null;
+    const out: EntryStat | null = st ? entryStat(st.mode, st.uid, st.gid, st.size, st.ino, st.mtimeMs, st.ctimeMs) : null;
     this.stats.set(rel, out);
     return out;
   }
@@ -159,6 +184,7 @@ export class ContextFs {
     } catch {
       // readdir below reports it
     }
+    if (this.scan && this.scanned(rel)) return this.dirs.get(rel)!;
     let names: string[];
     try {
       names = fs.readdirSync(this.abs(rel));
@@ -175,6 +201,10 @@ export class ContextFs {
   readlink(rel: string): string {
     const hit = this.links.get(rel);
     if (hit !== undefined) return hit;
+    if (this.scan && rel !== '' && this.scanned(dirName(rel))) {
+      const scanned = this.links.get(rel);
+      if (scanned !== undefined) return scanned;
+    }
     let target: string;
     try {
       target = fs.readlinkSync(this.abs(rel));

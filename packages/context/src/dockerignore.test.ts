@@ -148,3 +148,16 @@ describe('loadIgnoreFile', () => {
     expect(m.matches('secret', false)).toBe(true);
   });
 });
+
+describe('IgnoreMatcher.wholeDirs', () => {
+  const whole = (text: string) => new IgnoreMatcher(parseDockerignore(text)).wholeDirs();
+
+  it('lists literal directories and **/NAME, never a wildcard pattern', () => {
+    expect(whole('node_modules\n**/.git\nbuild/out\n*.log\n**/*.tmp\ndocs/**\n')).toEqual({ paths: ['node_modules', 'build/out'], names: ['.git'] });
+  });
+
+  it('leaves out what a ! pattern can bring back', () => {
+    expect(whole('node_modules\n!node_modules/keep\ndist\n**/.git\n')).toEqual({ paths: ['dist'], names: [] });
+    expect(whole('node_modules\n!node_modules\n')).toEqual({ paths: [], names: [] });
+  });
+});

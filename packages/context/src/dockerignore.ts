@@ -125,6 +125,24 @@ export class IgnoreMatcher {
   canSkipMatchedDir(relDir: string): boolean {
     return this.list.canSkipMatchedDir(relDir);
   }
+
+  /**
+   * Directories whose every entry is excluded, as a scan of the context can leave them out:
+   * literal patterns (`node_modules`, `build/out`) whose whole directory is excluded, and
+   * `**\/NAME` anywhere when no `!` pattern could bring anything back. Exact, never more:
+   * what a scan leaves out cannot change a selection.
+   */
+  wholeDirs(): { paths: string[]; names: string[] } {
+    const out = { paths: [] as string[], names: [] as string[] };
+    const negations = this.patterns.some((p) => p.negate);
+    for (const { pattern, negate } of this.patterns) {
+      if (negate) continue;
+      const anywhere = /^\*\*\/([^*?[\\/]+)$/.exec(pattern);
+      if (anywhere && !negations) out.names.push(anywhere[1]!);
+      else if (!/[*?[\\]/.test(pattern) && this.excludesWholeDir(pattern)) out.paths.push(pattern);
+    }
+    return out;
+  }
 }
 
 /**

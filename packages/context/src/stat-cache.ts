@@ -155,8 +155,10 @@ export class StatCache {
    */
   encode(freshness: (rel: string, fp: bigint) => Freshness): Buffer {
     this.dirty = false;
+    // Only selections changed: the entries go back as they came, neither decoded nor aged.
+    const verbatim = !this.decoded && this.fresh.size === 0 ? this.entryData : undefined;
     const keep: Array<[string, Entry]> = [...this.fresh];
-    for (const [rel, e] of this.old) {
+    for (const [rel, e] of verbatim ? [] : this.old) {
       if (this.fresh.has(rel)) continue;
       const f = freshness(rel, e.fp);
       if (f === 'changed' || e.age + 1 > MAX_AGE) continue;
@@ -168,7 +170,8 @@ export class StatCache {
     }
     const keys = sels.map(([key]) => Buffer.from(key, 'utf8'));
     const paths = keep.map(([rel]) => Buffer.from(rel, 'utf8'));
-    const total = 9 + keys.reduce((n, k, i) => n + 4 + k.length + 10 + sels[i]![1].digest.length, 0) + 4 + paths.reduce((n, p) => n + 4 + p.length + 17, 0);
+    const total =
+      9 + keys.reduce((n, k, i) => n + 4 + k.length + 10 + sels[i]![1].digest.length, 0) + (verbatim ? verbatim.length : 4 + paths.reduce((n, p) => n + 4 + p.length + 17, 0));
     const out = Buffer.allocUnsafe(total);
     out.write(MAGIC, 0, 'latin1');
     out[4] = VERSION;
@@ -186,6 +189,10 @@ export class StatCache {
       off += 10;
       off += out.write(s.digest, off, 'latin1');
     });
+    if (verbatim) {
+      verbatim.copy(out, off);
+      return out;
+    }
     out.writeUInt32LE(keep.length, off);
     off += 4;
     keep.forEach(([, e], i) => {

@@ -58,6 +58,8 @@ export interface ContextStats {
   statCacheHits: number;
   /** Selections whose digest came from the stat cache's record of them, every entry unchanged (BuildContext.digest). */
   selectionHits: number;
+  /** Selections whose digest came from the stat cache's record of the whole context tree, unchanged since (a scan of it, BuildContext.digest). */
+  treeHits: number;
   /** Content hashes reused within this build (a file used by several steps). */
   memoryHits: number;
   /** lstat calls that reached the disk. */

@@ -67,6 +67,9 @@ async function runHere() {
   script.runInThisContext()(mod.exports, createRequire(bundle), mod, bundle, path.dirname(bundle));
   // A build here is this process's only one; a build server (`server run`) keeps what its builds read.
   if (building) mod.exports.buildsOnce?.();
+  // Built beside the bundle where a C compiler was (scripts/bundle.mjs). TBUILD_NO_CONTEXT_SCAN
+  // reads contexts through Node.js only, to compare.
+  if (!process.env.TBUILD_NO_CONTEXT_SCAN) mod.exports.useContextScanner?.(path.join(path.dirname(bundle), 'tbuild-scan'));
   const exitCode = await mod.exports.main(argv);
   if (cachedData === undefined || script.cachedDataRejected || (building && !byBuild)) {
     // After the run, so the functions it compiled are in the cache too. Renamed into place:

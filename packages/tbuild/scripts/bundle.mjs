@@ -73,15 +73,24 @@ fs.writeFileSync(out, code);
 // A code cache for the previous bundle would only be rejected; drop it (and the old ESM bundle).
 for (const f of ['dist/tbuild.cjs.v8cache', 'dist/tbuild.mjs', 'dist/tbuild.mjs.map']) fs.rmSync(path.join(pkg, f), { force: true });
 
-// The thin client for the build server (native/client.c), where a C compiler is: a build sent
-// to a server then starts no Node.js. Without a compiler there is no dist/tbuild-client, and
-// bin/tbuild.js does everything, as before.
-const client = path.join(pkg, 'dist/tbuild-client');
-const tmp = `${client}.${process.pid}`;
-const cc = spawnSync('cc', ['-O2', '-Wall', '-o', tmp, path.join(pkg, 'native/client.c')], { encoding: 'utf8' });
-if (cc.status === 0) fs.renameSync(tmp, client);
-else {
-  fs.rmSync(tmp, { force: true });
-  fs.rmSync(client, { force: true });
-  console.warn(`note: no thin client for the build server (${cc.error ? 'no C compiler: install gcc and libc6-dev' : cc.stderr.trim()}); builds through a server start Node.js`);
+// The native helpers, where a C compiler is. Without one there are none, and Node.js does their
+// work, as before:
+// - the thin client for the build server (native/client.c): a build sent to a server then
+//   starts no Node.js;
+// - the context scanner (@tbuild/context's native/scan.c): lists and lstats a large build
+//   context in one process.
+const helpers = [
+  { out: 'dist/tbuild-client', src: path.join(pkg, 'native/client.c'), without: 'builds through a server start Node.js' },
+  { out: 'dist/tbuild-scan', src: path.join(pkg, '../context/native/scan.c'), without: 'build contexts are read by Node.js alone' },
+];
+for (const { out: bin, src, without } of helpers) {
+  const target = path.join(pkg, bin);
+  const tmp = `${target}.${process.pid}`;
+  const cc = spawnSync('cc', ['-O2', '-Wall', '-o', tmp, src], { encoding: 'utf8' });
+  if (cc.status === 0) fs.renameSync(tmp, target);
+  else {
+    fs.rmSync(tmp, { force: true });
+    fs.rmSync(target, { force: true });
+    console.warn(`note: no ${bin} (${cc.error ? 'no C compiler: install gcc and libc6-dev' : cc.stderr.trim()}); ${without}`);
+  }
 }

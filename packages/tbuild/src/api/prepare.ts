@@ -78,6 +78,14 @@ export function buildsOnce(): void {
   memo = undefined;
 }
 
+/** `tbuild-scan`, where the CLI has it (dist/, beside the bundle); run from sources there is none. */
+let scanner: string | undefined;
+
+/** Reads build contexts with `tbuild-scan` at `path` (native/scan.c in @tbuild/context), when one is large enough to gain from it. */
+export function useContextScanner(path: string): void {
+  scanner = path;
+}
+
 async function prepareWithStore(
   opts: BuildOptions,
   { contextDir, dockerfilePath, file, dockerfile, platform, host, store }: { contextDir: string; dockerfilePath: string | undefined; file: SourceFile; dockerfile: Dockerfile; platform: Platform; host: Platform; store: Store },
@@ -90,6 +98,7 @@ async function prepareWithStore(
     (await BuildContext.open(contextDir, {
       ignore: await loadIgnoreFile(contextDir, dockerfilePath),
       memo: contextMemo(),
+      ...(scanner ? { scanner: { path: scanner } } : {}),
       statCache: { load: () => store.readMeta(statCacheName), save: (b) => store.writeMeta(statCacheName, b) },
     }));
 

@@ -5,7 +5,7 @@ import type { CliContext, Command } from './command.ts';
 import { write } from './command.ts';
 import { commands } from './commands/index.ts';
 
-export { buildsOnce } from '../api/prepare.ts';
+export { buildsOnce, useContextScanner } from '../api/prepare.ts';
 
 const TOP_HELP = `Usage: tbuild [OPTIONS] CONTEXT      (same as: tbuild build)
        tbuild COMMAND [OPTIONS]
