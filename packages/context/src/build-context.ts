@@ -256,7 +256,7 @@ export class BuildContext {
    */
   private treeFingerprint(): bigint | undefined {
     const scan = this.scan;
-    if (!scan?.whole || !trustedForLater(scan.newestChangeMs, this.openedMs)) return undefined;
+    if (!scan?.whole || !trustedForLater(scan.newestChangeMs, this.openedMs) || !trustedForLater(scan.newestCoarseChangeMs, this.openedMs)) return undefined;
     return this.xx.h64Raw(scan.data, this.xx.h64(DIGEST_SALT));
   }
 

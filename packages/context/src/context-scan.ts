@@ -31,8 +31,9 @@ export class ContextScan {
    * tree (with what was left out).
    */
   whole = true;
-  /** The latest mtime or ctime of any entry, in ms. */
+  /** The latest mtime or ctime of any entry, in ms; and of those with whole-second times (a coarse file system). */
   newestChangeMs = 0;
+  newestCoarseChangeMs = 0;
 
   private constructor(readonly data: Buffer) {}
 
@@ -92,7 +93,9 @@ export class ContextScan {
     }
     const mtimeMs = i64(d, at + 29) * 1e3 + d.readUInt32LE(at + 37) / 1e6;
     const ctimeMs = i64(d, at + 41) * 1e3 + d.readUInt32LE(at + 49) / 1e6;
-    this.newestChangeMs = Math.max(this.newestChangeMs, mtimeMs, ctimeMs);
+    const changedMs = Math.max(mtimeMs, ctimeMs);
+    if (changedMs > this.newestChangeMs) this.newestChangeMs = changedMs;
+    if (changedMs > this.newestCoarseChangeMs && Number.isInteger(changedMs / 1000)) this.newestCoarseChangeMs = changedMs;
   }
 
   /** The listing of `rel` (relative to the scanned directory), or undefined when the scan has none. */
