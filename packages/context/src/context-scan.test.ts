@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, lstatSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +9,7 @@ import { ContextScan } from './context-scan.ts';
 import { BuildContext, IgnoreMatcher, parseDockerignore } from './index.ts';
 import type { ContextSelection, StatCachePersistence } from './index.ts';
 import { selectFiles } from './select.ts';
-import { makeTree, tempTree } from './test-support.ts';
+import { filePersistence, makeTree, tempTree } from './test-support.ts';
 
 const hasCc = spawnSync('cc', ['--version']).status === 0;
 const tree = {
@@ -27,18 +27,6 @@ const app: ContextSelection = { sources: ['app'], excludes: [], parents: false }
 const all: ContextSelection = { sources: ['.'], excludes: [], parents: false };
 const ignore = new IgnoreMatcher(parseDockerignore('node_modules\n'));
 
-function filePersistence(file: string): StatCachePersistence {
-  return {
-    load: async () => {
-      try {
-        return readFileSync(file);
-      } catch {
-        return undefined;
-      }
-    },
-    save: async (data) => writeFileSync(file, data),
-  };
-}
 
 describe.skipIf(!hasCc)('tbuild-scan (needs a C compiler, as `pnpm build`)', () => {
   const scanner = path.join(tempTree('tb-scanner-'), 'tbuild-scan');

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { isRoot, NEEDS_ROOT } from '../../../test/support/root.ts';
 import { BuildContext, IgnoreMatcher, parseDockerignore } from './index.ts';
 import type { ContextSelection, StatCachePersistence } from './index.ts';
-import { makeTree } from './test-support.ts';
+import { filePersistence, makeTree } from './test-support.ts';
 
 const tree = {
   'app/main.js': 'console.log(1)\n',
@@ -19,19 +19,6 @@ const ignore = new IgnoreMatcher(parseDockerignore('node_modules\n'));
 const app: ContextSelection = { sources: ['app'], excludes: [], parents: false };
 const all: ContextSelection = { sources: ['.'], excludes: [], parents: false };
 
-/** A real file-backed persistence, as the cache store would provide. */
-function filePersistence(file: string): StatCachePersistence {
-  return {
-    load: async () => {
-      try {
-        return readFileSync(file);
-      } catch {
-        return undefined;
-      }
-    },
-    save: async (data) => writeFileSync(file, data),
-  };
-}
 
 async function digestOf(root: string, sel: ContextSelection = app): Promise<string> {
   const ctx = await BuildContext.open(root, { ignore });

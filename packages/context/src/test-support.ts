@@ -1,7 +1,8 @@
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll } from 'vitest';
+import type { StatCachePersistence } from './types.ts';
 
 // The temp dirs makeTree made, removed once the importing test file is done.
 const made: string[] = [];
@@ -31,4 +32,18 @@ export function makeTree(tree: Tree, root = tempTree()): string {
     else symlinkSync(v.link, abs);
   }
   return root;
+}
+
+/** A real file-backed persistence, as the cache store would provide. */
+export function filePersistence(file: string): StatCachePersistence {
+  return {
+    load: async () => {
+      try {
+        return readFileSync(file);
+      } catch {
+        return undefined;
+      }
+    },
+    save: async (data) => writeFileSync(file, data),
+  };
 }
