@@ -18,9 +18,9 @@ export interface SkippedDirs {
 const MAX_ENTRIES = 1_000_000;
 
 /**
- * The output of `tbuild-scan` (native/scan.c, format described there) for one directory:
+ * The output of `tbuild-scan` (native/scan.c, format described there) for one directory tree:
  * indexed by directory when read, each directory decoded on first use, so a build decodes
- * only what it walks (not, say, an ignored node_modules).
+ * only what it walks.
  */
 export class ContextScan {
   private readonly blocks = new Map<string, number>();
@@ -39,7 +39,8 @@ export class ContextScan {
 
   /**
    * Runs `scanner` on `dir`. Resolves to undefined when it cannot run, fails, or writes
-   * anything but a whole scan: the caller then reads the directory itself.
+   * malformed output: the caller then reads the directory itself. A scan cut short at
+   * `maxEntries` has the directories it listed whole (and `whole` false).
    */
   static run(scanner: string, dir: string, opts: { maxEntries?: number; skip?: SkippedDirs } = {}): Promise<ContextScan | undefined> {
     const args = [dir, String(opts.maxEntries ?? MAX_ENTRIES)];
