@@ -58,6 +58,17 @@ static void put64(uint64_t v) { put(&v, 8); }
 
 static char rel[PATH_MAX];
 
+// Puts the path of `name` (n bytes), in the directory rel[0..len), into rel. Its length, or 0
+// when it does not fit: that directory is then not listed, and the scan not whole.
+static size_t child_rel(size_t len, const char *name, size_t n) {
+  size_t sub_len = len + (len ? 1 : 0) + n;
+  if (sub_len >= sizeof rel) return 0;
+  if (len) rel[len] = '/';
+  memcpy(rel + sub_len - n, name, n);
+  rel[sub_len] = 0;
+  return sub_len;
+}
+
 // Lists the directory open as `fd`, named `rel[0..len)` below DIR, then each subdirectory.
 static void scan(int fd, size_t len) {
   DIR *d = fdopendir(fd);
@@ -93,17 +104,8 @@ static void scan(int fd, size_t len) {
       put8(0);
       continue;
     }
-    int descend = 0;
-    if (S_ISDIR(st.st_mode)) {
-      size_t sub_len = len + (len ? 1 : 0) + n;
-      if (sub_len < sizeof rel) {
-        if (len) rel[len] = '/';
-        memcpy(rel + len + (len ? 1 : 0), name, n);
-        rel[sub_len] = 0;
-        descend = !pruned(rel, name);
-      }
-    }
-    put8(S_ISDIR(st.st_mode) && !descend ? 2 : 1);
+    int left_out = S_ISDIR(st.st_mode) && child_rel(len, name, n) && pruned(rel, name);
+    put8(left_out ? 2 : 1);
     put32(st.st_mode);
     put32(st.st_uid);
     put32(st.st_gid);
@@ -122,7 +124,7 @@ static void scan(int fd, size_t len) {
         put32((uint32_t)t);
         put(target, (size_t)t);
       }
-    } else if (descend) {
+    } else if (S_ISDIR(st.st_mode) && !left_out) {
       if (subs_len == subs_cap) {
         subs_cap = subs_cap ? subs_cap * 2 : 16;
         subs = realloc(subs, subs_cap * sizeof *subs);
@@ -139,15 +141,10 @@ static void scan(int fd, size_t len) {
     memcpy(out + count_at, &count, 4);
   }
   for (size_t i = 0; i < subs_len; i++) {
-    size_t n = strlen(subs[i]);
-    size_t sub_len = len + (len ? 1 : 0) + n;
-    if (!stopped && sub_len < sizeof rel) {
+    size_t sub_len = stopped ? 0 : child_rel(len, subs[i], strlen(subs[i]));
+    if (sub_len) {
       int c = openat(dirfd(d), subs[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (c >= 0) {
-        if (len) rel[len] = '/';
-        memcpy(rel + len + (len ? 1 : 0), subs[i], n);
-        scan(c, sub_len);
-      }
+      if (c >= 0) scan(c, sub_len);
     }
     free(subs[i]);
   }

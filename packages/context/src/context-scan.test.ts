@@ -85,6 +85,19 @@ describe.skipIf(!hasCc)('tbuild-scan (needs a C compiler, as `pnpm build`)', () 
     expect(fs.lstatCalls).toBeGreaterThan(3);
   });
 
+  it('is not whole when a directory path is too long to list (PATH_MAX)', async () => {
+    const root = makeTree({ 'a.txt': 'a\n' });
+    try {
+      // 17 directories of 250-byte names: deeper than a path the scanner can name.
+      execFileSync('bash', ['-c', 'cd "$1" && n=$(printf "d%.0s" $(seq 250)) && for i in $(seq 17); do mkdir "$n" && cd "$n"; done && echo x > f', 'bash', root]);
+      const scan = (await ContextScan.run(scanner, root))!;
+      expect(scan.whole).toBe(false);
+    } finally {
+      // fs.rmSync cannot name files this deep; rm(1) walks down with openat.
+      execFileSync('rm', ['-rf', root]);
+    }
+  });
+
   it('rejects output that is malformed or cut short', async () => {
     const root = makeTree(tree);
     const good = execFileSync(scanner, [root]);
