@@ -92,9 +92,7 @@ export class ContextScan {
       this.whole = false;
       return;
     }
-    const mtimeMs = i64(d, at + 29) * 1e3 + d.readUInt32LE(at + 37) / 1e6;
-    const ctimeMs = i64(d, at + 41) * 1e3 + d.readUInt32LE(at + 49) / 1e6;
-    const changedMs = Math.max(mtimeMs, ctimeMs);
+    const changedMs = Math.max(timeMs(d, at + 29), timeMs(d, at + 41));
     if (changedMs > this.newestChangeMs) this.newestChangeMs = changedMs;
     if (changedMs > this.newestCoarseChangeMs && Number.isInteger(changedMs / 1000)) this.newestCoarseChangeMs = changedMs;
   }
@@ -117,10 +115,7 @@ export class ContextScan {
       out.names[i] = name;
       if (d[off++] === 0) continue;
       const mode = d.readUInt32LE(off);
-      // As Node.js computes them (fs.Stats): the stat cache compares these numbers exactly.
-      const mtimeMs = i64(d, off + 28) * 1e3 + d.readUInt32LE(off + 36) / 1e6;
-      const ctimeMs = i64(d, off + 40) * 1e3 + d.readUInt32LE(off + 48) / 1e6;
-      out.stats.set(name, entryStat(mode, d.readUInt32LE(off + 4), d.readUInt32LE(off + 8), u64(d, off + 12), u64(d, off + 20), mtimeMs, ctimeMs));
+      out.stats.set(name, entryStat(mode, d.readUInt32LE(off + 4), d.readUInt32LE(off + 8), u64(d, off + 12), u64(d, off + 20), timeMs(d, off + 28), timeMs(d, off + 40)));
       off += 52;
       if ((mode & 0o170000) === 0o120000) {
         const t = d.readUInt32LE(off);
@@ -164,7 +159,10 @@ function u64(d: Buffer, off: number): number {
   return d.readUInt32LE(off) + d.readUInt32LE(off + 4) * 4294967296;
 }
 
-/** A little-endian signed 64-bit field as a double: seconds, negative before 1970. */
-function i64(d: Buffer, off: number): number {
-  return d.readUInt32LE(off) + d.readInt32LE(off + 4) * 4294967296;
+/**
+ * An i64 of seconds and a u32 of nanoseconds as milliseconds, computed as Node.js computes
+ * fs.Stats' mtimeMs: the stat cache compares these numbers exactly.
+ */
+function timeMs(d: Buffer, off: number): number {
+  return (d.readUInt32LE(off) + d.readInt32LE(off + 4) * 4294967296) * 1e3 + d.readUInt32LE(off + 8) / 1e6;
 }
