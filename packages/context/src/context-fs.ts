@@ -104,13 +104,15 @@ export class ContextFs {
     return true;
   }
 
+  /** Whether the scan listed `rel`'s directory (its lstat and link target, if any, are then in the maps). */
+  private parentScanned(rel: string): boolean {
+    return this.scan !== undefined && rel !== '' && this.scanned(dirName(rel));
+  }
+
   lstat(rel: string): EntryStat | null {
-    const hit = this.stats.get(rel);
+    let hit = this.stats.get(rel);
+    if (hit === undefined && this.parentScanned(rel)) hit = this.stats.get(rel);
     if (hit !== undefined) return hit;
-    if (this.scan && rel !== '' && this.scanned(dirName(rel))) {
-      const scanned = this.stats.get(rel);
-      if (scanned !== undefined) return scanned;
-    }
     this.lstatCalls++;
     let st: fs.Stats | undefined;
     try {
@@ -199,12 +201,9 @@ export class ContextFs {
   }
 
   readlink(rel: string): string {
-    const hit = this.links.get(rel);
+    let hit = this.links.get(rel);
+    if (hit === undefined && this.parentScanned(rel)) hit = this.links.get(rel);
     if (hit !== undefined) return hit;
-    if (this.scan && rel !== '' && this.scanned(dirName(rel))) {
-      const scanned = this.links.get(rel);
-      if (scanned !== undefined) return scanned;
-    }
     let target: string;
     try {
       target = fs.readlinkSync(this.abs(rel));
