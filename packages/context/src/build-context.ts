@@ -38,6 +38,19 @@ function trustedForLater(changedMs: number, hashStartMs: number): boolean {
 
 let xxPromise: Promise<XXHashAPI> | undefined;
 
+/** The lstat fields that stand for a file's content (the stat cache's fingerprint), as doubles. */
+const IDENT_FIELDS = 7;
+
+function putIdent(out: Float64Array, at: number, st: EntryStat): void {
+  out[at] = st.size;
+  out[at + 1] = st.mtimeMs;
+  out[at + 2] = st.ctimeMs;
+  out[at + 3] = st.ino;
+  out[at + 4] = st.rawMode;
+  out[at + 5] = st.uid;
+  out[at + 6] = st.gid;
+}
+
 export interface BuildContextOptions {
   ignore: IgnoreMatcher;
   statCache?: StatCachePersistence;
@@ -87,7 +100,7 @@ export class BuildContext {
   private readonly digests = new Map<string, Promise<string>>();
   private readonly memo = new Map<string, Memo>();
   private saving: Promise<void> = Promise.resolve();
-  private readonly ident = new Float64Array(7);
+  private readonly ident = new Float64Array(IDENT_FIELDS);
   private readonly identBytes = new Uint8Array(this.ident.buffer);
   private readonly counters = { filesHashed: 0, bytesHashed: 0, statCacheHits: 0, memoryHits: 0, selectionHits: 0, treeHits: 0 };
 
@@ -266,23 +279,18 @@ export class BuildContext {
    * content. Undefined when a file changed too recently to trust its lstat (as for the stat cache).
    */
   private selectionFingerprint(files: SelectedFile[]): bigint | undefined {
-    const ident = new Float64Array(files.length * 7);
+    const ident = new Float64Array(files.length * IDENT_FIELDS);
     let text = DIGEST_SALT;
     let i = 0;
     for (const f of files) {
       const st = this.fs.peekStat(f.relPath);
       if (!st) return undefined;
-      if (f.type === 'file') {
-        if (!trustedForLater(st.changedMs, this.openedMs)) return undefined;
-        ident[i] = st.size;
-        ident[i + 1] = st.mtimeMs;
-        ident[i + 2] = st.ctimeMs;
-        ident[i + 3] = st.ino;
-      }
-      ident[i + 4] = st.rawMode;
-      ident[i + 5] = st.uid;
-      ident[i + 6] = st.gid;
-      i += 7;
+      if (f.type === 'file' && !trustedForLater(st.changedMs, this.openedMs)) return undefined;
+      putIdent(ident, i, st);
+      // A directory's size and times change with what is added inside it, which its record does
+      // not cover (a symlink's target is in the text): only mode and owner count.
+      if (f.type !== 'file') ident.fill(0, i, i + 4);
+      i += IDENT_FIELDS;
       text += `${f.destRel}\0${f.relPath}\0${f.type}\0${f.linkTarget ?? ''}\n`;
     }
     return this.xx.h64Raw(new Uint8Array(ident.buffer), this.xx.h64(text));
@@ -364,14 +372,7 @@ export class BuildContext {
 
   /** xxh64 over the exact bits of size, mtime, ctime, inode, mode, uid and gid. */
   private fingerprint(st: EntryStat): bigint {
-    const f = this.ident;
-    f[0] = st.size;
-    f[1] = st.mtimeMs;
-    f[2] = st.ctimeMs;
-    f[3] = st.ino;
-    f[4] = st.rawMode;
-    f[5] = st.uid;
-    f[6] = st.gid;
+    putIdent(this.ident, 0, st);
     return this.xx.h64Raw(this.identBytes);
   }
 
