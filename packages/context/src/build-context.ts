@@ -91,9 +91,8 @@ export class BuildContext {
   private readonly memoKey: string;
   /** Before anything was read: what changed later than shortly before this is not kept for later. */
   private readonly openedMs: number;
-  /** Settles once a scan of the context is in `fs`, or failed: selection waits for it. */
-  private scanning: Promise<void> = Promise.resolve();
-  private scan: ContextScan | undefined;
+  /** The scan of the context, once it is in `fs` (undefined: none, or it failed): selection waits for it. */
+  private scanning: Promise<ContextScan | undefined> = Promise.resolve(undefined);
   private recalled: ContextStats['recalled'] = 'none';
   private readonly selections = new Map<string, Promise<SelectedFile[]>>();
   private readonly hashes = new Map<string, Promise<ContextDigest>>();
@@ -137,9 +136,8 @@ export class BuildContext {
     // The scan starts after openedMs, so racy-window checks against openedMs hold for its lstats.
     else if (opts.scanner && (data?.length ?? 0) >= (opts.scanner.minStatCacheBytes ?? 64 << 10)) {
       ctx.scanning = ContextScan.run(opts.scanner.path, root, { skip: opts.ignore.wholeDirs() }).then((scan) => {
-        if (!scan) return;
-        ctx.scan = scan;
-        ctx.fs.useScan(scan);
+        if (scan) ctx.fs.useScan(scan);
+        return scan;
       });
     }
     return ctx;
@@ -238,9 +236,8 @@ export class BuildContext {
 
   private async computeDigest(sel: ContextSelection, key: string): Promise<string> {
     if (!this.persistence) return (await this.hash(sel)).digest;
-    await this.scanning;
     const records: Array<[string, bigint]> = [];
-    const tree = this.treeFingerprint();
+    const tree = this.treeFingerprint(await this.scanning);
     if (tree !== undefined) {
       const treeKey = `tree\0${this.memoKey}\0${key}`;
       const kept = this.statCache.selectionDigest(treeKey, tree);
@@ -267,8 +264,7 @@ export class BuildContext {
    * xxh64 of the scan's bytes, when the scan saw the whole tree and nothing in it changed too
    * recently to trust (as for the stat cache): equal bytes, equal tree.
    */
-  private treeFingerprint(): bigint | undefined {
-    const scan = this.scan;
+  private treeFingerprint(scan: ContextScan | undefined): bigint | undefined {
     if (!scan?.whole || !trustedForLater(scan.newestChangeMs, this.openedMs) || !trustedForLater(scan.newestCoarseChangeMs, this.openedMs)) return undefined;
     return this.xx.h64Raw(scan.data, this.xx.h64(DIGEST_SALT));
   }
