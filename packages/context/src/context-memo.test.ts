@@ -3,15 +3,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { BuildContext, ContextMemo, IgnoreMatcher, parseDockerignore } from './index.ts';
 import type { ContextSelection } from './index.ts';
-import { makeTree } from './test-support.ts';
+import { makeTree, settledTree } from './test-support.ts';
 
 const ignore = new IgnoreMatcher(parseDockerignore('skip\n'));
 const all: ContextSelection = { sources: ['.'], excludes: [], parents: false };
 const src: ContextSelection = { sources: ['src'], excludes: ['src/gen'], parents: false };
 
-/** A context whose files are old enough to be trusted (the racy window is 100 ms). */
-async function settledTree(): Promise<string> {
-  const root = makeTree({
+/** A context whose files are old enough to be trusted. */
+function settled(): Promise<string> {
+  return settledTree({
     'src/a.js': 'a\n',
     'src/b.js': 'bb\n',
     'src/gen/x.js': 'x\n',
@@ -20,8 +20,6 @@ async function settledTree(): Promise<string> {
     'skip/ignored': 'no\n',
     'README': 'readme\n',
   });
-  await sleep(150);
-  return root;
 }
 
 /** One build's reading of the context: the digests, and what came from the last build. */
@@ -39,7 +37,7 @@ async function build(root: string, memo: ContextMemo | undefined, sels = [all, s
 
 describe('ContextMemo', () => {
   it('gives a second build every digest without reading a file or directory', async () => {
-    const root = await settledTree();
+    const root = await settled();
     const memo = new ContextMemo();
     const first = await build(root, memo);
     expect(first.stats).toMatchObject({ recalled: 'none', filesHashed: 5 });
@@ -52,7 +50,7 @@ describe('ContextMemo', () => {
   });
 
   it('sees a file changed to the same size and mtime', async () => {
-    const root = await settledTree();
+    const root = await settled();
     const memo = new ContextMemo();
     await build(root, memo);
     const file = `${root}/src/b.js`;
@@ -65,7 +63,7 @@ describe('ContextMemo', () => {
   });
 
   it('lists a directory again once an entry is added, removed or renamed in it', async () => {
-    const root = await settledTree();
+    const root = await settled();
     const memo = new ContextMemo();
     const first = await build(root, memo);
     writeFileSync(`${root}/src/lib/d.js`, 'd\n');
@@ -82,7 +80,7 @@ describe('ContextMemo', () => {
   });
 
   it('stops looking for deleted files once their directory has been listed again', async () => {
-    const root = await settledTree();
+    const root = await settled();
     const memo = new ContextMemo();
     const first = await build(root, memo);
     unlinkSync(`${root}/src/lib/c.js`);
@@ -94,7 +92,7 @@ describe('ContextMemo', () => {
   });
 
   it('reads a symlink replaced by one with another target', async () => {
-    const root = await settledTree();
+    const root = await settled();
     const memo = new ContextMemo();
     const first = await build(root, memo);
     unlinkSync(`${root}/src/link`);
@@ -105,7 +103,7 @@ describe('ContextMemo', () => {
   });
 
   it('keeps nothing from files changed just before the build that read them', async () => {
-    const root = await settledTree();
+    const root = await settled();
     const memo = new ContextMemo();
     writeFileSync(`${root}/src/fresh.js`, 'new\n');
     mkdirSync(`${root}/src/newdir`);
@@ -124,7 +122,7 @@ describe('ContextMemo', () => {
   });
 
   it('is kept per .dockerignore, and for a few contexts at most', async () => {
-    const roots = [await settledTree(), await settledTree(), await settledTree()];
+    const roots = [await settled(), await settled(), await settled()];
     const memo = new ContextMemo(2);
     for (const root of roots) await build(root, memo);
     expect((await build(roots[0]!, memo)).stats.recalled).toBe('none');
@@ -134,7 +132,7 @@ describe('ContextMemo', () => {
   });
 
   it('keeps no more entries than its budget, dropping the least recently built context first', async () => {
-    const roots = [await settledTree(), await settledTree()];
+    const roots = [await settled(), await settled()];
     const entries = (await build(roots[0]!, new ContextMemo())).stats.lstatCalls;
     const memo = new ContextMemo(4, entries * 2 - 1);
     for (const root of roots) await build(root, memo);
@@ -148,7 +146,7 @@ describe('ContextMemo', () => {
   });
 
   it('is not shared by two builds of one context at once', async () => {
-    const root = await settledTree();
+    const root = await settled();
     const memo = new ContextMemo();
     await build(root, memo);
     const [a, b] = await Promise.all([BuildContext.open(root, { ignore, memo }), BuildContext.open(root, { ignore, memo })]);

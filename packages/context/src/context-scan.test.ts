@@ -9,7 +9,7 @@ import { ContextScan } from './context-scan.ts';
 import { BuildContext, IgnoreMatcher, parseDockerignore } from './index.ts';
 import type { ContextSelection, StatCachePersistence } from './index.ts';
 import { selectFiles } from './select.ts';
-import { filePersistence, makeTree, tempTree } from './test-support.ts';
+import { filePersistence, makeTree, settledTree, tempTree } from './test-support.ts';
 
 const hasCc = spawnSync('cc', ['--version']).status === 0;
 const tree = {
@@ -109,16 +109,11 @@ describe.skipIf(!hasCc)('tbuild-scan (needs a C compiler, as `pnpm build`)', () 
   });
 
   describe('the stat cache record of the whole tree', () => {
-    const settledTree = async (): Promise<string> => {
-      const root = makeTree(tree);
-      await sleep(150);
-      return root;
-    };
     const open = (root: string, sc: StatCachePersistence, patterns = 'node_modules\n') =>
       BuildContext.open(root, { ignore: new IgnoreMatcher(parseDockerignore(patterns)), scanner: withScanner, statCache: sc });
 
     it('gives the digest without walking the context when nothing in it changed', async () => {
-      const root = await settledTree();
+      const root = await settledTree(tree);
       const sc = filePersistence(`${tempTree()}/sc`);
       const first = await open(root, sc);
       const d = await first.digest(app);
@@ -129,7 +124,7 @@ describe.skipIf(!hasCc)('tbuild-scan (needs a C compiler, as `pnpm build`)', () 
     });
 
     it('falls back to the selection when a file outside it changed, and to hashing when one inside did', async () => {
-      const root = await settledTree();
+      const root = await settledTree(tree);
       const sc = filePersistence(`${tempTree()}/sc`);
       const first = await open(root, sc);
       const d = await first.digest(app);
@@ -159,7 +154,7 @@ describe.skipIf(!hasCc)('tbuild-scan (needs a C compiler, as `pnpm build`)', () 
     });
 
     it('leaves out what .dockerignore excludes whole: changes there do not count', async () => {
-      const root = await settledTree();
+      const root = await settledTree(tree);
       const sc = filePersistence(`${tempTree()}/sc`);
       const first = await open(root, sc);
       const d = await first.digest(all);
@@ -176,7 +171,7 @@ describe.skipIf(!hasCc)('tbuild-scan (needs a C compiler, as `pnpm build`)', () 
     });
 
     it('is not used across .dockerignore patterns, nor kept while an entry changed too recently', async () => {
-      const root = await settledTree();
+      const root = await settledTree(tree);
       const sc = filePersistence(`${tempTree()}/sc`);
       const first = await open(root, sc);
       await first.digest(all);

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { isRoot, NEEDS_ROOT } from '../../../test/support/root.ts';
 import { BuildContext, IgnoreMatcher, parseDockerignore } from './index.ts';
 import type { ContextSelection, StatCachePersistence } from './index.ts';
-import { filePersistence, makeTree } from './test-support.ts';
+import { filePersistence, makeTree, settledTree } from './test-support.ts';
 
 const tree = {
   'app/main.js': 'console.log(1)\n',
@@ -100,12 +100,7 @@ describe('BuildContext.hash', () => {
 });
 
 describe('stat cache', () => {
-  async function settled(): Promise<string> {
-    const root = makeTree(tree);
-    // Files changed within the racy window are deliberately not trusted to the cache.
-    await sleep(150);
-    return root;
-  }
+  const settled = () => settledTree(tree);
 
   it('makes a warm hash read no file contents, and gives the same digest', async () => {
     const root = await settled();
@@ -207,8 +202,7 @@ describe('BuildContext.digest and the stat cache record of a selection', () => {
   const open = (root: string, persistence: StatCachePersistence) => BuildContext.open(root, { ignore, statCache: persistence });
 
   it('gives the digest of a selection whose entries all look as they did, without a lookup per file', async () => {
-    const root = makeTree(tree);
-    await sleep(150);
+    const root = await settledTree(tree);
     const persistence = filePersistence(`${makeTree({})}/statcache`);
     const first = await open(root, persistence);
     const d1 = await first.digest(all);

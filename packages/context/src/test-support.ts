@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll } from 'vitest';
 import type { StatCachePersistence } from './types.ts';
 
@@ -46,4 +47,11 @@ export function filePersistence(file: string): StatCachePersistence {
     },
     save: async (data) => writeFileSync(file, data),
   };
+}
+
+/** `makeTree`, then old enough to be trusted: files changed within the racy window (100 ms) are not kept by the stat cache. */
+export async function settledTree(tree: Tree): Promise<string> {
+  const root = makeTree(tree);
+  await sleep(150);
+  return root;
 }
