@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import fsSync, { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { cacheError, noSpaceError } from './errors.ts';
@@ -85,9 +85,10 @@ export class Store {
     return path.join(this.dirs.blobs, digestHex(digest));
   }
 
+  // hasBlob, blobIntact and hasSnapshot stat synchronously, as readIfExists reads (fs-util.ts).
   async hasBlob(digest: string): Promise<boolean> {
     try {
-      return (await fs.stat(this.blobPath(digest))).isFile();
+      return fsSync.statSync(this.blobPath(digest)).isFile();
     } catch (e) {
       if (isErrno(e, 'ENOENT')) return false;
       throw e;
@@ -154,7 +155,7 @@ export class Store {
     const file = this.blobPath(digest);
     let st;
     try {
-      st = await fs.stat(file);
+      st = fsSync.statSync(file);
     } catch (e) {
       if (isErrno(e, 'ENOENT')) return false;
       throw e;
@@ -404,7 +405,7 @@ export class Store {
       // Hits only order gc's eviction: a full disk here must not fail the build that hit.
       try {
         await appendUsage(this.usageFile, keys, new Date().toISOString());
-        const st = await fs.stat(this.usageFile).catch(() => undefined);
+        const st = fsSync.statSync(this.usageFile, { throwIfNoEntry: false });
         if (st && st.size > USAGE_FOLD_BYTES) await this.foldUsage();
       } catch {
         /* lost hits: see step-usage.ts */
@@ -590,9 +591,10 @@ export class Store {
    */
   async lease(digests: string[], opts: { since?: number } = {}): Promise<() => Promise<void>> {
     const file = path.join(this.dirs.leases, `${ownedName()}.json`);
-    await fs.writeFile(file, JSON.stringify({ digests, since: opts.since }), { flag: 'wx', mode: 0o600 });
+    // Small, and on every build's path: written and removed synchronously (fs-util.ts, readIfExists).
+    fsSync.writeFileSync(file, JSON.stringify({ digests, since: opts.since }), { flag: 'wx', mode: 0o600 });
     return async () => {
-      await fs.rm(file, { force: true });
+      fsSync.rmSync(file, { force: true });
     };
   }
 

@@ -1,4 +1,4 @@
-import type { Stats } from 'node:fs';
+import fsSync, { type Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { noSpaceError } from '../errors.ts';
@@ -65,9 +65,15 @@ export async function atomicCreate(tmp: string, dest: string, data: Buffer | str
   }
 }
 
+/**
+ * The file's bytes, or undefined when there is none. For the store's small records (steps, refs,
+ * documents): read synchronously, since each of Node.js's asynchronous reads is four trips through
+ * its thread pool (open, fstat, read, close), ~0.2 ms against ~0.03 ms here, and a warm build makes
+ * dozens of them in a row. A page-cache read blocks the event loop for microseconds.
+ */
 export async function readIfExists(file: string): Promise<Buffer | undefined> {
   try {
-    return await fs.readFile(file);
+    return fsSync.readFileSync(file);
   } catch (e) {
     if (isErrno(e, 'ENOENT', 'ENOTDIR')) return undefined;
     throw e;

@@ -1,3 +1,4 @@
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -41,7 +42,8 @@ export function defaultStoreRoot(env: Record<string, string | undefined>): strin
  * rather than half-understood; a non-empty directory without VERSION is not ours.
  */
 export async function prepareLayout(root: string): Promise<void> {
-  await fs.mkdir(root, { recursive: true, mode: 0o700 });
+  // Every open makes sure of the layout; synchronously, as fs-util.ts's readIfExists reads.
+  fsSync.mkdirSync(root, { recursive: true, mode: 0o700 });
   const versionFile = path.join(root, 'VERSION');
   let raw = await readIfExists(versionFile);
   if (raw === undefined) {
@@ -61,7 +63,7 @@ export async function prepareLayout(root: string): Promise<void> {
   } else {
     checkVersion(root, versionFile, raw);
   }
-  for (const d of Object.values(DIRS)) await fs.mkdir(path.join(root, d), { recursive: true, mode: 0o700 });
+  for (const d of Object.values(DIRS)) fsSync.mkdirSync(path.join(root, d), { recursive: true, mode: 0o700 });
 }
 
 function checkVersion(root: string, versionFile: string, raw: Buffer): void {

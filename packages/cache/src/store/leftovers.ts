@@ -1,3 +1,4 @@
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { isErrno, mountsUnder } from './fs-util.ts';
@@ -10,7 +11,8 @@ import { ownerAlive } from './process-id.ts';
  */
 export async function removeDeadLeftovers(dir: string): Promise<string[]> {
   const removed: string[] = [];
-  for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
+  // Listed synchronously (every store open does this; see fs-util.ts, readIfExists).
+  for (const name of listOrEmpty(dir)) {
     if (ownerAlive(name)) continue;
     const p = path.join(dir, name);
     if ((await mountsUnder(p)).length > 0) continue;
@@ -23,6 +25,14 @@ export async function removeDeadLeftovers(dir: string): Promise<string[]> {
     }
   }
   return removed;
+}
+
+function listOrEmpty(dir: string): string[] {
+  try {
+    return fsSync.readdirSync(dir);
+  } catch {
+    return [];
+  }
 }
 
 // A non-root process cannot delete entries of a 0555 directory an extraction left behind.

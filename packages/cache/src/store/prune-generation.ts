@@ -1,3 +1,4 @@
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 
 /**
@@ -12,7 +13,13 @@ import fs from 'node:fs/promises';
  * Written by rename, unsynced: after a power loss no build is left that read the old count.
  */
 export async function readGeneration(file: string): Promise<number | undefined> {
-  const raw = await fs.readFile(file, 'utf8').catch(() => undefined);
+  // Synchronous, as the store's other small reads (fs-util.ts, readIfExists).
+  let raw: string | undefined;
+  try {
+    raw = fsSync.readFileSync(file, 'utf8');
+  } catch {
+    raw = undefined;
+  }
   const n = raw === undefined ? NaN : Number(raw.trim());
   return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
 }

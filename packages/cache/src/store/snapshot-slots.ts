@@ -57,7 +57,7 @@ export async function claimSlot(snapDir: string, tmpDir: string, diffId: string)
 
 export async function isComplete(slot: SnapshotSlot): Promise<boolean> {
   try {
-    return (await fs.lstat(slot.fs)).isDirectory();
+    return fsSync.lstatSync(slot.fs).isDirectory();
   } catch (e) {
     if (isErrno(e, 'ENOENT')) return false;
     throw e;

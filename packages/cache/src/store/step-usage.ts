@@ -1,3 +1,4 @@
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import type { StepRecord } from './step-record.ts';
 
@@ -14,10 +15,13 @@ export interface Usage {
   last: string;
 }
 
-/** Appends one line per key; concurrent builds' appends never interleave within a line. */
+/**
+ * Appends one line per key; concurrent builds' appends never interleave within a line. One
+ * small write, made synchronously (see fs-util.ts, readIfExists).
+ */
 export async function appendUsage(file: string, keys: string[], at: string): Promise<void> {
   if (keys.length === 0) return;
-  await fs.appendFile(file, keys.map((k) => `${at}\t${k}\n`).join(''), { mode: 0o600 });
+  fsSync.appendFileSync(file, keys.map((k) => `${at}\t${k}\n`).join(''), { mode: 0o600 });
 }
 
 export async function readUsage(file: string): Promise<Map<string, Usage>> {
