@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
+import fs from 'node:fs';
 import path from 'node:path';
 import xxhash from 'xxhash-wasm';
 import type { XXHashAPI } from 'xxhash-wasm';
@@ -119,8 +119,9 @@ export class BuildContext {
   static async open(dir: string, opts: BuildContextOptions): Promise<BuildContext> {
     let root: string;
     try {
-      root = await fsp.realpath(path.resolve(dir));
-      if (!(await fsp.stat(root)).isDirectory()) throw new Error('not a directory');
+      // Synchronous, as the other small reads on a build's path (dockerignore.ts, readConfined).
+      root = fs.realpathSync(path.resolve(dir));
+      if (!fs.statSync(root).isDirectory()) throw new Error('not a directory');
     } catch (e) {
       throw new BuildError(
         { code: ContextErrorCode.notDirectory, message: `build context ${JSON.stringify(dir)} is not a readable directory` },

@@ -1,4 +1,4 @@
-import { promises as fsp } from 'node:fs';
+import fs, { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { BuildError } from '@tbuild/errors';
 import { cleanPath } from './go-path.ts';
@@ -166,10 +166,12 @@ export async function loadIgnoreFile(contextDir: string, dockerfilePath = 'Docke
   return IgnoreMatcher.none();
 }
 
+// Synchronous: two lstats and a small read on every build's path, each otherwise a trip through
+// Node.js's thread pool (as the store's records, @tbuild/cache fs-util.ts).
 async function readConfined(root: string, file: string): Promise<string | undefined> {
   let st;
   try {
-    st = await fsp.lstat(file);
+    st = fs.lstatSync(file);
   } catch {
     return undefined;
   }
@@ -177,7 +179,7 @@ async function readConfined(root: string, file: string): Promise<string | undefi
     let real: string;
     let realRoot: string;
     try {
-      [real, realRoot] = await Promise.all([fsp.realpath(file), fsp.realpath(root)]);
+      [real, realRoot] = [fs.realpathSync(file), fs.realpathSync(root)];
     } catch {
       return undefined;
     }
@@ -188,8 +190,9 @@ async function readConfined(root: string, file: string): Promise<string | undefi
         hint: 'replace the symlink with a regular file inside the context',
       });
     }
-    return fsp.readFile(real, 'utf8');
+    // Not a regular file (a pipe, say): read without holding up the event loop.
+    return fs.statSync(real).isFile() ? fs.readFileSync(real, 'utf8') : fsp.readFile(real, 'utf8');
   }
   if (!st.isFile()) return undefined;
-  return fsp.readFile(file, 'utf8');
+  return fs.readFileSync(file, 'utf8');
 }

@@ -1,4 +1,4 @@
-import fs from 'node:fs/promises';
+import fsSync from 'node:fs';
 import { canonicalJson, isDigest } from './digest.ts';
 import { parseConfig, parseDocument } from './documents.ts';
 import { registryError } from './errors.ts';
@@ -99,7 +99,8 @@ export async function resolveLocal(store: BlobStore, refOrDigest: string): Promi
 async function isImageDocument(store: BlobStore, digest: string): Promise<boolean> {
   try {
     // Documents are small: a layer is never read whole here.
-    if ((await fs.stat(store.blobPath(digest))).size > MAX_DOCUMENT_PEEK) return false;
+    // Synchronous, as the store's own small reads (@tbuild/cache, fs-util.ts).
+    if (fsSync.statSync(store.blobPath(digest)).size > MAX_DOCUMENT_PEEK) return false;
     return parseDocument(await store.readBlob(digest), digest).kind !== undefined;
   } catch {
     return false;

@@ -1,4 +1,4 @@
-import fs from 'node:fs/promises';
+import fsSync from 'node:fs';
 import path from 'node:path';
 import type { Store } from '@tbuild/cache';
 import { reapDeadBuilds } from './cache/reap.ts';
@@ -22,7 +22,8 @@ let builds = 0;
 export async function executorState(store: Store, runtimeBinary?: string): Promise<ExecutorState> {
   await reapDeadBuilds(store, runtimeBinary);
   const stateDir = path.join(store.runDir, String(process.pid), String(++builds));
-  await fs.mkdir(stateDir, { recursive: true });
+  // Synchronous, as the store's small reads and writes (@tbuild/cache, fs-util.ts).
+  fsSync.mkdirSync(stateDir, { recursive: true });
   const runtime = new RuncRuntime({ runc: runtimeBinary, stateDir });
   const snapshotter = new OverlaySnapshotter({ stateDir });
   return {
@@ -31,9 +32,13 @@ export async function executorState(store: Store, runtimeBinary?: string): Promi
     snapshotter,
     async close() {
       await cleanupStaleSnapshots(stateDir).catch(() => undefined);
-      await fs.rm(stateDir, { recursive: true, force: true }).catch(() => undefined);
-      // A long-lived process (a build server) counts as a running build while run/<pid> exists.
-      await fs.rmdir(path.dirname(stateDir)).catch(() => undefined);
+      try {
+        fsSync.rmSync(stateDir, { recursive: true, force: true });
+        // A long-lived process (a build server) counts as a running build while run/<pid> exists.
+        fsSync.rmdirSync(path.dirname(stateDir));
+      } catch {
+        /* another build of this process still uses run/<pid>, or a later build will reap it */
+      }
     },
   };
 }

@@ -1,3 +1,4 @@
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { BuildError, type SourceFile } from '@tbuild/errors';
@@ -22,10 +23,22 @@ export interface PreparedBuild {
   plan: Plan;
 }
 
+/** A regular file is read at once; a pipe (`-f <(…)`) without holding up the event loop. */
+async function readDockerfile(file: string): Promise<string> {
+  return fsSync.statSync(file).isFile() ? fsSync.readFileSync(file, 'utf8') : fs.readFile(file, 'utf8');
+}
+
 /** Reads the Dockerfile, opens the store and the context, resolves base images and plans. */
 export async function prepareBuild(opts: BuildOptions): Promise<PreparedBuild> {
   const contextDir = path.resolve(opts.context);
-  const ctxStat = await fs.stat(contextDir).catch(() => undefined);
+  // The Dockerfile and the context are looked at synchronously, as the store reads its records
+  // (@tbuild/cache, fs-util.ts): each asynchronous call is a trip through Node.js's thread pool.
+  let ctxStat: fsSync.Stats | undefined;
+  try {
+    ctxStat = fsSync.statSync(contextDir);
+  } catch {
+    /* reported below */
+  }
   if (!ctxStat?.isDirectory()) {
     throw new BuildError({ code: 'TB_CLI_CONTEXT', message: `build context "${opts.context}" is not a directory`, hint: 'pass the directory that holds your sources, e.g. `tbuild -t app .`' });
   }
@@ -35,7 +48,7 @@ export async function prepareBuild(opts: BuildOptions): Promise<PreparedBuild> {
   const shownPath = relative.startsWith('..') ? dockerfilePath! : relative || 'Dockerfile';
   const text =
     opts.dockerfileText ??
-    (await fs.readFile(dockerfilePath!, 'utf8').catch((e: NodeJS.ErrnoException) => {
+    (await readDockerfile(dockerfilePath!).catch((e: NodeJS.ErrnoException) => {
       throw new BuildError({
         code: 'TB_CLI_DOCKERFILE',
         message: `cannot read Dockerfile ${shownPath}: ${e.code === 'ENOENT' ? 'no such file' : e.message}`,

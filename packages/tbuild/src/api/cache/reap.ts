@@ -1,3 +1,4 @@
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Store } from '@tbuild/cache';
@@ -15,6 +16,14 @@ export async function liveBuilds(store: Store): Promise<number[]> {
   return out;
 }
 
+function runEntries(store: Store): string[] {
+  try {
+    return fsSync.readdirSync(store.runDir);
+  } catch {
+    return [];
+  }
+}
+
 /**
  * Cleans what killed builds left under `run/` (containers, overlay mounts, upper dirs), as the
  * next build would: `cache verify` and `cache prune` leave a store with nothing mounted for a
@@ -22,7 +31,8 @@ export async function liveBuilds(store: Store): Promise<number[]> {
  */
 export async function reapDeadBuilds(store: Store, runtime?: string): Promise<number[]> {
   const reaped: number[] = [];
-  for (const entry of await fs.readdir(store.runDir).catch(() => [] as string[])) {
+  // Every build starts with this: listed synchronously (@tbuild/cache, fs-util.ts).
+  for (const entry of runEntries(store)) {
     const pid = Number(entry);
     if (!Number.isInteger(pid) || pid === process.pid || alive(pid)) continue;
     const stale = path.join(store.runDir, entry);
