@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import type { XXHashAPI } from 'xxhash-wasm';
 import { unreadable } from './errors.ts';
-import type { Yielder } from './context-fs.ts';
+import { monotonicMs, type Yielder } from './context-fs.ts';
 
 export interface HashJob {
   rel: string;
@@ -33,9 +33,9 @@ export class ContentHasher {
 
   async hashAll(jobs: HashJob[], yielder: Yielder): Promise<void> {
     let i = 0;
-    const t0 = performance.now();
+    const t0 = monotonicMs();
     for (; i < jobs.length && i < PROBE; i++) this.run(jobs[i]!);
-    const slow = i > 0 && (performance.now() - t0) / i >= this.slowFileMs;
+    const slow = i > 0 && (monotonicMs() - t0) / i >= this.slowFileMs;
     if (slow && jobs.length - i > POOL) {
       let next = i;
       await Promise.all(

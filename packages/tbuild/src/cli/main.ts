@@ -58,7 +58,11 @@ export async function main(argv: string[], ctx?: Partial<CliContext>): Promise<n
     argv0: 'tbuild',
     stdout: process.stdout,
     stderr: process.stderr,
-    stdin: process.stdin,
+    // Made on first use: Node.js builds process.stdin when it is first read, and for a file or
+    // /dev/null that loads fs's streams and fs/promises (~6 ms), for a pipe node:net.
+    get stdin() {
+      return process.stdin;
+    },
     env: process.env,
     cwd: process.cwd(),
     signal: controller.signal,
