@@ -50,8 +50,8 @@ if (code.includes(helper)) {
 // them all at start was ~6% of a warm build (child_process brings net and dgram; worker_threads
 // and zlib their own; the xattr addon a dlopen). fs/promises (~6 ms with fs's streams) is one
 // since a warm build reads synchronously; net serves the helper's socket and `server`. An
-// importer must not read them at load time
-// (so no top-level `promisify(execFile)`); test/e2e/lazy-modules.test.ts checks a warm build.
+// importer must not read them at load time (so no top-level `promisify(execFile)`);
+// test/e2e/lazy-modules.test.ts checks a warm build.
 const LAZY = ['node:child_process', 'node:zlib', 'node:worker_threads', '@napi-rs/xattr', 'node:fs/promises', 'node:net'];
 const lazyRequire =
   'var __lazyRequire = (id, esm) => { let m; const load = () => (m ??= require(id)); ' +
