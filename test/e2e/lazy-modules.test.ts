@@ -7,8 +7,8 @@ import { seededStore } from '../support/seed.ts';
 
 // The bundle loads these on first use (scripts/bundle.mjs): a module that reads one of them
 // when it loads (a top-level `promisify(execFile)`) would load it in every run again.
-// fs/promises also comes in with process.stdin when that is a file (made only when read, cli/main.ts),
-// perf_hooks with the `performance` global.
+// fs/promises also comes in with process.stdin when that is a file (made only when read,
+// cli/main.ts), perf_hooks with the `performance` global.
 const LAZY_BUILTINS = ['child_process', 'zlib', 'worker_threads', 'fs/promises', 'internal/fs/promises', 'perf_hooks'];
 
 // Preloaded into the CLI's process: what it loaded and which fs/promises functions it called,
