@@ -9,7 +9,7 @@ import { ContextScan } from './context-scan.ts';
 import { BuildContext, IgnoreMatcher, parseDockerignore } from './index.ts';
 import type { ContextSelection, StatCachePersistence } from './index.ts';
 import { selectFiles } from './select.ts';
-import { filePersistence, makeTree, settledTree, tempTree } from './test-support.ts';
+import { digestAndClose, filePersistence, makeTree, settledTree, tempTree } from './test-support.ts';
 
 const hasCc = spawnSync('cc', ['--version']).status === 0;
 const tree = {
@@ -115,9 +115,7 @@ describe.skipIf(!hasCc)('tbuild-scan (needs a C compiler, as `pnpm build`)', () 
     it('gives the digest without walking the context when nothing in it changed', async () => {
       const root = await settledTree(tree);
       const sc = filePersistence(`${tempTree()}/sc`);
-      const first = await open(root, sc);
-      const d = await first.digest(app);
-      await first.close();
+      const d = await digestAndClose(open(root, sc), app);
       const warm = await open(root, sc);
       expect(await warm.digest(app)).toBe(d);
       expect(warm.stats).toMatchObject({ treeHits: 1, selectionHits: 0, lstatCalls: 0, filesHashed: 0 });
@@ -126,9 +124,7 @@ describe.skipIf(!hasCc)('tbuild-scan (needs a C compiler, as `pnpm build`)', () 
     it('falls back to the selection when a file outside it changed, and to hashing when one inside did', async () => {
       const root = await settledTree(tree);
       const sc = filePersistence(`${tempTree()}/sc`);
-      const first = await open(root, sc);
-      const d = await first.digest(app);
-      await first.close();
+      const d = await digestAndClose(open(root, sc), app);
 
       writeFileSync(`${root}/other/readme`, 'changed\n');
       await sleep(150);
@@ -156,9 +152,7 @@ describe.skipIf(!hasCc)('tbuild-scan (needs a C compiler, as `pnpm build`)', () 
     it('leaves out what .dockerignore excludes whole: changes there do not count', async () => {
       const root = await settledTree(tree);
       const sc = filePersistence(`${tempTree()}/sc`);
-      const first = await open(root, sc);
-      const d = await first.digest(all);
-      await first.close();
+      const d = await digestAndClose(open(root, sc), all);
       writeFileSync(`${root}/node_modules/dep/index.js`, 'changed\n');
       writeFileSync(`${root}/node_modules/dep/new.js`, 'new\n');
       const warm = await open(root, sc);
@@ -173,18 +167,14 @@ describe.skipIf(!hasCc)('tbuild-scan (needs a C compiler, as `pnpm build`)', () 
     it('is not used across .dockerignore patterns, nor kept while an entry changed too recently', async () => {
       const root = await settledTree(tree);
       const sc = filePersistence(`${tempTree()}/sc`);
-      const first = await open(root, sc);
-      await first.digest(all);
-      await first.close();
+      await digestAndClose(open(root, sc), all);
       const other = await open(root, sc, 'node_modules\nother\n');
       await other.digest(all);
       expect(other.stats.treeHits).toBe(0);
 
       const fresh = makeTree(tree);
       const sc2 = filePersistence(`${tempTree()}/sc`);
-      const a = await open(fresh, sc2);
-      await a.digest(app);
-      await a.close();
+      await digestAndClose(open(fresh, sc2), app);
       const b = await open(fresh, sc2);
       await b.digest(app);
       expect(b.stats.treeHits).toBe(0);

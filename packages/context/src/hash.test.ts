@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { isRoot, NEEDS_ROOT } from '../../../test/support/root.ts';
 import { BuildContext, IgnoreMatcher, parseDockerignore } from './index.ts';
 import type { ContextSelection, StatCachePersistence } from './index.ts';
-import { filePersistence, makeTree, settledTree } from './test-support.ts';
+import { digestAndClose, filePersistence, makeTree, settledTree } from './test-support.ts';
 
 const tree = {
   'app/main.js': 'console.log(1)\n',
@@ -262,9 +262,7 @@ describe('BuildContext.digest and the stat cache record of a selection', () => {
   it('keeps no record while a selected file changed too recently to trust its lstat', async () => {
     const root = makeTree(tree);
     const persistence = filePersistence(`${makeTree({})}/statcache`);
-    const first = await open(root, persistence);
-    await first.digest(app);
-    await first.close();
+    await digestAndClose(open(root, persistence), app);
     const second = await open(root, persistence);
     await second.digest(app);
     expect(second.stats.selectionHits).toBe(0);

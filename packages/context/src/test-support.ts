@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll } from 'vitest';
-import type { StatCachePersistence } from './types.ts';
+import type { BuildContext } from './build-context.ts';
+import type { ContextSelection, StatCachePersistence } from './types.ts';
 
 // The temp dirs makeTree made, removed once the importing test file is done.
 const made: string[] = [];
@@ -54,4 +55,12 @@ export async function settledTree(tree: Tree): Promise<string> {
   const root = makeTree(tree);
   await sleep(150);
   return root;
+}
+
+/** A build before the one under test: reads `sel`, then closes, leaving its stat cache. Its digest. */
+export async function digestAndClose(opened: Promise<BuildContext>, sel: ContextSelection): Promise<string> {
+  const ctx = await opened;
+  const digest = await ctx.digest(sel);
+  await ctx.close();
+  return digest;
 }
