@@ -72,8 +72,10 @@ export class ContextScan {
       for (let i = 0; i < count; i++) {
         const next = skipEntry(data, off);
         if (next < 0) return undefined;
-        scan.note(off);
-        if (scan.whole && isDir(data, off)) dirs++;
+        // Where the entry's record starts, after its name (skipEntry checked it is in bounds).
+        const at = off + 4 + data.readUInt32LE(off);
+        scan.note(at);
+        if (scan.whole && isDir(data, at)) dirs++;
         off = next;
       }
       scan.blocks.set(data.toString('utf8', at + 5, at + 5 + relLen), at);
@@ -84,10 +86,9 @@ export class ContextScan {
     return scan;
   }
 
-  /** Takes in the entry at `off` for `whole` and `newestChangeMs`. */
-  private note(off: number): void {
+  /** Takes in the entry whose record (after its name) starts at `at` for `whole` and `newestChangeMs`. */
+  private note(at: number): void {
     const d = this.data;
-    const at = off + 4 + d.readUInt32LE(off);
     if (d[at] === 0) {
       this.whole = false;
       return;
@@ -131,9 +132,8 @@ export class ContextScan {
   }
 }
 
-/** Whether the entry at `off` (already checked by skipEntry) is a directory the scan was to list. */
-function isDir(d: Buffer, off: number): boolean {
-  const at = off + 4 + d.readUInt32LE(off);
+/** Whether the entry whose record starts at `at` (already checked by skipEntry) is a directory the scan was to list. */
+function isDir(d: Buffer, at: number): boolean {
   return d[at] === 1 && (d.readUInt32LE(at + 1) & 0o170000) === 0o040000;
 }
 
