@@ -70,6 +70,7 @@ async function runHere() {
   // Built beside the bundle where a C compiler was (scripts/bundle.mjs). TBUILD_NO_CONTEXT_SCAN
   // reads contexts through Node.js only, to compare.
   if (!process.env.TBUILD_NO_CONTEXT_SCAN) mod.exports.useContextScanner?.(path.join(path.dirname(bundle), 'tbuild-scan'));
+  mod.exports.useNativeSysHelper?.(path.join(path.dirname(bundle), 'tbuild-sys'));
   const exitCode = await mod.exports.main(argv);
   if (cachedData === undefined || script.cachedDataRejected || (building && !byBuild)) {
     // After the run, so the functions it compiled are in the cache too. Renamed into place:

@@ -80,10 +80,13 @@ for (const f of ['dist/tbuild.cjs.v8cache', 'dist/tbuild.mjs', 'dist/tbuild.mjs.
 // - the thin client for the build server (native/client.c): a build sent to a server then
 //   starts no Node.js;
 // - the context scanner (@tbuild/context's native/scan.c): lists and lstats a large build
-//   context in one process.
+//   context in one process;
+// - the sys helper (@tbuild/executor's native/sys.c): mounts, unmounts, sets nanosecond
+//   times and starts runc for a build.
 const helpers = [
   { out: 'dist/tbuild-client', src: path.join(pkg, 'native/client.c'), without: 'builds through a server start Node.js' },
   { out: 'dist/tbuild-scan', src: path.join(pkg, '../context/native/scan.c'), without: 'build contexts are read by Node.js alone' },
+  { out: 'dist/tbuild-sys', src: path.join(pkg, '../executor/native/sys.c'), without: 'the sys helper is python3, slower to start' },
 ];
 for (const { out: bin, src, without } of helpers) {
   const target = path.join(pkg, bin);

@@ -15,9 +15,9 @@ export interface QuietProcess {
 /*
  * Node.js starts a program by forking itself, which copies its page tables: ~2 ms of the main
  * thread per `runc run` for a ~76 MB tbuild, ~4.5 ms for a 266 MB build server, on every RUN's
- * path. The sys helper (a small python3) starts it with posix_spawn instead. Its output pipes are
- * made by the helper; tbuild opens their read ends through /proc, then lets the helper close its
- * own, and the helper reports the exit.
+ * path. The sys helper (tbuild-sys, or a small python3) starts it with posix_spawn instead. Its
+ * output pipes are made by the helper; tbuild opens their read ends through /proc, then lets the
+ * helper close its own, and the helper reports the exit.
  */
 
 /** Starts `argv` through the sys helper; undefined when the helper is not up (spawn it yourself). */
@@ -25,6 +25,7 @@ export async function spawnQuiet(argv: string[]): Promise<QuietProcess | undefin
   const starting = spawnThroughHelper(argv);
   if (!starting) return undefined;
   const h = await starting;
+  if (!h) return undefined;
   let ended = false;
   const kill = () => {
     if (ended) return;

@@ -1,28 +1,21 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { hostPython } from '@tbuild/cache';
+import { PYTHON_SYS_HELPER } from './sys-helper-python.ts';
+import { encodeRequest, parseLine, type SysReply, type SysRequest } from './sys-helper-wire.ts';
+
+export type { SysReply, SysRequest } from './sys-helper-wire.ts';
 
 /**
  * mount(2), umount2(2) and utimensat(2) for a process that has none of them (Node has no mount
- * calls, and its utimes loses nanoseconds). One long-lived python3 per tbuild process answers
- * JSON requests on a pipe: a RUN used to exec mount(8), umount(8) and touch(1), ~5 ms each on
- * this machine, and python3 starts once (~60 ms, while other work goes on). python3 is already a
- * dependency (the cache's extractor creates device nodes with it). Without python3, or if the
- * helper dies, callers fall back to the exec they used before. It also starts `runc run` for
- * RUNs (posix_spawn from a small process instead of a fork of tbuild's large one, see
- * runtime/helper-process.ts) and reports when each such program exits.
+ * calls, and its utimes loses nanoseconds). One long-lived helper per tbuild process answers
+ * requests on a pipe: a RUN used to exec mount(8), umount(8) and touch(1), ~5 ms each on this
+ * machine (~25 and ~40 ms for the first). The helper is tbuild-sys (native/sys.c) where the CLI
+ * has it, else a python3 script; without either, or if the helper dies, callers fall back to the
+ * exec they used before. It also starts `runc run` for RUNs (posix_spawn from a small process
+ * instead of a fork of tbuild's large one, see runtime/helper-process.ts) and reports when each
+ * such program exits.
  */
-export type SysRequest =
-  | { op: 'mount'; source: string; target: string; fstype: string; data: string; cwd?: string }
-  | { op: 'umount'; target: string; detach?: boolean }
-  | { op: 'utimens'; path: string; atimeNs: string; mtimeNs: string }
-  /** [path, mtimeNs] pairs; each keeps its atime. Stops at the first failure. */
-  | { op: 'mtimes'; items: Array<[string, string]> }
-  /** posix_spawnp(3) with stdin /dev/null; stdout and stderr are pipes kept open until `release`. */
-  | { op: 'spawn'; argv: string[] }
-  | { op: 'release'; pid: number };
-
-export type SysReply = { ok: true } | { ok: false; errno: string; message: string };
 
 /** A program the helper started: its pid, the helper's descriptors of its output pipes, and its end. */
 export interface HelperSpawn {
@@ -36,109 +29,12 @@ export interface HelperSpawn {
 /** How a process ended; `lost` when the helper died first and its end is unknown. */
 export type ProcessEnd = { code: number; signal?: undefined } | { code?: undefined; signal: number } | { lost: true; code?: undefined; signal?: undefined };
 
-const SCRIPT = String.raw`
-import ctypes, errno, json, os, select, signal, sys
-libc = ctypes.CDLL(None, use_errno=True)
-libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
-libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
-enc = lambda s: s.encode('utf-8', 'surrogateescape')
-# ^C reaches the whole process group: tbuild cleans up through this helper, so it stays; it
-# exits when tbuild closes its stdin. Spawned programs get every signal's default back.
-signal.signal(signal.SIGINT, signal.SIG_IGN)
-SIGDEF = [s for s in signal.valid_signals() if s not in (signal.SIGKILL, signal.SIGSTOP)]
-wake_r, wake_w = os.pipe()
-os.set_blocking(wake_r, False)
-os.set_blocking(wake_w, False)
-signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
-signal.signal(signal.SIGCHLD, lambda *a: None)
-held = {}
-def send(obj):
-    data = (json.dumps(obj) + '\n').encode()
-    while data:
-        data = data[os.write(1, data):]
-def reap():
-    while True:
-        try:
-            pid, status = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-        ev = {'event': 'exit', 'pid': pid}
-        if os.WIFSIGNALED(status):
-            ev['signal'] = os.WTERMSIG(status)
-        else:
-            ev['code'] = os.WEXITSTATUS(status)
-        send(ev)
-def handle(req):
-    out = {'id': req['id'], 'ok': True}
-    try:
-        op = req['op']
-        r = 0
-        if op == 'mount':
-            os.chdir(req.get('cwd') or '/')
-            r = libc.mount(enc(req['source']), enc(req['target']), enc(req['fstype']), 0, enc(req['data']))
-        elif op == 'umount':
-            r = libc.umount2(enc(req['target']), 2 if req.get('detach') else 0)
-        elif op == 'utimens':
-            os.utime(req['path'], ns=(int(req['atimeNs']), int(req['mtimeNs'])), follow_symlinks=False)
-        elif op == 'mtimes':
-            for p, m in req['items']:
-                os.utime(p, ns=(os.lstat(p).st_atime_ns, int(m)), follow_symlinks=False)
-        elif op == 'spawn':
-            # stdout and stderr are pipes whose read ends tbuild opens through /proc, then releases.
-            ro, wo = os.pipe()
-            re, we = os.pipe()
-            try:
-                actions = [(os.POSIX_SPAWN_OPEN, 0, '/dev/null', os.O_RDONLY, 0), (os.POSIX_SPAWN_DUP2, wo, 1), (os.POSIX_SPAWN_DUP2, we, 2)]
-                pid = os.posix_spawnp(req['argv'][0], req['argv'], os.environ, file_actions=actions, setsigdef=SIGDEF)
-            except BaseException:
-                os.close(ro)
-                os.close(re)
-                raise
-            finally:
-                os.close(wo)
-                os.close(we)
-            held[pid] = (ro, re)
-            out.update(pid=pid, stdout=ro, stderr=re)
-        elif op == 'release':
-            for fd in held.pop(req['pid'], ()):
-                os.close(fd)
-        else:
-            raise ValueError('unknown op ' + op)
-        if r != 0:
-            e = ctypes.get_errno()
-            out = {'id': req['id'], 'ok': False, 'errno': errno.errorcode.get(e, str(e)), 'message': os.strerror(e)}
-    except OSError as e:
-        out = {'id': req['id'], 'ok': False, 'errno': errno.errorcode.get(e.errno, str(e.errno)), 'message': e.strerror or str(e)}
-    except Exception as e:
-        out = {'id': req['id'], 'ok': False, 'errno': 'EINVAL', 'message': str(e)}
-    send(out)
-os.write(1, b'ready %d\n' % wake_r)
-buf = b''
-while True:
-    ready = select.select([0, wake_r], [], [])[0]
-    if wake_r in ready:
-        try:
-            os.read(wake_r, 512)
-        except BlockingIOError:
-            pass
-        reap()
-    if 0 in ready:
-        chunk = os.read(0, 1 << 16)
-        if not chunk:
-            break
-        buf += chunk
-        while b'\n' in buf:
-            line, buf = buf.split(b'\n', 1)
-            handle(json.loads(line))
-`;
-
 type RawReply = { id: number; ok: boolean; errno?: string; message?: string; pid?: number; stdout?: number; stderr?: number; exited?: Promise<ProcessEnd> };
-type ExitEvent = { event: 'exit'; pid: number; code?: number; signal?: number };
 
 class SysHelper {
   readonly #child: ChildProcess;
+  /** tbuild-sys: it starts in ~1 ms, so requests wait for it rather than exec meanwhile. */
+  readonly #native: boolean;
   readonly #pending = new Map<number, (r: RawReply) => void>();
   /** Programs started through `spawn` whose end has not been reported yet. */
   readonly #running = new Map<number, (end: ProcessEnd) => void>();
@@ -147,11 +43,12 @@ class SysHelper {
   #dead = false;
   #ready = false;
   #onReady: (ok: boolean) => void = () => undefined;
-  /** Settles once python has started (true) or could not (false). */
+  /** Settles once the helper has started (true) or could not (false). */
   readonly started = new Promise<boolean>((r) => (this.#onReady = r));
 
-  constructor(python: string) {
-    this.#child = spawn(python, ['-S', '-c', SCRIPT], { stdio: ['pipe', 'pipe', 'ignore'] });
+  constructor(helper: { native: string } | { python: string }) {
+    this.#native = 'native' in helper;
+    this.#child = 'native' in helper ? spawn(helper.native, [], { stdio: ['pipe', 'pipe', 'ignore'] }) : spawn(helper.python, ['-S', '-c', PYTHON_SYS_HELPER], { stdio: ['pipe', 'pipe', 'ignore'] });
     // Never keeps tbuild alive; it exits when its stdin closes with tbuild.
     this.#child.unref();
     (this.#child.stdin as unknown as { unref?: () => void }).unref?.();
@@ -163,38 +60,44 @@ class SysHelper {
       this.#buf += d.toString();
       let nl: number;
       while ((nl = this.#buf.indexOf('\n')) >= 0) {
-        const line = this.#buf.slice(0, nl);
+        const r = parseLine(this.#buf.slice(0, nl));
         this.#buf = this.#buf.slice(nl + 1);
-        if (line.startsWith('ready')) {
-          this.#probeFd = Number(line.split(' ')[1]);
+        if (!r) continue;
+        if (r.kind === 'ready') {
+          this.#probeFd = r.probeFd;
           this.#ready = true;
           this.#onReady(true);
           continue;
         }
-        const r = JSON.parse(line) as RawReply | ExitEvent;
-        if ('event' in r) {
+        if (r.kind === 'exit') {
           const end = this.#running.get(r.pid);
           this.#running.delete(r.pid);
           end?.(r.signal !== undefined ? { signal: r.signal } : { code: r.code ?? 0 });
           this.#updateRef();
           continue;
         }
+        const raw: RawReply = { ...r };
         // A program's end is reported after its spawn's answer, maybe in this same chunk: be
         // ready for it before the answer is handed on.
-        if (r.ok && r.pid !== undefined) r.exited = new Promise<ProcessEnd>((resolve) => this.#running.set(r.pid!, resolve));
+        if (r.ok && r.pid !== undefined) raw.exited = new Promise<ProcessEnd>((resolve) => this.#running.set(r.pid!, resolve));
         const done = this.#pending.get(r.id);
         this.#pending.delete(r.id);
-        done?.(r);
+        done?.(raw);
         this.#updateRef();
       }
     });
+  }
+
+  /** Whether a request made before the start waits for it (tbuild-sys) or is not made (python3). */
+  get waitsForStart(): boolean {
+    return this.#native;
   }
 
   get alive(): boolean {
     return !this.#dead;
   }
 
-  /** Undefined until python has started: the caller execs meanwhile rather than wait ~60 ms. */
+  /** Undefined until python3 has started: the caller execs meanwhile rather than wait ~60 ms. tbuild-sys is waited for. */
   request(req: SysRequest): Promise<SysReply> | undefined {
     return this.#send(req)?.then((r) => (r.ok ? { ok: true } : { ok: false, errno: r.errno ?? 'EIO', message: r.message ?? 'failed' }));
   }
@@ -242,13 +145,17 @@ class SysHelper {
   }
 
   #send(req: SysRequest): Promise<RawReply> | undefined {
-    if (this.#dead || !this.#ready) return undefined;
+    if (this.#dead) return undefined;
+    if (!this.#ready) return this.#native ? keepingAlive(this.started).then(() => this.#send(req) ?? HELPER_GONE) : undefined;
     const id = this.#next++;
+    const frame = encodeRequest(id, req);
+    if (!frame) return Promise.resolve({ id, ok: false, errno: 'EINVAL', message: 'an argument holds a NUL byte' });
     const answer = new Promise<RawReply>((resolve) => this.#pending.set(id, resolve));
     this.#updateRef();
-    this.#child.stdin!.write(`${JSON.stringify({ ...req, id })}\n`);
+    this.#child.stdin!.write(frame);
     return answer;
   }
+
 
   /** Referenced while an answer or a program's end is due, so a build waiting on it is not cut short. */
   #updateRef(): void {
@@ -262,45 +169,77 @@ class SysHelper {
     this.#dead = true;
     this.#onReady(false);
     // Unanswered requests are retried by their callers the old way.
-    for (const done of this.#pending.values()) done({ id: -1, ok: false, errno: 'EHELPER', message: 'helper exited' });
+    for (const done of this.#pending.values()) done(HELPER_GONE);
     this.#pending.clear();
     for (const end of this.#running.values()) end({ lost: true });
     this.#running.clear();
   }
 }
 
-let shared: SysHelper | undefined | null;
+const HELPER_GONE: RawReply = { id: -1, ok: false, errno: 'EHELPER', message: 'helper exited' };
 
-/** The process's helper, started on first use; undefined when there is no python3 or it died. */
+/**
+ * Holds tbuild alive until `p` settles. The helper's pipes never do, so a wait for its start
+ * must: a build whose only pending work was that wait (a COPY --from of cached layers, setting
+ * its nanosecond times) otherwise ended with exit code 0 halfway, mounts left behind.
+ */
+function keepingAlive<T>(p: Promise<T>): Promise<T> {
+  const keepAlive = setInterval(() => undefined, 60_000);
+  return p.finally(() => clearInterval(keepAlive));
+}
+
+let shared: SysHelper | undefined | null;
+let native: string | undefined;
+
+/**
+ * Runs tbuild-sys at `path` (native/sys.c, built beside the CLI's bundle) as the sys helper,
+ * where it is executable, instead of python3. Call before the first request.
+ */
+export function useNativeSysHelper(path: string): void {
+  native = path;
+}
+
+function newHelper(): SysHelper | null {
+  if (native) {
+    try {
+      fs.accessSync(native, fs.constants.X_OK);
+      return new SysHelper({ native });
+    } catch {
+      // not built here (no C compiler): python3 then
+    }
+  }
+  const python = hostPython();
+  return python ? new SysHelper({ python }) : null;
+}
+
+/** The process's helper, started on first use; undefined when there is none or it died. */
 export function sysHelper(): { request(req: SysRequest): Promise<SysReply> | undefined } | undefined {
   if (process.env.TBUILD_NO_SYS_HELPER) return undefined;
-  if (shared === undefined) {
-    const python = hostPython();
-    shared = python ? new SysHelper(python) : null;
-  }
+  if (shared === undefined) shared = newHelper();
   return shared && shared.alive ? shared : undefined;
 }
 
-/** `SysHelper.spawn` through the process's helper; undefined when there is none up. */
-export function spawnThroughHelper(argv: string[]): Promise<HelperSpawn> | undefined {
-  return sysHelper() && shared!.canSpawn ? shared!.spawn(argv) : undefined;
+/**
+ * `SysHelper.spawn` through the process's helper; undefined, or a promise of undefined, when
+ * there is none up to do it (the caller spawns it itself).
+ */
+export function spawnThroughHelper(argv: string[]): Promise<HelperSpawn | undefined> | undefined {
+  if (!sysHelper()) return undefined;
+  const helper = shared!;
+  if (helper.canSpawn) return helper.spawn(argv);
+  if (!helper.waitsForStart) return undefined;
+  return keepingAlive(helper.started).then(() => (helper.canSpawn ? helper.spawn(argv) : undefined));
 }
 
 export function releaseThroughHelper(pid: number): void {
   if (shared && shared.alive) shared.release(pid);
 }
 
-/**
- * Starts the helper now; resolves whether it runs. The helper's pipes never keep tbuild alive,
- * so a wait for python's start does: a build whose only pending work was that wait (a COPY
- * --from of cached layers, setting its nanosecond times) otherwise ended with exit code 0
- * halfway, mounts left behind.
- */
+/** Starts the helper now; resolves whether it runs. */
 export function startSysHelper(): Promise<boolean> {
   sysHelper();
   if (!shared) return Promise.resolve(false);
-  const keepAlive = setInterval(() => undefined, 60_000);
-  return shared.started.finally(() => clearInterval(keepAlive));
+  return keepingAlive(shared.started);
 }
 
 /** Sends `req` through the helper; undefined means "do it the old way" (no helper, or it died). */

@@ -6,6 +6,7 @@ import { write } from './command.ts';
 import { commands } from './commands/index.ts';
 
 export { buildsOnce, useContextScanner } from '../api/prepare.ts';
+export { useNativeSysHelper } from '@tbuild/executor';
 
 const TOP_HELP = `Usage: tbuild [OPTIONS] CONTEXT      (same as: tbuild build)
        tbuild COMMAND [OPTIONS]

@@ -1,0 +1,279 @@
+// tbuild-sys: the sys helper (src/snapshot/sys-helper.ts) as a program of its own. It answers
+// mount(2), umount2(2) and utimensat(2) requests, and starts `runc run` for RUNs, the same as
+// the python3 script there, which is used where this is not built. It starts in ~1 ms where
+// python3 takes ~60-150 ms here, so even a build's first mount goes through it instead of an
+// exec of mount(8) and umount(8) (~25 and ~40 ms on this machine).
+//
+// Requests on stdin: u32 little-endian length, then that many bytes of NUL-terminated fields:
+//   id op args...
+//   mount   source target fstype data cwd     (cwd "" means /)
+//   umount  target detach                     (detach "1": MNT_DETACH)
+//   utimens path atimeNs mtimeNs              (never follows a final symlink)
+//   mtimes  [path mtimeNs]...                 (keeps each atime; stops at the first failure)
+//   spawn   argv...                           (stdin /dev/null; stdout, stderr pipes kept open)
+//   release pid                               (closes those pipes once tbuild has opened them)
+// Replies on stdout, one line each:
+//   ready FD                        once, FD a pipe this process holds (tbuild's /proc probe)
+//   ID ok | ID ok PID OUTFD ERRFD   (spawn) | ID err ERRNAME message
+//   exit PID code N | exit PID signal N      when a spawned program ends, after its spawn's reply
+// It exits when stdin closes. ^C reaches the whole process group, and tbuild cleans up through
+// this process, so SIGINT is ignored here; spawned programs get every signal's default back.
+//
+// Built by packages/tbuild/scripts/bundle.mjs where a C compiler is.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <spawn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static int wake_r, wake_w;
+
+struct held { pid_t pid; int out, err; };
+static struct held *held;
+static size_t n_held, cap_held;
+
+static void put(const char *s, size_t n) {
+  while (n > 0) {
+    ssize_t w = write(1, s, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) _exit(1); // tbuild is gone
+    s += w;
+    n -= (size_t)w;
+  }
+}
+
+static void reply(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void reply(const char *fmt, ...) {
+  char line[512];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(line, sizeof line - 1, fmt, ap);
+  va_end(ap);
+  if (n < 0) return;
+  if ((size_t)n > sizeof line - 2) n = sizeof line - 2;
+  line[n++] = '\n';
+  put(line, (size_t)n);
+}
+
+static void fail(const char *id, int e) {
+  const char *name = strerrorname_np(e);
+  char num[16];
+  if (!name) {
+    snprintf(num, sizeof num, "%d", e);
+    name = num;
+  }
+  reply("%s err %s %s", id, name, strerror(e));
+}
+
+static int parse_ns(const char *s, struct timespec *ts) {
+  char *end;
+  errno = 0;
+  long long ns = strtoll(s, &end, 10);
+  if (errno || *s == 0 || *end) return -1;
+  ts->tv_sec = ns / 1000000000LL;
+  ts->tv_nsec = ns % 1000000000LL;
+  if (ts->tv_nsec < 0) {
+    ts->tv_nsec += 1000000000LL;
+    ts->tv_sec -= 1;
+  }
+  return 0;
+}
+
+static int set_mtime(const char *path, const char *mtime, const struct timespec *atime) {
+  struct timespec ts[2];
+  if (parse_ns(mtime, &ts[1])) return EINVAL;
+  if (atime) ts[0] = *atime;
+  else {
+    struct stat st;
+    if (lstat(path, &st)) return errno;
+    ts[0] = st.st_atim;
+  }
+  return utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW) ? errno : 0;
+}
+
+static int spawn(char **argv, pid_t *pid, int *out, int *err) {
+  int o[2], e[2];
+  if (pipe2(o, O_CLOEXEC)) return errno;
+  if (pipe2(e, O_CLOEXEC)) {
+    int r = errno;
+    close(o[0]);
+    close(o[1]);
+    return r;
+  }
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t at;
+  sigset_t all, none;
+  sigfillset(&all);
+  sigemptyset(&none);
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, o[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, e[1], 2);
+  posix_spawnattr_init(&at);
+  posix_spawnattr_setsigdefault(&at, &all);
+  posix_spawnattr_setsigmask(&at, &none);
+  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  int r = posix_spawnp(pid, argv[0], &fa, &at, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&at);
+  close(o[1]);
+  close(e[1]);
+  if (r) {
+    close(o[0]);
+    close(e[0]);
+    return r;
+  }
+  *out = o[0];
+  *err = e[0];
+  return 0;
+}
+
+static void handle(char **f, int n) {
+  if (n < 2) return;
+  const char *id = f[0], *op = f[1];
+  int e = 0;
+  if (strcmp(op, "mount") == 0 && n == 7) {
+    // Relative paths in the data resolve in cwd; back to / after, so that programs started
+    // later never inherit a directory since removed.
+    if (chdir(*f[6] ? f[6] : "/")) e = errno;
+    else if (mount(f[2], f[3], f[4], 0, f[5])) e = errno;
+    if (chdir("/")) e = e ? e : errno;
+  } else if (strcmp(op, "umount") == 0 && n == 4) {
+    if (umount2(f[2], strcmp(f[3], "1") == 0 ? MNT_DETACH : 0)) e = errno;
+  } else if (strcmp(op, "utimens") == 0 && n == 5) {
+    struct timespec atime;
+    e = parse_ns(f[3], &atime) ? EINVAL : set_mtime(f[2], f[4], &atime);
+  } else if (strcmp(op, "mtimes") == 0 && n % 2 == 0) {
+    for (int i = 2; i < n && !e; i += 2) e = set_mtime(f[i], f[i + 1], NULL);
+  } else if (strcmp(op, "spawn") == 0 && n > 2) {
+    pid_t pid = 0;
+    int out = -1, err = -1;
+    f[n] = NULL;
+    e = spawn(f + 2, &pid, &out, &err);
+    if (!e) {
+      if (n_held == cap_held) {
+        cap_held = cap_held ? cap_held * 2 : 16;
+        held = realloc(held, cap_held * sizeof *held);
+        if (!held) _exit(1);
+      }
+      held[n_held++] = (struct held){pid, out, err};
+      reply("%s ok %d %d %d", id, (int)pid, out, err);
+      return;
+    }
+  } else if (strcmp(op, "release") == 0 && n == 3) {
+    pid_t pid = (pid_t)atoi(f[2]);
+    for (size_t i = 0; i < n_held; i++)
+      if (held[i].pid == pid) {
+        close(held[i].out);
+        close(held[i].err);
+        held[i] = held[--n_held];
+        break;
+      }
+  } else {
+    e = EINVAL;
+  }
+  if (e) fail(id, e);
+  else reply("%s ok", id);
+}
+
+static void reap(void) {
+  char drain[64];
+  while (read(wake_r, drain, sizeof drain) > 0) {
+  }
+  int st;
+  pid_t pid;
+  while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+    if (WIFSIGNALED(st)) reply("exit %d signal %d", (int)pid, WTERMSIG(st));
+    else if (WIFEXITED(st)) reply("exit %d code %d", (int)pid, WEXITSTATUS(st));
+  }
+}
+
+static void on_child(int sig) {
+  (void)sig;
+  int saved = errno;
+  if (write(wake_w, "", 1) < 0) {
+    // full: a wake-up is pending already
+  }
+  errno = saved;
+}
+
+int main(void) {
+  int w[2];
+  if (pipe2(w, O_CLOEXEC | O_NONBLOCK)) return 1;
+  wake_r = w[0];
+  wake_w = w[1];
+  signal(SIGINT, SIG_IGN);
+  signal(SIGPIPE, SIG_DFL);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_child;
+  sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+  sigaction(SIGCHLD, &sa, NULL);
+  reply("ready %d", wake_r);
+
+  size_t len = 0, cap = 1 << 16;
+  char *buf = malloc(cap);
+  char **fields = NULL;
+  size_t cap_fields = 0;
+  if (!buf) return 1;
+  for (;;) {
+    struct pollfd p[2] = {{0, POLLIN, 0}, {wake_r, POLLIN, 0}};
+    if (poll(p, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return 1;
+    }
+    if (p[1].revents) reap();
+    if (!p[0].revents) continue;
+    if (len == cap) {
+      cap *= 2;
+      buf = realloc(buf, cap);
+      if (!buf) return 1;
+    }
+    ssize_t r = read(0, buf + len, cap - len);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return 0; // tbuild closed stdin: it is done
+    len += (size_t)r;
+    size_t at = 0;
+    while (len - at >= 4) {
+      uint32_t n;
+      memcpy(&n, buf + at, 4); // x86-64 and arm64 Linux: little-endian, as tbuild writes it
+      if (len - at - 4 < n) {
+        if ((size_t)n + 4 > cap) {
+          cap = (size_t)n + 4;
+          memmove(buf, buf + at, len - at);
+          len -= at;
+          at = 0;
+          buf = realloc(buf, cap);
+          if (!buf) return 1;
+        }
+        break;
+      }
+      char *s = buf + at + 4, *end = s + n;
+      int count = 0;
+      for (char *c = s; c < end; c++) count += *c == 0;
+      if ((size_t)count + 1 > cap_fields) {
+        cap_fields = (size_t)count + 16;
+        fields = realloc(fields, cap_fields * sizeof *fields);
+        if (!fields) return 1;
+      }
+      int k = 0;
+      for (char *c = s, *z; c < end && (z = memchr(c, 0, (size_t)(end - c))); c = z + 1) fields[k++] = c;
+      handle(fields, k);
+      at += 4 + n;
+    }
+    memmove(buf, buf + at, len - at);
+    len -= at;
+  }
+}

@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { encodeRequest, parseLine } from './sys-helper-wire.ts';
+
+describe('the sys helper protocol', () => {
+  it('frames a request as its length, then NUL-terminated fields that may hold spaces and newlines', () => {
+    const b = encodeRequest(7, { op: 'mount', source: 'overlay', target: '/m nt\nx', fstype: 'overlay', data: 'lowerdir=a:b' })!;
+    expect(b.readUInt32LE(0)).toBe(b.length - 4);
+    expect(b.subarray(4).toString().split('\0')).toEqual(['7', 'mount', 'overlay', '/m nt\nx', 'overlay', 'lowerdir=a:b', '', '']);
+    expect(encodeRequest(1, { op: 'mtimes', items: [['/a', '1'], ['/b', '2']] })!.subarray(4).toString()).toBe('1\0mtimes\0/a\x001\0/b\x002\0');
+    expect(encodeRequest(2, { op: 'umount', target: '/m', detach: true })!.subarray(4).toString()).toBe('2\0umount\0/m\x001\0');
+  });
+
+  it('refuses a field holding a NUL, which would split it', () => {
+    expect(encodeRequest(1, { op: 'spawn', argv: ['sh', '-c', 'a\0b'] })).toBeUndefined();
+  });
+
+  it("reads the helper's lines: ready, answers with an errno's message, a spawn's pipes, exits", () => {
+    expect(parseLine('ready 5')).toEqual({ kind: 'ready', probeFd: 5 });
+    expect(parseLine('3 ok')).toEqual({ kind: 'reply', id: 3, ok: true });
+    expect(parseLine('4 ok 1234 6 7')).toEqual({ kind: 'reply', id: 4, ok: true, pid: 1234, stdout: 6, stderr: 7 });
+    expect(parseLine('5 err ENOENT No such file or directory')).toEqual({ kind: 'reply', id: 5, ok: false, errno: 'ENOENT', message: 'No such file or directory' });
+    expect(parseLine('exit 1234 code 3')).toEqual({ kind: 'exit', pid: 1234, code: 3 });
+    expect(parseLine('exit 1234 signal 9')).toEqual({ kind: 'exit', pid: 1234, signal: 9 });
+    expect(parseLine('gibberish')).toBeUndefined();
+  });
+});

@@ -1,0 +1,62 @@
+/**
+ * What tbuild and its sys helper say to each other (native/sys.c describes it too), the same
+ * for the C helper and the python3 one. Requests are length-prefixed runs of NUL-terminated
+ * fields, so a path may hold any byte but NUL; replies are lines, whose only free text is an
+ * errno's message.
+ */
+export type SysRequest =
+  | { op: 'mount'; source: string; target: string; fstype: string; data: string; cwd?: string }
+  | { op: 'umount'; target: string; detach?: boolean }
+  | { op: 'utimens'; path: string; atimeNs: string; mtimeNs: string }
+  /** [path, mtimeNs] pairs; each keeps its atime. Stops at the first failure. */
+  | { op: 'mtimes'; items: Array<[string, string]> }
+  /** posix_spawnp(3) with stdin /dev/null; stdout and stderr are pipes kept open until `release`. */
+  | { op: 'spawn'; argv: string[] }
+  | { op: 'release'; pid: number };
+
+export type SysReply = { ok: true } | { ok: false; errno: string; message: string };
+
+function fields(req: SysRequest): string[] {
+  switch (req.op) {
+    case 'mount':
+      return [req.source, req.target, req.fstype, req.data, req.cwd ?? ''];
+    case 'umount':
+      return [req.target, req.detach ? '1' : '0'];
+    case 'utimens':
+      return [req.path, req.atimeNs, req.mtimeNs];
+    case 'mtimes':
+      return req.items.flat();
+    case 'spawn':
+      return req.argv;
+    case 'release':
+      return [String(req.pid)];
+  }
+}
+
+/** One request as its bytes; undefined when a field holds a NUL, which no path or argument can. */
+export function encodeRequest(id: number, req: SysRequest): Buffer | undefined {
+  const all = [String(id), req.op, ...fields(req)];
+  if (all.some((f) => f.includes('\0'))) return undefined;
+  const body = Buffer.from(`${all.join('\0')}\0`);
+  const head = Buffer.allocUnsafe(4);
+  head.writeUInt32LE(body.length);
+  return Buffer.concat([head, body]);
+}
+
+export type WireLine =
+  | { kind: 'ready'; probeFd: number }
+  | { kind: 'exit'; pid: number; code?: number; signal?: number }
+  | { kind: 'reply'; id: number; ok: true; pid?: number; stdout?: number; stderr?: number }
+  | { kind: 'reply'; id: number; ok: false; errno: string; message: string };
+
+/** One line the helper wrote; undefined for one tbuild does not understand. */
+export function parseLine(line: string): WireLine | undefined {
+  const w = line.split(' ');
+  if (w[0] === 'ready') return { kind: 'ready', probeFd: Number(w[1]) };
+  if (w[0] === 'exit') return w[2] === 'signal' ? { kind: 'exit', pid: Number(w[1]), signal: Number(w[3]) } : { kind: 'exit', pid: Number(w[1]), code: Number(w[3]) };
+  const id = Number(w[0]);
+  if (!Number.isInteger(id)) return undefined;
+  if (w[1] === 'ok') return w.length >= 5 ? { kind: 'reply', id, ok: true, pid: Number(w[2]), stdout: Number(w[3]), stderr: Number(w[4]) } : { kind: 'reply', id, ok: true };
+  if (w[1] === 'err') return { kind: 'reply', id, ok: false, errno: w[2] ?? 'EIO', message: w.slice(3).join(' ') };
+  return undefined;
+}
