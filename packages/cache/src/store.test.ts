@@ -88,6 +88,15 @@ describe('blobs', () => {
     await w.write(Buffer.from('a'));
     await w.write('b');
     expect(await w.commit()).toEqual({ digest: sha256Digest('ab'), size: 2 });
+    // writev: many pieces, empty ones among them, more than one system call takes (IOV_MAX 1024).
+    const pieces = Array.from({ length: 2500 }, (_, i) => Buffer.from(i % 7 === 0 ? '' : `piece ${i};`));
+    const wv = store.blobWriter();
+    await wv.write('head;');
+    await wv.writev(pieces);
+    const all = Buffer.concat([Buffer.from('head;'), ...pieces]);
+    const done = await wv.commit();
+    expect(done).toEqual({ digest: sha256Digest(all), size: all.length });
+    expect((await store.readBlob(done.digest)).equals(all)).toBe(true);
     const w2 = store.blobWriter();
     await w2.write('partial');
     await w2.abort();

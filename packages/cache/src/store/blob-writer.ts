@@ -11,6 +11,8 @@ import { cacheError, noSpaceError } from '../errors.ts';
  */
 export interface BlobWriter {
   write(chunk: Uint8Array | string): Promise<void>;
+  /** `write` of each chunk in turn, in one system call where it can: a gzip member of stored blocks is ~140 slices of the file it holds, not joined. */
+  writev(chunks: readonly Uint8Array[]): Promise<void>;
   commit(expected?: { digest?: string; size?: number }): Promise<{ digest: string; size: number }>;
   abort(): Promise<void>;
 }
@@ -36,6 +38,27 @@ export class FsBlobWriter implements BlobWriter {
       this.size += buf.length;
       let off = 0;
       while (off < buf.length) off += (await this.fh.write(buf, off)).bytesWritten;
+    } catch (e) {
+      throw noSpaceError(e, this.root());
+    }
+  }
+
+  async writev(chunks: readonly Uint8Array[]): Promise<void> {
+    if (this.done) throw new Error('BlobWriter used after commit/abort');
+    try {
+      this.fh ??= await fs.open(this.tmp, 'wx', 0o600);
+      const left: Uint8Array[] = [];
+      for (const c of chunks) {
+        this.hash.update(c);
+        this.size += c.length;
+        if (c.length) left.push(c);
+      }
+      // A short write goes on from where it stopped, as write's loop does.
+      for (let at = 0; at < left.length; ) {
+        let n = (await this.fh.writev(at === 0 ? left : left.slice(at))).bytesWritten;
+        while (at < left.length && n >= left[at]!.length) n -= left[at++]!.length;
+        if (n > 0) left[at] = left[at]!.subarray(n);
+      }
     } catch (e) {
       throw noSpaceError(e, this.root());
     }

@@ -10,7 +10,7 @@ import { makeBusyboxRootfs } from '../../../../test/support/busybox.ts';
 import { isRoot, NEEDS_ROOT, tempDir } from '../../../../test/support/root.ts';
 import { OverlaySnapshotter } from '../snapshot/overlay-snapshotter.ts';
 import type { ActiveSnapshot } from '../snapshot/snapshotter.ts';
-import { diffUpperToLayer } from './diff-upper.ts';
+import { diffUpperToLayer, fileChunks } from './diff-upper.ts';
 import { memorySink, readTar } from './read-tar.test-support.ts';
 
 // vfs_cap_data revision 2 granting cap_net_raw (bit 13), effective: what `setcap cap_net_raw+ep` writes.
@@ -212,6 +212,30 @@ describe.skipIf(!isRoot)(`diffUpperToLayer over a real overlay upper dir (${NEED
       expect(diff.size).toBe(1024);
     } finally {
       await snap.discard();
+    }
+  });
+});
+
+describe('reading a big file into the tar', () => {
+  it('reads it in 1 MB chunks and the rest, and fails once it is not the size the walk saw', async () => {
+    const tmp = tempDir('tbuild-chunks-');
+    try {
+      const file = path.join(tmp.dir, 'big.bin');
+      const bytes = crypto.randomBytes(3 * (1 << 20) + 5);
+      fs.writeFileSync(file, bytes);
+      const chunks: Buffer[] = [];
+      for await (const c of fileChunks(file, bytes.length)) chunks.push(c);
+      expect(chunks.map((c) => c.length)).toEqual([1 << 20, 1 << 20, 1 << 20, 5]);
+      // Each chunk is a buffer of its own length: nothing copied into a smaller one after.
+      expect(chunks.map((c) => c.buffer.byteLength)).toEqual([1 << 20, 1 << 20, 1 << 20, 5]);
+      expect(Buffer.concat(chunks).equals(bytes)).toBe(true);
+      const drain = async (size: number) => {
+        for await (const _ of fileChunks(file, size));
+      };
+      await expect(drain(bytes.length - 1)).rejects.toThrow('changed size while being archived');
+      await expect(drain(bytes.length + 1)).rejects.toThrow('changed size while being archived');
+    } finally {
+      tmp.cleanup();
     }
   });
 });

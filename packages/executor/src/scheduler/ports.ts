@@ -19,7 +19,7 @@ export interface StorePort {
   touchStep(key: string): Promise<void>;
   ensureSnapshot(layer: { digest: string; diffId: string; mediaType: string }): Promise<string>;
   adoptSnapshot(diffId: string, dir: string): Promise<string>;
-  blobWriter(): { write(chunk: Uint8Array): Promise<void>; commit(expected?: { digest?: string; size?: number }): Promise<{ digest: string; size: number }>; abort(): Promise<void> };
+  blobWriter(): { write(chunk: Uint8Array): Promise<void>; writev?(chunks: readonly Uint8Array[]): Promise<void>; commit(expected?: { digest?: string; size?: number }): Promise<{ digest: string; size: number }>; abort(): Promise<void> };
   lease(digests: string[]): Promise<() => Promise<void>>;
   lock(name: string): Promise<() => Promise<void>>;
   /** The persistent directory of a `RUN --mount=type=cache` id; `created` when it did not exist before. */
