@@ -153,3 +153,18 @@ describe.each(helpers)('the sys helper as $name (needs $needs)', ({ native, skip
     await expect(quiet.spawnQuiet(['/no/such/program'])).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });
+
+describe.skipIf(!isRoot)('a tbuild-sys that never starts (needs root)', () => {
+  it('is given up on after a few seconds, and requests are done the old way', { timeout: 20_000 }, async () => {
+    const dir = tempDir();
+    const hung = path.join(dir, 'tbuild-sys');
+    fs.writeFileSync(hung, '#!/bin/sh\nexec sleep 60\n', { mode: 0o755 });
+    vi.resetModules();
+    const sys = await import('./sys-helper.ts');
+    sys.useNativeSysHelper(hung);
+    const started = Date.now();
+    expect(await sys.viaHelper({ op: 'umount', target: path.join(dir, 'nothing') })).toBeUndefined();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(4000);
+    expect(await sys.startSysHelper()).toBe(false);
+  });
+});

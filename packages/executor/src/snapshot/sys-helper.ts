@@ -31,6 +31,8 @@ export type ProcessEnd = { code: number; signal?: undefined } | { code?: undefin
 
 type RawReply = { id: number; ok: boolean; errno?: string; message?: string; pid?: number; stdout?: number; stderr?: number; exited?: Promise<ProcessEnd> };
 
+const START_TIMEOUT_MS = 5000;
+
 class SysHelper {
   readonly #child: ChildProcess;
   /** tbuild-sys: it starts in ~1 ms, so requests wait for it rather than exec meanwhile. */
@@ -56,6 +58,15 @@ class SysHelper {
     this.#child.stdin!.on('error', () => this.#fail());
     this.#child.on('error', () => this.#fail());
     this.#child.on('exit', () => this.#fail());
+    // Requests wait for tbuild-sys to start: one that never says it is ready (not the program
+    // tbuild built) is given up on, and they are done the old way.
+    if (this.#native) {
+      setTimeout(() => {
+        if (this.#ready) return;
+        this.#child.kill('SIGKILL');
+        this.#fail();
+      }, START_TIMEOUT_MS).unref();
+    }
     this.#child.stdout!.on('data', (d: Buffer) => {
       this.#buf += d.toString();
       let nl: number;
@@ -155,7 +166,6 @@ class SysHelper {
     this.#child.stdin!.write(frame);
     return answer;
   }
-
 
   /** Referenced while an answer or a program's end is due, so a build waiting on it is not cut short. */
   #updateRef(): void {
