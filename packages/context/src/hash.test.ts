@@ -119,6 +119,17 @@ describe('stat cache', () => {
     expect(warm.stats).toMatchObject({ filesHashed: 0, bytesHashed: 0, statCacheHits: 4 });
   });
 
+  it('keeps entries whose paths are not ASCII: a warm hash of them reads no file either', async () => {
+    const root = await settledTree({ 'ünï/日本.txt': 'a', 'ünï/ß€.md': 'b', 'plain.txt': 'c' });
+    const persistence = filePersistence(`${makeTree({})}/statcache`);
+    const cold = await BuildContext.open(root, { ignore, statCache: persistence });
+    const d1 = await cold.hash(all);
+    await cold.close();
+    const warm = await BuildContext.open(root, { ignore, statCache: persistence });
+    expect((await warm.hash(all)).digest).toBe(d1.digest);
+    expect(warm.stats).toMatchObject({ filesHashed: 0, statCacheHits: 3 });
+  });
+
   it('rehashes a file changed with the same size and mtime (new inode or ctime)', async () => {
     const root = await settled();
     const persistence = filePersistence(`${makeTree({})}/statcache`);
