@@ -115,7 +115,7 @@ export function gzipStored(parts: readonly Buffer[]): Buffer[] | undefined {
   return out;
 }
 
-export function lengthOf(parts: readonly Buffer[]): number {
+function lengthOf(parts: readonly Buffer[]): number {
   let n = 0;
   for (const p of parts) n += p.length;
   return n;
