@@ -80,6 +80,15 @@ export async function readIfExists(file: string): Promise<Buffer | undefined> {
   }
 }
 
+/** A directory's names, or none when it cannot be listed; synchronously, as readIfExists reads. */
+export function listOrEmpty(dir: string): string[] {
+  try {
+    return fsSync.readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
 /** Mount points at or below `dir`, from /proc/self/mountinfo (octal escapes decoded). */
 export async function mountsUnder(dir: string): Promise<string[]> {
   let info: string;

@@ -1,7 +1,6 @@
-import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { isErrno, mountsUnder } from './fs-util.ts';
+import { isErrno, listOrEmpty, mountsUnder } from './fs-util.ts';
 import { ownerAlive } from './process-id.ts';
 
 /**
@@ -25,14 +24,6 @@ export async function removeDeadLeftovers(dir: string): Promise<string[]> {
     }
   }
   return removed;
-}
-
-function listOrEmpty(dir: string): string[] {
-  try {
-    return fsSync.readdirSync(dir);
-  } catch {
-    return [];
-  }
 }
 
 // A non-root process cannot delete entries of a 0555 directory an extraction left behind.

@@ -1,7 +1,6 @@
-import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { Store } from '@tbuild/cache';
+import { listOrEmpty, type Store } from '@tbuild/cache';
 import { cleanupStaleContainers, cleanupStaleSnapshots, killRuncProcessesUnder, pidAlive as alive, reapStaleNetworks } from '@tbuild/executor';
 
 export { pidAlive as alive } from '@tbuild/executor';
@@ -16,14 +15,6 @@ export async function liveBuilds(store: Store): Promise<number[]> {
   return out;
 }
 
-function runEntries(store: Store): string[] {
-  try {
-    return fsSync.readdirSync(store.runDir);
-  } catch {
-    return [];
-  }
-}
-
 /**
  * Cleans what killed builds left under `run/` (containers, overlay mounts, upper dirs), as the
  * next build would: `cache verify` and `cache prune` leave a store with nothing mounted for a
@@ -32,7 +23,7 @@ function runEntries(store: Store): string[] {
 export async function reapDeadBuilds(store: Store, runtime?: string): Promise<number[]> {
   const reaped: number[] = [];
   // Every build starts with this: listed synchronously (@tbuild/cache, fs-util.ts).
-  for (const entry of runEntries(store)) {
+  for (const entry of listOrEmpty(store.runDir)) {
     const pid = Number(entry);
     if (!Number.isInteger(pid) || pid === process.pid || alive(pid)) continue;
     const stale = path.join(store.runDir, entry);
