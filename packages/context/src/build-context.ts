@@ -390,7 +390,8 @@ export class BuildContext {
       const cached = this.statCache.lookup(f.relPath, fp);
       if (cached !== undefined) {
         this.counters.statCacheHits++;
-        this.memo.set(f.relPath, { fp, hash: cached });
+        // Only a server hands the memo to its next build; within one build the stat cache answers again.
+        if (this.memoStore) this.memo.set(f.relPath, { fp, hash: cached });
         out.set(f.relPath, cached);
         continue;
       }

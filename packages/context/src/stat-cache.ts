@@ -11,8 +11,8 @@
  * Binary format, little-endian: "TBSC" u8 version u32 selections, then per selection
  * u32 keyBytes, key (UTF-8), u64 fingerprint, u8 age, u8 digestBytes, digest (ASCII);
  * then u32 count, then per entry u32 pathBytes, path (UTF-8), u64 fingerprint,
- * u64 contentHash, u8 age. The entries are decoded only when a file is looked up: a build
- * whose selections all match never decodes them.
+ * u64 contentHash, u8 age. The entries are indexed only when a file is looked up: a build
+ * whose selections all match never reads them.
  */
 const MAGIC = 'TBSC';
 const VERSION = 2;
@@ -22,7 +22,6 @@ export const MAX_AGE = 16;
 interface Entry {
   fp: bigint;
   hash: bigint;
-  age: number;
 }
 
 interface Selection {
@@ -31,11 +30,29 @@ interface Selection {
   age: number;
 }
 
+/**
+ * The persisted entries, indexed: where each record starts in the encoded bytes, by path. No
+ * object per entry: a 20,000-file context's records stay one buffer, so an edit build neither
+ * builds nor garbage-collects 20,000 of them.
+ */
+interface Persisted {
+  index: Map<string, number>;
+  paths: string[];
+  /** Offset of each record's u32 pathBytes in `data`. */
+  starts: Int32Array;
+  /** 1 for each record this build looked up and found current. */
+  used: Uint8Array;
+}
+
 /** What a build learned about an entry it did not touch, for dropping stale ones. */
 export type Freshness = 'unknown' | 'same' | 'changed';
 
+/** u32 pathBytes, path, u64 fingerprint, u64 content hash, u8 age. */
+const RECORD_FIXED = 4 + 17;
+
 export class StatCache {
-  private decoded: Map<string, Entry> | undefined;
+  private decoded: Persisted | undefined;
+  /** Hashes computed this build (new files, changed ones). */
   private readonly fresh = new Map<string, Entry>();
   private readonly freshSelections = new Map<string, Selection>();
   /** True when hashes or selections were recorded since the last encode. */
@@ -43,7 +60,7 @@ export class StatCache {
 
   private constructor(
     private readonly selections: Map<string, Selection>,
-    /** The encoded entries, from their count on; decoded on first use. */
+    /** The encoded entries, from their count on; indexed on first use. */
     private readonly entryData: Buffer | undefined,
   ) {}
 
@@ -78,43 +95,56 @@ export class StatCache {
     return new StatCache(selections, data.subarray(off));
   }
 
-  /** The entries as persisted: empty when their encoding is malformed. */
-  private get old(): Map<string, Entry> {
+  /** The persisted entries, indexed: none when their encoding is malformed or repeats a path. */
+  private get old(): Persisted {
     if (this.decoded) return this.decoded;
-    const map = new Map<string, Entry>();
+    const none: Persisted = { index: new Map(), paths: [], starts: new Int32Array(0), used: new Uint8Array(0) };
     const data = this.entryData;
-    if (data) {
-      const count = data.readUInt32LE(0);
-      let off = 4;
-      for (let i = 0; i < count; i++) {
-        if (off + 4 > data.length) return (this.decoded = new Map());
-        const len = data.readUInt32LE(off);
-        off += 4;
-        if (off + len + 17 > data.length) return (this.decoded = new Map());
-        const rel = data.toString('utf8', off, off + len);
-        off += len;
-        map.set(rel, { fp: data.readBigUInt64LE(off), hash: data.readBigUInt64LE(off + 8), age: data[off + 16]! });
-        off += 17;
-      }
-      if (off !== data.length) return (this.decoded = new Map());
+    if (!data) return (this.decoded = none);
+    const count = data.readUInt32LE(0);
+    if (count > (data.length - 4) / RECORD_FIXED) return (this.decoded = none);
+    const out: Persisted = { index: new Map(), paths: new Array<string>(count), starts: new Int32Array(count), used: new Uint8Array(count) };
+    let off = 4;
+    for (let i = 0; i < count; i++) {
+      if (off + 4 > data.length) return (this.decoded = none);
+      const len = data.readUInt32LE(off);
+      if (off + len + RECORD_FIXED > data.length) return (this.decoded = none);
+      const rel = data.toString('utf8', off + 4, off + 4 + len);
+      if (out.index.has(rel)) return (this.decoded = none);
+      out.index.set(rel, i);
+      out.paths[i] = rel;
+      out.starts[i] = off;
+      off += len + RECORD_FIXED;
     }
-    return (this.decoded = map);
+    if (off !== data.length) return (this.decoded = none);
+    return (this.decoded = out);
+  }
+
+  /** Offset of record `i`'s fingerprint (its content hash follows, then its age). */
+  private fpAt(i: number): number {
+    const start = this.old.starts[i]!;
+    return start + 4 + this.entryData!.readUInt32LE(start);
   }
 
   get size(): number {
-    return this.old.size;
+    return this.old.index.size;
   }
 
   lookup(rel: string, fp: bigint): bigint | undefined {
-    const e = this.old.get(rel);
-    if (e === undefined || e.fp !== fp) return undefined;
-    this.fresh.set(rel, { fp, hash: e.hash, age: 0 });
-    return e.hash;
+    const recorded = this.fresh.get(rel);
+    if (recorded !== undefined) return recorded.fp === fp ? recorded.hash : undefined;
+    const old = this.old;
+    const i = old.index.get(rel);
+    if (i === undefined) return undefined;
+    const at = this.fpAt(i);
+    if (this.entryData!.readBigUInt64LE(at) !== fp) return undefined;
+    old.used[i] = 1;
+    return this.entryData!.readBigUInt64LE(at + 8);
   }
 
   /** Records a hash just computed; callers skip files changed too recently to be trusted. */
   record(rel: string, fp: bigint, hash: bigint): void {
-    this.fresh.set(rel, { fp, hash, age: 0 });
+    this.fresh.set(rel, { fp, hash });
     this.dirty = true;
   }
 
@@ -141,9 +171,12 @@ export class StatCache {
    * selection that matched its record, so none of them changed.
    */
   hasStale(freshness: (rel: string, fp: bigint) => Freshness): boolean {
-    if (!this.decoded) return false;
-    for (const [rel, e] of this.old) {
-      if (!this.fresh.has(rel) && freshness(rel, e.fp) === 'changed') return true;
+    const old = this.decoded;
+    if (!old) return false;
+    for (let i = 0; i < old.paths.length; i++) {
+      const rel = old.paths[i]!;
+      if (old.used[i] || this.fresh.has(rel)) continue;
+      if (freshness(rel, this.entryData!.readBigUInt64LE(this.fpAt(i))) === 'changed') return true;
     }
     return false;
   }
@@ -151,61 +184,71 @@ export class StatCache {
   /**
    * Entries and selections used this build, plus older ones this build did not contradict,
    * aged by one. `freshness(rel, fp)` reports whether this build saw the file unchanged,
-   * changed/deleted, or not at all.
+   * changed/deleted, or not at all. Kept records are copied as they were, but for their age.
    */
   encode(freshness: (rel: string, fp: bigint) => Freshness): Buffer {
     this.dirty = false;
-    // Only selections changed: the entries go back as they came, neither decoded nor aged.
-    const verbatim = !this.decoded && this.fresh.size === 0 ? this.entryData : undefined;
-    const keep: Array<[string, Entry]> = [...this.fresh];
-    for (const [rel, e] of verbatim ? [] : this.old) {
-      if (this.fresh.has(rel)) continue;
-      const f = freshness(rel, e.fp);
-      if (f === 'changed' || e.age + 1 > MAX_AGE) continue;
-      keep.push([rel, { ...e, age: f === 'same' ? 0 : e.age + 1 }]);
-    }
     const sels: Array<[string, Selection]> = [...this.freshSelections];
     for (const [key, s] of this.selections) {
       if (!this.freshSelections.has(key) && s.age + 1 <= MAX_AGE) sels.push([key, { ...s, age: s.age + 1 }]);
     }
-    const keys = sels.map(([key]) => Buffer.from(key, 'utf8'));
-    const paths = keep.map(([rel]) => Buffer.from(rel, 'utf8'));
-    const total =
-      9 + keys.reduce((n, k, i) => n + 4 + k.length + 10 + sels[i]![1].digest.length, 0) + (verbatim ? verbatim.length : 4 + paths.reduce((n, p) => n + 4 + p.length + 17, 0));
-    const out = Buffer.allocUnsafe(total);
+    // Only selections changed: the entries go back as they came, neither indexed nor aged.
+    const verbatim = !this.decoded && this.fresh.size === 0;
+    const data = this.entryData;
+    let most = 9 + 4 + (data?.length ?? 0);
+    for (const [key, s] of sels) most += 4 + Buffer.byteLength(key) + 10 + s.digest.length;
+    for (const rel of this.fresh.keys()) most += Buffer.byteLength(rel) + RECORD_FIXED;
+    const out = Buffer.allocUnsafe(most);
     out.write(MAGIC, 0, 'latin1');
     out[4] = VERSION;
     out.writeUInt32LE(sels.length, 5);
     let off = 9;
-    sels.forEach(([, s], i) => {
-      const k = keys[i]!;
-      out.writeUInt32LE(k.length, off);
-      off += 4;
-      k.copy(out, off);
-      off += k.length;
+    for (const [key, s] of sels) {
+      const len = out.write(key, off + 4, 'utf8');
+      out.writeUInt32LE(len, off);
+      off += 4 + len;
       out.writeBigUInt64LE(s.fp, off);
       out[off + 8] = s.age;
       out[off + 9] = s.digest.length;
       off += 10;
       off += out.write(s.digest, off, 'latin1');
-    });
-    if (verbatim) {
-      verbatim.copy(out, off);
-      return out;
     }
-    out.writeUInt32LE(keep.length, off);
+    if (verbatim) {
+      if (data) off += data.copy(out, off);
+      else off = out.writeUInt32LE(0, off);
+      return out.subarray(0, off);
+    }
+    const countAt = off;
     off += 4;
-    keep.forEach(([, e], i) => {
-      const p = paths[i]!;
-      out.writeUInt32LE(p.length, off);
-      off += 4;
-      p.copy(out, off);
-      off += p.length;
+    let count = 0;
+    const old = this.old;
+    for (let i = 0; i < old.paths.length; i++) {
+      const rel = old.paths[i]!;
+      if (this.fresh.has(rel)) continue;
+      const start = old.starts[i]!;
+      const end = start + data!.readUInt32LE(start) + RECORD_FIXED;
+      let age = data![end - 1]!;
+      if (old.used[i]) age = 0;
+      else {
+        const f = freshness(rel, data!.readBigUInt64LE(end - 17));
+        if (f === 'changed' || age + 1 > MAX_AGE) continue;
+        age = f === 'same' ? 0 : age + 1;
+      }
+      off += data!.copy(out, off, start, end);
+      out[off - 1] = age;
+      count++;
+    }
+    for (const [rel, e] of this.fresh) {
+      const len = out.write(rel, off + 4, 'utf8');
+      out.writeUInt32LE(len, off);
+      off += 4 + len;
       out.writeBigUInt64LE(e.fp, off);
       out.writeBigUInt64LE(e.hash, off + 8);
-      out[off + 16] = e.age;
+      out[off + 16] = 0;
       off += 17;
-    });
-    return out;
+      count++;
+    }
+    out.writeUInt32LE(count, countAt);
+    return out.subarray(0, off);
   }
 }
