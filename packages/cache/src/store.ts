@@ -260,7 +260,11 @@ export class Store {
     }
   }
 
-  async adoptSnapshot(diffId: string, dir: string): Promise<string> {
+  /**
+   * Moves `dir` in as the snapshot of `diffId`. When the store has one already, `dir` is removed
+   * instead, after `removeAfter` (a later step may still have it mounted as a lower dir).
+   */
+  async adoptSnapshot(diffId: string, dir: string, opts: { removeAfter?: Promise<unknown> } = {}): Promise<string> {
     const slot = await claimSlot(this.dirs.snapshots, this.dirs.tmp, diffId);
     try {
       await fs.rename(dir, slot.fs);
@@ -277,7 +281,10 @@ export class Store {
       // the background (or by Store.open, should this process die first).
       const trash = this.tempPath();
       await fs.rename(dir, trash);
-      const removal = fs.rm(trash, { recursive: true, force: true }).catch(() => undefined);
+      const removal = (opts.removeAfter ?? Promise.resolve())
+        .catch(() => undefined)
+        .then(() => fs.rm(trash, { recursive: true, force: true }))
+        .catch(() => undefined);
       this.removals.add(removal);
       void removal.finally(() => this.removals.delete(removal));
     }

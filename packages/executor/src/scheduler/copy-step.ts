@@ -10,6 +10,7 @@ import { donorName, openDonor } from './copy-donor.ts';
 import type { MemberIndex } from '../layer/index.ts';
 import type { ActiveSnapshot } from '../snapshot/snapshotter.ts';
 import type { StepRunContext } from './execute-plan.ts';
+import { finalChain, type ParentChain } from './parent-chain.ts';
 import { buildLayer, mountLayers, type GzipReuse, type LayerBuilderDeps } from './layer-builder.ts';
 import type { ExecutorDeps, FileSelector, LayerRef, SelectedFileLike } from './ports.ts';
 import { fetchUrlSource } from './add-url.ts';
@@ -28,14 +29,14 @@ const WILDCARD = /[*?[]/;
  * context (the same selection that was hashed for the key), another stage, an image, heredocs
  * or, for ADD, URLs and local archives (extracted with the store's safe extractor).
  */
-export async function runCopyStep(d: CopyStepDeps, step: Step, spec: CopySpec, parentLayers: LayerRef[], ctx: StepRunContext): Promise<LayerRef | undefined> {
+export async function runCopyStep(d: CopyStepDeps, step: Step, spec: CopySpec, parent: ParentChain, ctx: StepRunContext): Promise<LayerRef | undefined> {
   const scratch = await fs.mkdtemp(path.join(d.deps.stateDir, 'copy-'));
   let view: ActiveSnapshot | undefined;
   let viewGone: Promise<void> | undefined;
   let parentViewHandle: ActiveSnapshot | undefined;
   // With --link the new layer starts empty, but --chown names still resolve in the stage's files.
   const parentView = async (): Promise<string> => {
-    parentViewHandle ??= await mountLayers(d, parentLayers, `${step.id}-chown`, { readonly: true });
+    parentViewHandle ??= await mountLayers(d, await parent.layers, `${step.id}-chown`, { readonly: true });
     return parentViewHandle.rootfs;
   };
   const at = d.file ? { file: d.file, range: step.location } : undefined;
@@ -45,7 +46,7 @@ export async function runCopyStep(d: CopyStepDeps, step: Step, spec: CopySpec, p
   let discardDonor: (() => Promise<void>) | undefined;
   try {
     // --link copies onto an empty root: the layer does not depend on what is below it.
-    const lowers = spec.link ? [] : parentLayers;
+    const lowers = spec.link ? finalChain([]) : parent;
     const layer = await buildLayer(d, lowers, step.id, async (active) => {
       const owner = spec.chown ? resolveCopyOwner(spec.link ? await parentView() : active.rootfs, spec.chown) : { uid: 0, gid: 0 };
       // BuildKit keeps a stage's or an image's owners when there is no --chown; context files arrive as 0:0.
@@ -128,7 +129,7 @@ export async function runCopyStep(d: CopyStepDeps, step: Step, spec: CopySpec, p
       // Only the copy reads the source view: unmounting it overlaps the diff (~15-25 ms here).
       viewGone = view?.discard();
       viewGone?.catch(() => undefined);
-    }, gz, { seal: ctx.seal });
+    }, gz, { seal: ctx.seal, early: ctx.early });
     // An unsealed result is a donor too: the next run takes its files, and its record becomes a
     // miss (store/unsealed.ts). An edit loop on a stage the image does not contain keeps moving
     // the unchanged files instead of copying them all.

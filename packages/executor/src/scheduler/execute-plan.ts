@@ -4,10 +4,14 @@ import { BuildError, isBuildError } from '@tbuild/errors';
 import type { ImageConfig, Plan, PlannedStage, Step } from '@tbuild/planner';
 import type { BuildEvent, BuildSummary, StepRef } from '../events.ts';
 import { assembleImageConfig, stageChain } from './image-config.ts';
+import { earlyChain, finalChain, type EarlyView, type ParentChain } from './parent-chain.ts';
 import type { ExecutorDeps, LayerRef, StepRecordLike } from './ports.ts';
 
-/** Runs one step that missed the cache on top of its parent's layers; returns its layer (none for an empty diff). */
-export type StepRunner = (step: Step, parentLayers: LayerRef[], ctx: StepRunContext) => Promise<LayerRef | undefined>;
+/**
+ * Runs one step that missed the cache on top of its parent's layers; returns its layer (none for
+ * an empty diff). The parent's top layers may still be being written (parent-chain.ts).
+ */
+export type StepRunner = (step: Step, parent: ParentChain, ctx: StepRunContext) => Promise<LayerRef | undefined>;
 
 export interface StepRunContext {
   ref: StepRef;
@@ -17,6 +21,8 @@ export interface StepRunContext {
   layersOf(dep: { stage: number; step?: string }): Promise<LayerRef[]>;
   /** False when the step's layer may stay unsealed (ExecutorDeps.lazyBlobs): its blob is not made now. */
   seal: boolean;
+  /** Offers the step's upper dir to the next step of its stage while its layer is written (layer-builder's buildLayer). */
+  early?: (view: EarlyView) => void;
 }
 
 /** Makes the blob of an unsealed layer over its parents' layers (layer-builder's sealLayer); undefined for an empty diff. */
@@ -78,6 +84,10 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps, runStep: StepR
   const mustSeal = (step: Step): boolean => !lazy || imageSteps.has(step.id);
   const refs = stepRefs(plan);
   const states = new Map<string, Promise<ChainState>>();
+  // What a step's child builds on: the step's early view as soon as it offers one, else its layers.
+  const chains = new Map<string, Promise<ParentChain>>();
+  const offered = new Map<string, (chain: ParentChain) => void>();
+  const views: EarlyView[] = [];
   const rootLayerCache = new Map<string, Promise<LayerRef[]>>();
   const outcomes: StepOutcome[] = [];
   const summary: BuildSummary = { steps: 0, cached: 0, executed: 0, layersWritten: 0, bytesWritten: 0 };
@@ -127,6 +137,25 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps, runStep: StepR
     return p;
   };
 
+  // A config step changes no files: its child builds on what its parent builds on.
+  const chainOf = (id: string): Promise<ParentChain> => {
+    const step = byId.get(id);
+    if (step?.kind === 'config') return step.parent ? chainOf(step.parent) : rootLayers(stages.get(step.stage)!).then(finalChain);
+    let p = chains.get(id);
+    if (!p) {
+      p = new Promise<ParentChain>((resolve) => {
+        offered.set(id, resolve);
+        const layers = state(id).then((s) => s.layers);
+        layers.then(
+          () => resolve(finalChain(layers)),
+          () => resolve(finalChain(layers)),
+        );
+      });
+      chains.set(id, p);
+    }
+    return p;
+  };
+
   const computeState = async (id: string): Promise<ChainState> => {
     const step = byId.get(id);
     if (!step) throw new Error(`plan has no step ${id}`);
@@ -137,10 +166,12 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps, runStep: StepR
     const early = step.kind === 'config' || step.noCache ? undefined : deps.store.getStep(step.cacheKey);
     const depsReady = (early ?? Promise.resolve(undefined)).then((hit) => (hit ? undefined : Promise.all(step.deps.map((d) => layersOf(d)))));
     depsReady.catch(() => undefined);
-    const parent = step.parent ? await state(step.parent) : { layers: await rootLayers(stage), created: rootCreated(stage) };
-    const parentLayers = parent.layers;
+    if (step.kind === 'config') {
+      const parent = step.parent ? await state(step.parent) : { layers: await rootLayers(stage), created: rootCreated(stage) };
+      return { layers: parent.layers, created: parent.created };
+    }
+    const parentChain = step.parent ? await chainOf(step.parent) : finalChain(rootLayers(stage));
     await depsReady;
-    if (step.kind === 'config') return { layers: parentLayers, created: parent.created };
     summary.steps++;
     // Another build in this process (bake) may be running this very step: wait for it, then
     // take its record as a hit. The claim is taken synchronously so two builds cannot both miss.
@@ -155,14 +186,14 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps, runStep: StepR
       }
     }
     try {
-      return await lookupOrRun(step, parentLayers);
+      return await lookupOrRun(step, parentChain);
     } finally {
       // Held until the step's record is written: the waiting build then finds it as a hit.
       if (release) void (recordOf.get(step.id) ?? Promise.resolve()).catch(() => undefined).then(release);
     }
   };
 
-  const lookupOrRun = async (step: Step, parentLayers: LayerRef[]): Promise<ChainState> => {
+  const lookupOrRun = async (step: Step, parentChain: ParentChain): Promise<ChainState> => {
     const id = step.id;
     const ref = refs.get(id)!;
     if (!step.noCache) {
@@ -170,6 +201,7 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps, runStep: StepR
       // Pinned just now: look again, a prune may have removed it first (then this is a miss).
       for (let i = 0; i < 3 && hit?.layer && deps.pinHit && !(await deps.pinHit(hit.layer)); i++) hit = await deps.store.getStep(step.cacheKey);
       if (hit) {
+        const parentLayers = await parentChain.layers;
         touch(step.cacheKey);
         const layer = hit.layer && isUnsealed(hit.layer) && mustSeal(step) ? await seal(step, parentLayers, hit.layer) : hit.layer;
         summary.cached++;
@@ -185,7 +217,15 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps, runStep: StepR
       const started = now();
       emit({ type: 'step-start', time: started, step: ref });
       try {
-        const layer = await runStep(step, parentLayers, { ref, signal: abort.signal, emit, layersOf, seal: mustSeal(step) });
+        const early = (view: EarlyView): void => {
+          views.push(view);
+          const chain = earlyChain(view, parentChain, state(id).then((s) => s.layers));
+          const take = offered.get(id);
+          if (take) take(chain);
+          else chains.set(id, Promise.resolve(chain));
+        };
+        const layer = await runStep(step, parentChain, { ref, signal: abort.signal, emit, layersOf, seal: mustSeal(step), early });
+        const parentLayers = await parentChain.layers;
         const created = stamp();
         const record = (async () =>
           deps.store.putStep({
@@ -253,11 +293,11 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps, runStep: StepR
     if (failed) throw firstError ?? (failed as PromiseRejectedResult).reason;
     await reportUnneeded();
     const output = await stageOutput(target);
-    await Promise.all([...records, recordHits()]);
+    await Promise.all([...records, recordHits(), ...views.map((v) => v.cleanup)]);
     emit({ type: 'build-done', time: now(), durationMs: now() - start, ok: true, summary });
     return { target: output, steps: outcomes, summary };
   } catch (e) {
-    await Promise.allSettled([...records, recordHits()]);
+    await Promise.allSettled([...records, recordHits(), ...views.map((v) => v.cleanup)]);
     emit({ type: 'build-done', time: now(), durationMs: now() - start, ok: false, summary });
     throw e;
   } finally {

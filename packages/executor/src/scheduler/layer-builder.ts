@@ -2,6 +2,7 @@ import type { BigIntStats } from 'node:fs';
 import fs from 'node:fs/promises';
 import type { ActiveSnapshot, Snapshotter } from '../snapshot/snapshotter.ts';
 import { diffUpperToLayer, type MemberIndex, type MemberSource } from '../layer/index.ts';
+import { EarlyView, pinMountDirs, type ParentChain } from './parent-chain.ts';
 import type { LayerRef, StorePort } from './ports.ts';
 
 export const LAYER_MEDIA_TYPE = 'application/vnd.oci.image.layer.v1.tar+gzip';
@@ -37,44 +38,89 @@ export interface GzipReuse {
 }
 
 /**
- * Runs `change` on a writable view over `layers` and turns what it changed into a new layer:
+ * Runs `change` on a writable view over `parent` and turns what it changed into a new layer:
  * the upper dir is diffed into a gzip tar blob in the store and then adopted as that layer's
  * snapshot (no unpacking it again). An empty diff gives no layer. Whatever happens, nothing
  * stays mounted and no partial blob becomes visible.
+ *
+ * With `early`, the upper dir is offered to the next step as soon as it is unmounted: that step
+ * mounts it in the layer's place and runs while the diff goes on (parent-chain.ts). The diff
+ * itself waits for the parent's layers to be written, and the step's layer is returned only
+ * then, so a record or an image never names a layer that is not in the store.
  */
 export async function buildLayer(
   deps: LayerBuilderDeps,
-  layers: LayerRef[],
+  parent: ParentChain,
   key: string,
   change: (active: ActiveSnapshot) => Promise<void>,
   gz: GzipReuse = {},
-  opts: { seal?: boolean } = {},
+  opts: { seal?: boolean; early?: (view: EarlyView) => void } = {},
 ): Promise<LayerRef | undefined> {
-  const lowers = await snapshotDirs(deps, layers);
-  const active = await deps.snapshotter.prepare({ lowers, key });
+  const { dirs: lowers, pins } = await pinMountDirs(parent, (layers) => snapshotDirs(deps, layers));
+  let unpinned = false;
+  const unpin = (): void => {
+    if (unpinned) return;
+    unpinned = true;
+    for (const p of pins) p.released();
+  };
+  let active: ActiveSnapshot;
+  try {
+    active = await deps.snapshotter.prepare({ lowers, key });
+  } catch (e) {
+    unpin();
+    throw e;
+  }
+  for (const p of pins) p.mounted();
   let released: Promise<void> | undefined;
+  let view: EarlyView | undefined;
+  let adopted = false;
   try {
     await change(active);
     if (opts.seal === false && deps.store.adoptUnsealed) {
       // No tar, no gzip: the upper dir itself becomes the layer's snapshot (store/unsealed.ts).
       released = active.release();
       await released;
+      unpin();
       if ((await fs.readdir(active.upper)).length === 0) return undefined;
       return await deps.store.adoptUnsealed(active.upper);
     }
     // Unmounting (an exec of umount(8)) runs while the diff reads the upper dir, which nothing
-    // writes once the change is done; the upper is only moved into the store after both.
+    // writes once the change is done; the upper is only moved into the store after both. Once
+    // unmounted, the next step may mount it (never while it is still this overlay's upper dir).
     released = active.release();
     released.catch(() => undefined);
-    const made = await diffIntoBlob(deps, active.upper, lowers, { reuse: gz.reuse, trusted: gz.trusted, index: gz.keepIndex === true });
+    const early = opts.early;
+    void released.then(() => {
+      unpin();
+      if (!early) return;
+      view = new EarlyView(active.upper);
+      early(view);
+    }, unpin);
+    const diffLowers = parent.kind === 'final' ? lowers : await snapshotDirs(deps, await parent.layers);
+    const made = await diffIntoBlob(deps, active.upper, diffLowers, { reuse: gz.reuse, trusted: gz.trusted, index: gz.keepIndex === true });
     await released;
     if (!made) return undefined;
     gz.index = made.members;
-    await deps.store.adoptSnapshot(made.layer.diffId, active.upper);
+    const v = view as EarlyView | undefined;
+    await v?.close();
+    await deps.store.adoptSnapshot(made.layer.diffId, active.upper, v ? { removeAfter: v.unused() } : undefined);
+    adopted = true;
     return made.layer;
   } finally {
     await released?.catch(() => undefined);
-    await active.discard();
+    unpin();
+    const v = view as EarlyView | undefined;
+    if (v && !adopted) {
+      // A step above may still have it mounted: removed once that mount is gone (the build waits for it).
+      void v.close();
+      v.finish(v.unused().then(() => active.discard()));
+    } else {
+      try {
+        await active.discard();
+      } finally {
+        v?.finish();
+      }
+    }
   }
 }
 

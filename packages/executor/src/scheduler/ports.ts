@@ -18,7 +18,7 @@ export interface StorePort {
   putStep(rec: StepRecordLike): Promise<void>;
   touchStep(key: string): Promise<void>;
   ensureSnapshot(layer: { digest: string; diffId: string; mediaType: string }): Promise<string>;
-  adoptSnapshot(diffId: string, dir: string): Promise<string>;
+  adoptSnapshot(diffId: string, dir: string, opts?: { removeAfter?: Promise<unknown> }): Promise<string>;
   blobWriter(): { write(chunk: Uint8Array): Promise<void>; writev?(chunks: readonly Uint8Array[]): Promise<void>; commit(expected?: { digest?: string; size?: number }): Promise<{ digest: string; size: number }>; abort(): Promise<void> };
   lease(digests: string[]): Promise<() => Promise<void>>;
   lock(name: string): Promise<() => Promise<void>>;

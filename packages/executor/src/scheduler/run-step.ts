@@ -11,6 +11,7 @@ import { resolveUser } from '../runtime/resolve-user.ts';
 import { resolveIn } from '../copy/confined-path.ts';
 import type { ActiveSnapshot } from '../snapshot/snapshotter.ts';
 import type { StepRunContext } from './execute-plan.ts';
+import type { ParentChain } from './parent-chain.ts';
 import { buildLayer, mountLayers, type LayerBuilderDeps } from './layer-builder.ts';
 import type { ExecutorDeps, LayerRef } from './ports.ts';
 import { OutputTail } from './output-tail.ts';
@@ -28,7 +29,7 @@ export interface RunStepDeps extends LayerBuilderDeps {
  * upper dir turned into the step's layer. (The runtime removes the mount points it had to
  * create, so mounts leave no trace in the layer.)
  */
-export async function runRunStep(d: RunStepDeps, step: Step, spec: RunSpec, parentLayers: LayerRef[], ctx: StepRunContext): Promise<LayerRef | undefined> {
+export async function runRunStep(d: RunStepDeps, step: Step, spec: RunSpec, parent: ParentChain, ctx: StepRunContext): Promise<LayerRef | undefined> {
   const scratch = await fs.mkdtemp(path.join(d.deps.stateDir, 'run-'));
   const views: ActiveSnapshot[] = [];
   const releases: Array<() => Promise<void>> = [];
@@ -42,7 +43,7 @@ export async function runRunStep(d: RunStepDeps, step: Step, spec: RunSpec, pare
   netns?.catch(() => undefined);
   releases.push(async () => (await netns?.catch(() => undefined))?.release());
   try {
-    return await buildLayer(d, parentLayers, step.id, async (active) => {
+    return await buildLayer(d, parent, step.id, async (active) => {
       const user = resolveUser(active.rootfs, spec.user || 'root');
       const env = [...spec.env, ...spec.proxyEnv];
       const mounts: RunMount[] = [];
@@ -143,7 +144,7 @@ export async function runRunStep(d: RunStepDeps, step: Step, spec: RunSpec, pare
           hint: 'the command failed inside the build container; its output is above',
         });
       }
-    }, {}, { seal: ctx.seal });
+    }, {}, { seal: ctx.seal, early: ctx.early });
   } finally {
     await freeMounts();
     await fs.rm(scratch, { recursive: true, force: true });

@@ -18,16 +18,16 @@ export interface BuildMachinery {
 /** Runs a plan with the real step implementations (RUN in containers, COPY/ADD/WORKDIR as direct writes). */
 export function runPlan(plan: Plan, deps: ExecutorDeps, m: BuildMachinery): Promise<ExecuteResult> {
   const base = { store: deps.store, snapshotter: m.snapshotter, sourceDateEpoch: deps.sourceDateEpoch };
-  const runner: StepRunner = (step, parentLayers, ctx) => {
+  const runner: StepRunner = (step, parent, ctx) => {
     const spec = step.spec;
     switch (spec.kind) {
       case 'run':
-        return runRunStep({ ...base, runtime: m.runtime, deps, file: m.file }, step, spec, parentLayers, ctx);
+        return runRunStep({ ...base, runtime: m.runtime, deps, file: m.file }, step, spec, parent, ctx);
       case 'copy':
       case 'add':
-        return runCopyStep({ ...base, deps, file: m.file }, step, spec, parentLayers, ctx);
+        return runCopyStep({ ...base, deps, file: m.file }, step, spec, parent, ctx);
       case 'workdir':
-        return runWorkdirStep(base, step, spec, parentLayers, ctx);
+        return runWorkdirStep(base, step, spec, parent, ctx);
       case 'config':
         return Promise.resolve(undefined);
     }

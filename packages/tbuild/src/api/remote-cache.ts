@@ -91,8 +91,8 @@ export class RemoteBackedStore implements StorePort {
     await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
   }
 
-  adoptSnapshot(diffId: string, dir: string): Promise<string> {
-    return this.local.adoptSnapshot(diffId, dir);
+  adoptSnapshot(diffId: string, dir: string, opts?: { removeAfter?: Promise<unknown> }): Promise<string> {
+    return this.local.adoptSnapshot(diffId, dir, opts);
   }
 
   blobWriter(): ReturnType<StorePort['blobWriter']> {
