@@ -53,7 +53,7 @@ export class LowerView {
   }
 
   /** True when the upper dir `st` equals its lower counterpart in everything a layer records. */
-  sameDir(rel: string, st: fs.BigIntStats, keptXattrs: Map<string, Buffer>): boolean {
+  sameDir(rel: string, st: fs.BigIntStats, keptXattrs: ReadonlyMap<string, Buffer>): boolean {
     const lower = this.lookup(rel);
     // The walk visits a directory before what is inside it, so a new tree costs one lookup.
     if (!lower) this.#absentDirs.add(rel);

@@ -86,12 +86,12 @@ export function* walkUpper(upper: string, opts: WalkOptions = {}): Generator<Lay
       continue;
     }
     const rel = work.expand;
-    const names = readNames(path.join(root, rel), rel);
+    const names = readNames(rel === '' ? root : `${root}/${rel}`, rel);
     const whiteouts: string[] = [];
     const others: { name: string; st: fs.BigIntStats; x: ReadonlyMap<string, Buffer> }[] = [];
     for (const name of names) {
       const childRel = rel === '' ? name : `${rel}/${name}`;
-      const host = path.join(root, childRel);
+      const host = `${root}/${childRel}`;
       const taken = opts.known?.get(childRel);
       const st = taken ?? fs.lstatSync(host, { bigint: true });
       const x = taken || st.isSocket() ? NO_XATTRS : readXattrs(host);
@@ -126,8 +126,8 @@ export function* walkUpper(upper: string, opts: WalkOptions = {}): Generator<Lay
     for (const { name, st, x } of others) {
       if (st.isSocket()) continue; // sockets cannot be archived meaningfully (containerd drops them too)
       const childRel = rel === '' ? name : `${rel}/${name}`;
-      const host = path.join(root, childRel);
-      const kept = new Map([...x].filter(([k]) => KEPT_XATTRS.has(k)));
+      const host = `${root}/${childRel}`;
+      const kept = x.size === 0 ? NO_XATTRS : new Map([...x].filter(([k]) => KEPT_XATTRS.has(k)));
       const base: TarEntry = {
         path: childRel,
         type: 'file',
@@ -165,6 +165,9 @@ export function* walkUpper(upper: string, opts: WalkOptions = {}): Generator<Lay
  * refused with a clear error rather than archived under a mangled name.
  */
 function readNames(dir: string, rel: string): string[] {
+  const names = fs.readdirSync(dir);
+  // Invalid UTF-8 decodes to U+FFFD: only then are the raw bytes worth a look.
+  if (!names.some((n) => n.includes('\uFFFD'))) return names.sort();
   const raw = fs.readdirSync(dir, { encoding: 'buffer' });
   return raw
     .map((b) => {
