@@ -217,14 +217,14 @@ export async function executePlan(plan: Plan, deps: ExecutorDeps, runStep: StepR
       const started = now();
       emit({ type: 'step-start', time: started, step: ref });
       try {
-        const early = (view: EarlyView): void => {
+        const offer = (view: EarlyView): void => {
           views.push(view);
           const chain = earlyChain(view, parentChain, state(id).then((s) => s.layers));
           const take = offered.get(id);
           if (take) take(chain);
           else chains.set(id, Promise.resolve(chain));
         };
-        const layer = await runStep(step, parentChain, { ref, signal: abort.signal, emit, layersOf, seal: mustSeal(step), early });
+        const layer = await runStep(step, parentChain, { ref, signal: abort.signal, emit, layersOf, seal: mustSeal(step), early: offer });
         const parentLayers = await parentChain.layers;
         const created = stamp();
         const record = (async () =>
