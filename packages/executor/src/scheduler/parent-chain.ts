@@ -29,7 +29,7 @@ export class EarlyView {
     return this.#open;
   }
 
-  /** Pins `dir` for one mount: `mounted` once the mount is made (or failed), `released` once it is gone. */
+  /** Pins `dir` for one mount: `mounted` once the mount is made, `released` once it is gone (or was never made). */
   pin(): ViewPin {
     if (!this.#open) throw new Error(`early view ${this.dir} is closed`);
     this.#mounting++;
