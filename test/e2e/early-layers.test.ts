@@ -79,4 +79,23 @@ describe.skipIf(!isRoot)(`a step started while its parent's layer is written (${
     const r = await tbuild(['build', '--root', store.root, '-q', ctx], { env: { SOURCE_DATE_EPOCH: '1700000000' } });
     expect(r.code, r.stderr).toBe(0);
   });
+
+  it("fails with the parent's error when its layer cannot be written after the step above started, and leaves nothing behind", async () => {
+    const bad = path.join(work.dir, 'bad');
+    fs.mkdirSync(bad);
+    // The differ refuses the `.wh.` name only at the end of its sorted walk, after 3,000 files.
+    const make = 'RUN mkdir -p /aaa /zzz && for i in $(seq 1 3000); do echo "f $i" > /aaa/f$i; done && touch /zzz/.wh.bad';
+    fs.writeFileSync(path.join(bad, 'Dockerfile'), ['FROM busybox', make, 'RUN sleep 1 && ls /aaa | wc -l > /n', ''].join('\n'));
+    const r = await tbuild(['build', '--root', store.root, '--progress=rawjson', bad]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('error TB_EXEC_WHITEOUT_NAME: "/zzz/.wh.bad"');
+    const events = r.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Event);
+    expect(at(events, 'step-start', 'RUN sleep 1')).toBeLessThan(at(events, 'step-failed', make));
+    expect(await mountsUnder(store.root)).toEqual([]);
+    expect(fs.readdirSync(path.join(store.root, 'tmp'))).toEqual([]);
+    expect(fs.readdirSync(path.join(store.root, 'run'))).toEqual([]);
+  });
 });
