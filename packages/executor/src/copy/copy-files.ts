@@ -5,6 +5,7 @@ import { BuildError } from '@tbuild/errors';
 import { copyXattrs } from '../layer/xattrs.ts';
 import { setMtimesNs } from '../snapshot/sys-helper.ts';
 import { fileRecord, recordedStat } from './file-record.ts';
+import { joinClean } from '../clean-path.ts';
 import { copyPool, copySmall, cutMtimeMs, isPoolDown, setMeta, type CopyPool, type SmallCopied } from './copy-pool.ts';
 import { isDirectoryIn, mkdirAllInRoot, resolveIn } from './confined-path.ts';
 
@@ -460,9 +461,8 @@ class WholeDirTaker {
     const types = new Map(entries.map((e) => [e.name, e]));
     for (const k of kids) {
       const name = path.posix.basename(k.destRel);
-      // Clean paths all: joined without path.join's normalising (20,000 times in an edit of a big context).
-      const kidRel = rel === '' ? name : `${rel}/${name}`;
-      const at = `${donor}/${name}`;
+      const kidRel = joinClean(rel, name);
+      const at = joinClean(donor, name);
       const there = types.get(name);
       if (k.type === 'dir') {
         if (!there?.isDirectory() || !this.#matches(k.destRel, kidRel, at, files)) return false;

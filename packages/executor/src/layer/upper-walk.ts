@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { BuildError } from '@tbuild/errors';
+import { joinClean } from '../clean-path.ts';
 import type { TarEntry } from './tar-header.ts';
 import { LowerView } from './lower-lookup.ts';
 import { readXattrs } from './xattrs.ts';
@@ -86,12 +87,12 @@ export function* walkUpper(upper: string, opts: WalkOptions = {}): Generator<Lay
       continue;
     }
     const rel = work.expand;
-    const names = readNames(rel === '' ? root : `${root}/${rel}`, rel);
+    const names = readNames(joinClean(root, rel), rel);
     const whiteouts: string[] = [];
     const others: { name: string; st: fs.BigIntStats; x: ReadonlyMap<string, Buffer> }[] = [];
     for (const name of names) {
-      const childRel = rel === '' ? name : `${rel}/${name}`;
-      const host = `${root}/${childRel}`;
+      const childRel = joinClean(rel, name);
+      const host = joinClean(root, childRel);
       const taken = opts.known?.get(childRel);
       const st = taken ?? fs.lstatSync(host, { bigint: true });
       const x = taken || st.isSocket() ? NO_XATTRS : readXattrs(host);
@@ -125,8 +126,8 @@ export function* walkUpper(upper: string, opts: WalkOptions = {}): Generator<Lay
     }
     for (const { name, st, x } of others) {
       if (st.isSocket()) continue; // sockets cannot be archived meaningfully (containerd drops them too)
-      const childRel = rel === '' ? name : `${rel}/${name}`;
-      const host = `${root}/${childRel}`;
+      const childRel = joinClean(rel, name);
+      const host = joinClean(root, childRel);
       const kept = x.size === 0 ? NO_XATTRS : new Map([...x].filter(([k]) => KEPT_XATTRS.has(k)));
       const base: TarEntry = {
         path: childRel,
