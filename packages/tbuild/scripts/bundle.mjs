@@ -71,6 +71,10 @@ if (code.split(placeholder).length !== 2) throw new Error(`${out}: expected the 
 const codeId = createHash('sha256').update(code).digest('hex').slice(0, placeholder.length - 2);
 code = code.replace(placeholder, `"${codeId}"`);
 if (/[^\x00-\x7f]/.test(code)) throw new Error(`${out} is not ASCII: bin/tbuild.js reads it as latin1`);
+// The file is the function that CommonJS would wrap the module in, so bin/tbuild.js compiles it
+// as read: a wrapper added there is a concatenation V8 flattens, one more copy of the source.
+// On the first line, before "use strict": every later line stays where the source map has it.
+code = `(function (exports, require, module, __filename, __dirname) {${code}\n})`;
 fs.writeFileSync(out, code);
 // A code cache for the previous bundle would only be rejected; drop it (and the old ESM bundle).
 for (const f of ['dist/tbuild.cjs.v8cache', 'dist/tbuild.mjs', 'dist/tbuild.mjs.map']) fs.rmSync(path.join(pkg, f), { force: true });
