@@ -48,6 +48,19 @@ describe.skipIf(!isRoot)(`the CLI's code cache (${NEEDS_ROOT})`, () => {
     expect(state()).toEqual(byBuild);
   });
 
+  it("is taken as a build's first step starts: it holds what a warm build runs, not the steps' code", () => {
+    const store = path.join(t.dir, 'store-steps');
+    fs.rmSync(cache, { force: true });
+    run(['build', '--root', store, '-q', t.dir]);
+    const withSteps = fs.statSync(cache).size;
+    fs.rmSync(cache);
+    run(['build', '--root', store, '-q', t.dir]);
+    const warm = fs.statSync(cache).size;
+    // Taken at the end, the first also held the COPY's copy, diff, tar and gzip: 17% more than
+    // the warm build's (3.5% more when taken at the step).
+    expect(withSteps).toBeLessThan(warm * 1.1);
+  });
+
   it('is written again when its first byte is neither tag, or when V8 rejects the rest', () => {
     for (const bad of ['garbage', 'bgarbage']) {
       fs.writeFileSync(cache, Buffer.from(bad));

@@ -46,7 +46,8 @@ async function runHere() {
   // V8 caches the functions a run compiled; a run of `tbuild pull` or `version` leaves out
   // most of what a build needs (a warm `nodeapp` build: 157 ms with such a cache, 139 ms with
   // one a build made). So the cache's first byte says whether a build made it, and the first
-  // build after any other command writes it again.
+  // build after any other command writes it again, compiling from scratch: what it loaded from
+  // the other command's cache would be in the one it writes (`pull`'s 0.86 MB).
   const building = isBuild(argv);
   // V8 drops the bytecode of functions idle for a few collections, and a cache written after a
   // long build then lacks what its first milliseconds ran (parse, plan, cache lookups): exactly
@@ -57,8 +58,8 @@ async function runHere() {
   try {
     const file = fs.readFileSync(cacheFile);
     if ((file[0] === TAG_BUILD || file[0] === TAG_OTHER) && file.length > HEADER) {
-      cachedData = file.subarray(HEADER);
       byBuild = file[0] === TAG_BUILD;
+      if (byBuild || !building) cachedData = file.subarray(HEADER);
     }
   } catch {}
   // The bundle is one function expression already (scripts/bundle.mjs): wrapping it here would
@@ -76,13 +77,17 @@ async function runHere() {
   // reads contexts through Node.js only, to compare.
   if (!process.env.TBUILD_NO_CONTEXT_SCAN) mod.exports.useContextScanner?.(path.join(path.dirname(bundle), 'tbuild-scan'));
   mod.exports.useNativeSysHelper?.(path.join(path.dirname(bundle), 'tbuild-sys'));
+  const writeCache = cachedData === undefined || script.cachedDataRejected || (building && !byBuild);
+  // A build that runs steps has the cache taken as its first step starts (src/cli/code-cache.ts).
+  let taken;
+  if (writeCache && building) mod.exports.takeCodeCacheAtFirstStep?.(() => (taken = script.createCachedData()));
   const exitCode = await mod.exports.main(argv);
-  if (cachedData === undefined || script.cachedDataRejected || (building && !byBuild)) {
+  if (writeCache) {
     // After the run, so the functions it compiled are in the cache too. Renamed into place:
     // concurrent first runs never read a half-written cache.
     try {
       const tmp = `${cacheFile}.${process.pid}`;
-      fs.writeFileSync(tmp, Buffer.concat([Buffer.of(building ? TAG_BUILD : TAG_OTHER, 0, 0, 0, 0, 0, 0, 0), script.createCachedData()]));
+      fs.writeFileSync(tmp, Buffer.concat([Buffer.of(building ? TAG_BUILD : TAG_OTHER, 0, 0, 0, 0, 0, 0, 0), taken ?? script.createCachedData()]));
       fs.renameSync(tmp, cacheFile);
     } catch {}
   }

@@ -4,6 +4,7 @@ import type { Command } from '../command.ts';
 import { write } from '../command.ts';
 import { createRenderer, PROGRESS_MODES, type ProgressMode } from '../progress/index.ts';
 import { storeRoot } from '../root.ts';
+import { stepStarted } from '../code-cache.ts';
 
 export const bakeCommand: Command = {
   spec: {
@@ -32,6 +33,7 @@ export const bakeCommand: Command = {
       noCache: flags['no-cache'] === true,
       push: flags.push === true,
       onEvent: (e) => {
+        if (e.type === 'step-start') stepStarted();
         // One build-start/build-done per target would confuse a shared renderer: show steps only.
         if (e.type !== 'build-start' && e.type !== 'build-done') render(e);
       },

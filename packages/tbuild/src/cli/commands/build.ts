@@ -10,6 +10,7 @@ import { write } from '../command.ts';
 import { createRenderer, PROGRESS_MODES, type ProgressMode } from '../progress/index.ts';
 import { storeRoot } from '../root.ts';
 import { createTraceRecorder } from '../trace.ts';
+import { stepStarted } from '../code-cache.ts';
 
 /** Flags shared by everything that plans a build (`build`, `plan`, `cache why`). */
 export const PLAN_FLAGS: CommandSpec['flags'] = [
@@ -129,6 +130,7 @@ export const buildCommand: Command = {
     const render = createRenderer(mode, ctx.stderr, ctx.env);
     const trace = str(flags.trace) ? createTraceRecorder() : undefined;
     opts.onEvent = (e) => {
+      if (e.type === 'step-start') stepStarted();
       render(e);
       trace?.sink(e);
     };

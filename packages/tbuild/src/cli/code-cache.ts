@@ -1,0 +1,21 @@
+/**
+ * When bin/tbuild.js takes V8's code cache of the bundle. It keeps what the functions compiled
+ * so far; taken at the end of a build that ran steps, that included the executor, tar and gzip
+ * (1.36 MB for `nodeapp`), all of it read and deserialized by every later start. Taken when the
+ * first step starts, it holds what a warm build runs (parse, plan, cache lookups: 0.95 MB), and
+ * a build that runs steps compiles the rest as it goes: warm `nodeapp` 4% faster, an edit of it
+ * no slower (20 and 16 alternating pairs).
+ */
+let take: (() => void) | undefined;
+
+/** bin/tbuild.js: `capture` is called once, when the first step of this process's build starts (else never). */
+export function takeCodeCacheAtFirstStep(capture: () => void): void {
+  take = capture;
+}
+
+/** The CLI's build and bake call this on each step that starts. */
+export function stepStarted(): void {
+  const t = take;
+  take = undefined;
+  t?.();
+}
