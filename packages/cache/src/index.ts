@@ -11,4 +11,5 @@ export { DEFAULT_LIMITS } from './extract/options.ts';
 export { isSha256Digest, sha256Digest } from './digest.ts';
 export { diskUsage, listOrEmpty } from './store/fs-util.ts';
 export { hostPython } from './host-python.ts';
+export { useFastLock } from './store/lock.ts';
 export type { CacheErrorCode } from './errors.ts';

@@ -12,6 +12,7 @@
 //   mtimes  [path mtimeNs]...                 (keeps each atime; stops at the first failure)
 //   spawn   argv...                           (stdin /dev/null; stdout, stderr pipes kept open)
 //   release pid                               (closes those pipes once tbuild has opened them)
+//   flock   pid fd                            (LOCK_EX|LOCK_NB on process pid's descriptor fd)
 // Replies on stdout, one line each:
 //   ready FD                        once, FD a pipe this process holds (tbuild's /proc probe)
 //   ID ok | ID ok PID OUTFD ERRFD   (spawn) | ID err ERRNAME message
@@ -31,8 +32,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -101,6 +104,28 @@ static int set_mtime(const char *path, const char *mtime, const struct timespec 
     ts[0] = st.st_atim;
   }
   return utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW) ? errno : 0;
+}
+
+// flock(2) on a descriptor of tbuild's, duplicated with pidfd_getfd(2): the lock belongs to
+// tbuild's open file, as when flock(1) is handed that descriptor, without tbuild forking its
+// large process to exec flock(1). Closing the duplicate keeps the lock. Never waits: a lock
+// held elsewhere is EWOULDBLOCK, and tbuild waits in flock(1) instead.
+static int lock_fd(pid_t pid, int target) {
+#if defined(SYS_pidfd_open) && defined(SYS_pidfd_getfd)
+  int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (pfd < 0) return errno;
+  int fd = (int)syscall(SYS_pidfd_getfd, pfd, target, 0);
+  int e = fd < 0 ? errno : 0;
+  close(pfd);
+  if (e) return e;
+  if (flock(fd, LOCK_EX | LOCK_NB)) e = errno;
+  close(fd);
+  return e;
+#else
+  (void)pid;
+  (void)target;
+  return ENOSYS;
+#endif
 }
 
 static int spawn(char **argv, pid_t *pid, int *out, int *err) {
@@ -172,6 +197,8 @@ static void handle(char **f, int n) {
       reply("%s ok %d %d %d", id, (int)pid, out, err);
       return;
     }
+  } else if (strcmp(op, "flock") == 0 && n == 4) {
+    e = lock_fd((pid_t)atoi(f[2]), atoi(f[3]));
   } else if (strcmp(op, "release") == 0 && n == 3) {
     pid_t pid = (pid_t)atoi(f[2]);
     for (size_t i = 0; i < n_held; i++)

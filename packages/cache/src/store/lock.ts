@@ -16,15 +16,7 @@ import { cacheError } from '../errors.ts';
 export async function acquireFileLock(file: string): Promise<() => Promise<void>> {
   const handle = await fs.open(file, 'a', 0o600);
   try {
-    await new Promise<void>((resolve, reject) => {
-      const child = spawn('flock', ['-x', '3'], { stdio: ['ignore', 'ignore', 'pipe', handle.fd], env: { PATH: '/usr/bin:/bin' } });
-      let err = '';
-      child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-      child.once('error', (e) =>
-        reject(cacheError('TB_CACHE_IO', `cannot run flock to lock ${file}`, { hint: 'install Debian package util-linux', cause: e })),
-      );
-      child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`flock exited (${code}) before taking ${file}: ${err.trim()}`))));
-    });
+    if (!(await fastLock?.(handle.fd).catch(() => false))) await flockOnce(file, handle.fd);
   } catch (e) {
     await handle.close();
     throw e;
@@ -35,4 +27,28 @@ export async function acquireFileLock(file: string): Promise<() => Promise<void>
     released = true;
     await handle.close();
   };
+}
+
+let fastLock: ((fd: number) => Promise<boolean>) | undefined;
+
+/**
+ * A way to take the lock on this process's descriptor without the exec: the executor's sys
+ * helper, a small process already running, takes it through pidfd_getfd(2). An exec of
+ * flock(1) is a fork of this whole process (~13 ms of the main thread for ~70 MB here, on the
+ * way to a rerun COPY's first file). `lock` resolves false when it did not take the lock.
+ */
+export function useFastLock(lock: (fd: number) => Promise<boolean>): void {
+  fastLock = lock;
+}
+
+function flockOnce(file: string, fd: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const child = spawn('flock', ['-x', '3'], { stdio: ['ignore', 'ignore', 'pipe', fd], env: { PATH: '/usr/bin:/bin' } });
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    child.once('error', (e) =>
+      reject(cacheError('TB_CACHE_IO', `cannot run flock to lock ${file}`, { hint: 'install Debian package util-linux', cause: e })),
+    );
+    child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`flock exited (${code}) before taking ${file}: ${err.trim()}`))));
+  });
 }

@@ -12,7 +12,9 @@ export type SysRequest =
   | { op: 'mtimes'; items: Array<[string, string]> }
   /** posix_spawnp(3) with stdin /dev/null; stdout and stderr are pipes kept open until `release`. */
   | { op: 'spawn'; argv: string[] }
-  | { op: 'release'; pid: number };
+  | { op: 'release'; pid: number }
+  /** flock(2) LOCK_EX|LOCK_NB on process `pid`'s descriptor `fd` (its open file's lock, as flock(1) takes it). */
+  | { op: 'flock'; pid: number; fd: number };
 
 export type SysReply = { ok: true } | { ok: false; errno: string; message: string };
 
@@ -30,6 +32,8 @@ function fields(req: SysRequest): string[] {
       return req.argv;
     case 'release':
       return [String(req.pid)];
+    case 'flock':
+      return [String(req.pid), String(req.fd)];
   }
 }
 

@@ -101,6 +101,27 @@ describe.each(helpers)('the sys helper as $name (needs $needs)', ({ native, skip
     expect(out).toBe('/\n');
   });
 
+  it.skipIf(skip)("takes flock's lock on this process's own open file, which other processes then wait for, and never waits itself", async () => {
+    expect(await sys.startSysHelper()).toBe(true);
+    const file = path.join(tempDir(), 'gc.lock');
+    const held = fs.openSync(file, 'a');
+    const other = fs.openSync(file, 'a');
+    const tryLock = () => spawnSync('flock', ['-n', file, 'true']).status;
+    try {
+      expect(tryLock()).toBe(0);
+      expect(await sys.lockThroughHelper(held)).toBe(true);
+      // Another process, and another open file of this one, find it taken.
+      expect(tryLock()).toBe(1);
+      expect(await sys.lockThroughHelper(other)).toBe(false);
+    } finally {
+      fs.closeSync(held);
+    }
+    expect(tryLock()).toBe(0);
+    expect(await sys.lockThroughHelper(other)).toBe(true);
+    fs.closeSync(other);
+    expect(tryLock()).toBe(0);
+  });
+
   it.skipIf(skip)('sets a nanosecond mtime without following a symlink, on a path with spaces and a newline', async () => {
     const dir = tempDir();
     const target = path.join(dir, 'a target\nname');

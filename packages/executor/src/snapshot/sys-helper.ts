@@ -245,6 +245,18 @@ export function releaseThroughHelper(pid: number): void {
   if (shared && shared.alive) shared.release(pid);
 }
 
+/**
+ * Takes flock(2)'s exclusive lock on this process's descriptor `fd` through the helper, if one is
+ * up: true once held (the lock is the open file's, as with flock(1)). False when none is up
+ * (starting one is the fork this saves), when another process holds the lock (the helper never
+ * waits), or when the kernel has no pidfd_getfd(2): the caller then waits in flock(1).
+ */
+export async function lockThroughHelper(fd: number): Promise<boolean> {
+  if (process.env.TBUILD_NO_SYS_HELPER || !shared || !shared.alive) return false;
+  const answer = shared.request({ op: 'flock', pid: process.pid, fd });
+  return answer ? (await answer).ok : false;
+}
+
 /** Starts the helper now; resolves whether it runs. */
 export function startSysHelper(): Promise<boolean> {
   sysHelper();

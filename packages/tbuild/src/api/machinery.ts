@@ -1,8 +1,8 @@
 import fsSync from 'node:fs';
 import path from 'node:path';
-import type { Store } from '@tbuild/cache';
+import { useFastLock, type Store } from '@tbuild/cache';
 import { reapDeadBuilds } from './cache/reap.ts';
-import { cleanupStaleSnapshots, OverlaySnapshotter, RuncRuntime, type ContainerRuntime, type Snapshotter } from '@tbuild/executor';
+import { cleanupStaleSnapshots, lockThroughHelper, OverlaySnapshotter, RuncRuntime, type ContainerRuntime, type Snapshotter } from '@tbuild/executor';
 
 export interface ExecutorState {
   stateDir: string;
@@ -20,6 +20,8 @@ let builds = 0;
  * get their own.
  */
 export async function executorState(store: Store, runtimeBinary?: string): Promise<ExecutorState> {
+  // Store locks taken once the sys helper runs (a rerun COPY's previous result) need no exec.
+  useFastLock(lockThroughHelper);
   await reapDeadBuilds(store, runtimeBinary);
   const stateDir = path.join(store.runDir, String(process.pid), String(++builds));
   // Synchronous, as the store's small reads and writes (@tbuild/cache, fs-util.ts).
