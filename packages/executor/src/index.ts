@@ -2,7 +2,7 @@
 export type { ActiveSnapshot, PrepareOptions, Snapshotter } from './snapshot/snapshotter.ts';
 export { OverlaySnapshotter, cleanupStaleSnapshots } from './snapshot/overlay-snapshotter.ts';
 export { isMountPoint, mount, unmount } from './snapshot/mountinfo.ts';
-export { lockThroughHelper, useNativeSysHelper } from './snapshot/sys-helper.ts';
+export { lockThroughHelper, useNativeSysHelper, useStartedSysHelper } from './snapshot/sys-helper.ts';
 export { uniqueLowers } from './snapshot/lower-stack.ts';
 export type { OverlaySnapshotterOptions } from './snapshot/overlay-snapshotter.ts';
 

@@ -31,6 +31,7 @@ void (async () => {
 })();
 
 async function runHere() {
+  const startedHelper = takeStartedSysHelper();
   // Loads the CommonJS bundle through node:vm so V8's code cache can be kept beside it: later
   // starts skip compiling ~1 MB of JavaScript. A missing, stale or unwritable cache only costs
   // that compile; V8 rejects a cache that does not match the source or this node binary.
@@ -77,6 +78,7 @@ async function runHere() {
   // reads contexts through Node.js only, to compare.
   if (!process.env.TBUILD_NO_CONTEXT_SCAN) mod.exports.useContextScanner?.(path.join(path.dirname(bundle), 'tbuild-scan'));
   mod.exports.useNativeSysHelper?.(path.join(path.dirname(bundle), 'tbuild-sys'));
+  if (startedHelper) mod.exports.useStartedSysHelper?.(startedHelper);
   const writeCache = cachedData === undefined || script.cachedDataRejected || (building && !byBuild);
   // A build that runs steps has the cache taken as its first step starts (src/cli/code-cache.ts).
   let taken;
@@ -92,6 +94,35 @@ async function runHere() {
     } catch {}
   }
   return exitCode;
+}
+
+/**
+ * The tbuild-sys the thin client started for this build (native/client.c): its pid and the
+ * pipes it handed down. They are opened again through /proc, close-on-exec as every descriptor
+ * Node.js opens, and the inherited ones closed: otherwise every program tbuild starts would hold
+ * the helper's stdin open, and the helper would outlive tbuild.
+ */
+function takeStartedSysHelper() {
+  const spec = process.env.TBUILD_SYS_HELPER;
+  if (spec === undefined) return undefined;
+  delete process.env.TBUILD_SYS_HELPER;
+  const [pid, requests, replies] = spec.split(':').map(Number);
+  if (![pid, requests, replies].every((n) => Number.isInteger(n) && n > 0)) return undefined;
+  const opened = [];
+  try {
+    opened.push(fs.openSync(`/proc/self/fd/${requests}`, fs.constants.O_WRONLY));
+    opened.push(fs.openSync(`/proc/self/fd/${replies}`, fs.constants.O_RDONLY));
+    return { pid, requests: opened[0], replies: opened[1] };
+  } catch {
+    for (const fd of opened) fs.closeSync(fd);
+    return undefined;
+  } finally {
+    for (const fd of [requests, replies]) {
+      try {
+        fs.closeSync(fd);
+      } catch {}
+    }
+  }
 }
 
 /** A build or a bake, as the server routes builds; `build --help` compiles none of a build's code. */

@@ -7,6 +7,7 @@
 // Built by scripts/bundle.mjs where a C compiler is; without one, tbuild runs as before.
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <pwd.h>
@@ -39,10 +40,50 @@ static void defer_extra_ca(void) {
   if (setenv("TBUILD_EXTRA_CA_CERTS", file, 1) == 0) unsetenv("NODE_EXTRA_CA_CERTS");
 }
 
+// A build's first mount waits for the sys helper (tbuild-sys, packages/executor/native/sys.c),
+// and Node.js starting it forks its whole process: ~13-16 ms of the main thread on the way to
+// the first step. Started here, while Node.js starts, with its pipes handed down for
+// bin/tbuild.js to take over (TBUILD_SYS_HELPER=pid:requests-fd:replies-fd). It exits when its
+// stdin closes, with tbuild.
+static void start_sys_helper(void) {
+  const char *off = getenv("TBUILD_NO_SYS_HELPER");
+  if (off && *off) return;
+  char helper[PATH_MAX + 16];
+  snprintf(helper, sizeof helper, "%s/tbuild-sys", dist_dir);
+  if (access(helper, X_OK) != 0) return;
+  int req[2], rep[2];
+  if (pipe(req)) return;
+  if (pipe(rep)) {
+    close(req[0]);
+    close(req[1]);
+    return;
+  }
+  pid_t pid = fork();
+  if (pid == 0) {
+    int null = open("/dev/null", O_RDWR);
+    if (dup2(req[0], 0) < 0 || dup2(rep[1], 1) < 0 || null < 0 || dup2(null, 2) < 0) _exit(127);
+    if (close_range(3, ~0U, 0)) {
+      for (int fd = 3; fd < 1024; fd++) close(fd);
+    }
+    execl(helper, "tbuild-sys", (char *)NULL);
+    _exit(127);
+  }
+  close(req[0]);
+  close(rep[1]);
+  char spec[64];
+  if (pid < 0 || snprintf(spec, sizeof spec, "%d:%d:%d", (int)pid, req[1], rep[0]) < 0 || setenv("TBUILD_SYS_HELPER", spec, 1)) {
+    close(req[1]);
+    close(rep[0]);
+  }
+}
+
+static int routable(int argc, char **argv);
+
 static void run_here(int argc, char **argv) {
   // Dispositions survive exec: node starts as it would from a shell.
   signal(SIGPIPE, SIG_DFL);
   defer_extra_ca();
+  if (routable(argc, argv)) start_sys_helper();
   char js[PATH_MAX + 32];
   snprintf(js, sizeof js, "%s/../bin/tbuild.js", dist_dir);
   char **args = calloc((size_t)argc + 2, sizeof *args);

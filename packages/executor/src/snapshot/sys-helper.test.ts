@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -187,5 +187,46 @@ describe.skipIf(!isRoot)('a tbuild-sys that never starts (needs root)', () => {
     expect(await sys.viaHelper({ op: 'umount', target: path.join(dir, 'nothing') })).toBeUndefined();
     expect(Date.now() - started).toBeGreaterThanOrEqual(4000);
     expect(await sys.startSysHelper()).toBe(false);
+  });
+});
+
+describe.skipIf(!isRoot || !hasCc)('a tbuild-sys started before tbuild (needs root and a C compiler)', () => {
+  it('is taken over from the two pipe ends it was handed, and answers as one tbuild spawned', async () => {
+    if (!fs.existsSync(NATIVE)) {
+      const cc = spawnSync('cc', ['-O2', '-Wall', '-Werror', '-o', NATIVE, path.join(import.meta.dirname, '../../native/sys.c')], { encoding: 'utf8' });
+      expect(cc.status, cc.stderr).toBe(0);
+    }
+    // As the thin client hands them down (native/client.c): plain pipe ends, here through FIFOs.
+    const dir = tempDir();
+    const [req, rep] = [path.join(dir, 'req'), path.join(dir, 'rep')];
+    expect(spawnSync('mkfifo', [req, rep]).status).toBe(0);
+    const child = spawn('sh', ['-c', 'exec "$0" <"$1" >"$2"', NATIVE, req, rep], { stdio: 'ignore' });
+    const requests = fs.openSync(req, fs.constants.O_WRONLY);
+    const replies = fs.openSync(rep, fs.constants.O_RDONLY);
+    vi.resetModules();
+    const sys = await import('./sys-helper.ts');
+    const quiet = await import('../runtime/helper-process.ts');
+    // A spawned one would be this path's: the handed one must be the one that answers.
+    sys.useNativeSysHelper('/nonexistent/tbuild-sys');
+    sys.useStartedSysHelper({ pid: child.pid!, requests, replies });
+    expect(await sys.startSysHelper()).toBe(true);
+
+    fs.writeFileSync(path.join(dir, 'f'), '');
+    expect(await sys.viaHelper({ op: 'utimens', path: path.join(dir, 'f'), atimeNs: '0', mtimeNs: '1700000000123456789' })).toEqual({ ok: true });
+    expect(fs.lstatSync(path.join(dir, 'f'), { bigint: true }).mtimeNs).toBe(1700000000123456789n);
+    const held = fs.openSync(path.join(dir, 'f'), 'r');
+    expect(await sys.lockThroughHelper(held)).toBe(true);
+    expect(spawnSync('flock', ['-n', path.join(dir, 'f'), 'true']).status).toBe(1);
+    fs.closeSync(held);
+
+    const ran = await quiet.spawnQuiet(['sh', '-c', 'echo $PPID']);
+    let out = '';
+    ran!.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    expect(await ran!.closed).toEqual({ code: 0, sig: null });
+    expect(Number(out)).toBe(child.pid);
+
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
   });
 });

@@ -1,5 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import { hostPython } from '@tbuild/cache';
 import { PYTHON_SYS_HELPER } from './sys-helper-python.ts';
 import { encodeRequest, parseLine, type SysReply, type SysRequest } from './sys-helper-wire.ts';
@@ -33,8 +34,54 @@ type RawReply = { id: number; ok: boolean; errno?: string; message?: string; pid
 
 const START_TIMEOUT_MS = 5000;
 
+/** tbuild-sys started before this process (by the thin client, native/client.c): its pid and this process's ends of its pipes. */
+export interface StartedSysHelper {
+  pid: number;
+  /** Writes to its stdin. */
+  requests: number;
+  /** Reads its stdout. */
+  replies: number;
+}
+
+/** How tbuild talks to its helper, whether it spawned it or was handed one. */
+interface HelperLink {
+  pid: number | undefined;
+  stdin: NodeJS.WritableStream;
+  stdout: NodeJS.ReadableStream;
+  kill(): void;
+}
+
+function spawnedLink(helper: { native: string } | { python: string }, fail: () => void): HelperLink {
+  const child: ChildProcess = 'native' in helper ? spawn(helper.native, [], { stdio: ['pipe', 'pipe', 'ignore'] }) : spawn(helper.python, ['-S', '-c', PYTHON_SYS_HELPER], { stdio: ['pipe', 'pipe', 'ignore'] });
+  // Never keeps tbuild alive; it exits when its stdin closes with tbuild.
+  child.unref();
+  child.on('error', fail);
+  child.on('exit', fail);
+  return { pid: child.pid, stdin: child.stdin!, stdout: child.stdout!, kill: () => child.kill('SIGKILL') };
+}
+
+function startedLink(started: StartedSysHelper, fail: () => void): HelperLink {
+  const stdin = new net.Socket({ fd: started.requests, readable: false, writable: true });
+  const stdout = new net.Socket({ fd: started.replies, readable: true, writable: false });
+  // Its stdout ends when it exits: it is not this process's child as far as Node.js knows.
+  stdout.on('close', fail);
+  stdout.on('error', fail);
+  return {
+    pid: started.pid,
+    stdin,
+    stdout,
+    kill: () => {
+      try {
+        process.kill(started.pid, 'SIGKILL');
+      } catch {
+        /* gone already */
+      }
+    },
+  };
+}
+
 class SysHelper {
-  readonly #child: ChildProcess;
+  readonly #child: HelperLink;
   /** tbuild-sys: it starts in ~1 ms, so requests wait for it rather than exec meanwhile. */
   readonly #native: boolean;
   readonly #pending = new Map<number, (r: RawReply) => void>();
@@ -48,26 +95,23 @@ class SysHelper {
   /** Settles once the helper has started (true) or could not (false). */
   readonly started = new Promise<boolean>((r) => (this.#onReady = r));
 
-  constructor(helper: { native: string } | { python: string }) {
-    this.#native = 'native' in helper;
-    this.#child = 'native' in helper ? spawn(helper.native, [], { stdio: ['pipe', 'pipe', 'ignore'] }) : spawn(helper.python, ['-S', '-c', PYTHON_SYS_HELPER], { stdio: ['pipe', 'pipe', 'ignore'] });
-    // Never keeps tbuild alive; it exits when its stdin closes with tbuild.
-    this.#child.unref();
+  constructor(helper: { native: string } | { python: string } | { started: StartedSysHelper }) {
+    this.#native = !('python' in helper);
+    const fail = (): void => this.#fail();
+    this.#child = 'started' in helper ? startedLink(helper.started, fail) : spawnedLink(helper, fail);
     (this.#child.stdin as unknown as { unref?: () => void }).unref?.();
     (this.#child.stdout as unknown as { unref?: () => void }).unref?.();
-    this.#child.stdin!.on('error', () => this.#fail());
-    this.#child.on('error', () => this.#fail());
-    this.#child.on('exit', () => this.#fail());
+    this.#child.stdin.on('error', fail);
     // Requests wait for tbuild-sys to start: one that never says it is ready (not the program
     // tbuild built) is given up on, and they are done the old way.
     if (this.#native) {
       setTimeout(() => {
         if (this.#ready) return;
-        this.#child.kill('SIGKILL');
+        this.#child.kill();
         this.#fail();
       }, START_TIMEOUT_MS).unref();
     }
-    this.#child.stdout!.on('data', (d: Buffer) => {
+    this.#child.stdout.on('data', (d: Buffer) => {
       this.#buf += d.toString();
       let nl: number;
       while ((nl = this.#buf.indexOf('\n')) >= 0) {
@@ -163,7 +207,7 @@ class SysHelper {
     if (!frame) return Promise.resolve({ id, ok: false, errno: 'EINVAL', message: 'an argument holds a NUL byte' });
     const answer = new Promise<RawReply>((resolve) => this.#pending.set(id, resolve));
     this.#updateRef();
-    this.#child.stdin!.write(frame);
+    this.#child.stdin.write(frame);
     return answer;
   }
 
@@ -200,6 +244,16 @@ function keepingAlive<T>(p: Promise<T>): Promise<T> {
 
 let shared: SysHelper | undefined | null;
 let native: string | undefined;
+let started: StartedSysHelper | undefined;
+
+/**
+ * Uses the tbuild-sys the thin client started for this build (native/client.c) as the helper,
+ * instead of spawning one: a spawn from Node.js forks this whole process, ~13-16 ms of the main
+ * thread on the way to a build's first mount. Call before the first request.
+ */
+export function useStartedSysHelper(helper: StartedSysHelper): void {
+  started = helper;
+}
 
 /**
  * Runs tbuild-sys at `path` (native/sys.c, built beside the CLI's bundle) as the sys helper,
@@ -210,6 +264,7 @@ export function useNativeSysHelper(path: string): void {
 }
 
 function newHelper(): SysHelper | null {
+  if (started) return new SysHelper({ started });
   if (native) {
     try {
       fs.accessSync(native, fs.constants.X_OK);

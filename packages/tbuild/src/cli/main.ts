@@ -6,7 +6,7 @@ import { write } from './command.ts';
 import { commands } from './commands/index.ts';
 
 export { buildsOnce, useContextScanner } from '../api/prepare.ts';
-export { useNativeSysHelper } from '@tbuild/executor';
+export { useNativeSysHelper, useStartedSysHelper } from '@tbuild/executor';
 export { takeCodeCacheAtFirstStep } from './code-cache.ts';
 
 const TOP_HELP = `Usage: tbuild [OPTIONS] CONTEXT      (same as: tbuild build)
