@@ -1,10 +1,10 @@
 /**
- * When bin/tbuild.js takes V8's code cache of the bundle. It keeps what the functions compiled
- * so far; taken at the end of a build that ran steps, that included the executor, tar and gzip
- * (1.36 MB for `nodeapp`), all of it read and deserialized by every later start. Taken when the
- * first step starts, it holds what a warm build runs (parse, plan, cache lookups: 0.95 MB), and
- * a build that runs steps compiles the rest as it goes: warm `nodeapp` 4% faster, an edit of it
- * no slower (20 and 16 alternating pairs).
+ * When bin/tbuild.js takes V8's code cache of the bundle. It keeps the functions compiled so
+ * far; taken at the end of a build that ran steps, that included the executor, tar and gzip
+ * (1.36 MB after a cold `nodeapp`), all of it read and deserialized by every later start. Taken
+ * when the first step starts, it holds start-up, parse, plan and cache lookups (1.16 MB; a warm
+ * build alone compiles 0.95 MB), and a build that runs steps compiles the rest as it goes: warm
+ * `nodeapp` 2.5% faster, an edit of it no slower (20 and 12 alternating pairs).
  */
 let take: (() => void) | undefined;
 
