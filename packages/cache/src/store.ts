@@ -147,7 +147,23 @@ export class Store {
   }
 
   blobWriter(): BlobWriter {
-    return new FsBlobWriter(this.tempPath(), this.dirs.blobs);
+    return new FsBlobWriter(this.tempPath(), this.dirs.blobs, (digest) => this.verifiedWritten(digest));
+  }
+
+  /**
+   * A blob this process just wrote is verified: its writer hashed every byte on the way to the
+   * disk. Without this, the first warm build after the one that wrote them hashed every hit's
+   * layer blob again (`parallel`: 0.37 s against 0.20 s, 11,700 page faults against 5,300).
+   * Saved by `settled()`, once per build rather than a synced write per blob.
+   */
+  private verifiedWritten(digest: string): void {
+    try {
+      const st = fsSync.statSync(this.blobPath(digest));
+      this.verified.set(digest, `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`);
+      this.verifiedDirty = true;
+    } catch {
+      /* only a rehash later */
+    }
   }
 
   /** Whether the blob exists and hashes to its digest; hashes once per file identity per process. */
@@ -196,8 +212,12 @@ export class Store {
     return this.verifiedLoad;
   }
 
-  /** Resolves once what this process does in the background (blob verifications, removals) is done. */
+  /**
+   * Resolves once what this process does in the background (blob verifications, removals) is
+   * done, and the verifications of blobs it wrote are saved.
+   */
   async settled(): Promise<void> {
+    if (this.verifiedDirty && !this.verifiedSave) this.saveVerified();
     while (this.verifiedSave) await this.verifiedSave;
     await Promise.all(this.removals);
   }
@@ -207,6 +227,8 @@ export class Store {
   private saveVerified(): void {
     this.verifiedDirty = true;
     this.verifiedSave ??= (async () => {
+      // What other processes saved stays (it is read once, and never over this process's own).
+      await this.loadVerified();
       while (this.verifiedDirty) {
         this.verifiedDirty = false;
         const entries = [...this.verified].slice(-MAX_VERIFIED);

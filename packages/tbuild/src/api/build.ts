@@ -187,6 +187,8 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
       cacheExports,
     };
   } finally {
+    // The blobs this build wrote count as verified for the builds after it (one synced write).
+    await store.settled().catch(() => undefined);
     await cacheHooks.release();
     await bridge?.close();
     await state.close();
