@@ -154,7 +154,7 @@ export class Store {
    * A blob this process just wrote is verified: its writer hashed every byte on the way to the
    * disk. Without this, the first warm build after the one that wrote them hashed every hit's
    * layer blob again (`parallel`: 0.37 s against 0.20 s, 11,700 page faults against 5,300).
-   * Saved by `settled()`, once per build rather than a synced write per blob.
+   * Saved by `saveVerifications()`, once per build rather than a synced write per blob.
    */
   private verifiedWritten(digest: string): void {
     try {
@@ -217,12 +217,17 @@ export class Store {
    * done, and the verifications of blobs it wrote are saved.
    */
   async settled(): Promise<void> {
-    if (this.verifiedDirty && !this.verifiedSave) this.saveVerified();
-    while (this.verifiedSave) await this.verifiedSave;
+    await this.saveVerifications();
     await Promise.all(this.removals);
   }
 
   private readonly removals = new Set<Promise<unknown>>();
+
+  /** Saves what this process verified, the blobs it wrote included (a build's last step); not its removals. */
+  async saveVerifications(): Promise<void> {
+    if (this.verifiedDirty && !this.verifiedSave) this.saveVerified();
+    while (this.verifiedSave) await this.verifiedSave;
+  }
 
   private saveVerified(): void {
     this.verifiedDirty = true;

@@ -188,7 +188,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
     };
   } finally {
     // The blobs this build wrote count as verified for the builds after it (one synced write).
-    await store.settled().catch(() => undefined);
+    await store.saveVerifications().catch(() => undefined);
     await cacheHooks.release();
     await bridge?.close();
     await state.close();
