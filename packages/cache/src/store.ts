@@ -159,7 +159,7 @@ export class Store {
   private verifiedWritten(digest: string): void {
     try {
       const st = fsSync.statSync(this.blobPath(digest));
-      this.verified.set(digest, `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`);
+      this.verified.set(digest, verifiedIdentity(st));
       this.verifiedDirty = true;
     } catch {
       /* only a rehash later */
@@ -176,7 +176,7 @@ export class Store {
       if (isErrno(e, 'ENOENT')) return false;
       throw e;
     }
-    const id = `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+    const id = verifiedIdentity(st);
     if (this.verified.get(digest) === id) return true;
     await this.loadVerified();
     if (this.verified.get(digest) === id) return true;
@@ -639,4 +639,9 @@ export class Store {
   verify(opts: { repair?: boolean } = {}): Promise<VerifyProblem[]> {
     return runVerify(this, opts);
   }
+}
+
+/** What a blob's verification holds to: any write to the file changes its ctime. */
+function verifiedIdentity(st: fsSync.Stats): string {
+  return `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
 }

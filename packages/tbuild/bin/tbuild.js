@@ -89,7 +89,9 @@ async function runHere() {
     // concurrent first runs never read a half-written cache.
     try {
       const tmp = `${cacheFile}.${process.pid}`;
-      fs.writeFileSync(tmp, Buffer.concat([Buffer.of(building ? TAG_BUILD : TAG_OTHER, 0, 0, 0, 0, 0, 0, 0), taken ?? script.createCachedData()]));
+      const header = Buffer.alloc(HEADER);
+      header[0] = building ? TAG_BUILD : TAG_OTHER;
+      fs.writeFileSync(tmp, Buffer.concat([header, taken ?? script.createCachedData()]));
       fs.renameSync(tmp, cacheFile);
     } catch {}
   }
