@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import { BuildError } from '@tbuild/errors';
+import { absentSyscalls } from './seccomp-abi.ts';
 
 /**
  * Docker's default seccomp profile, in the file format docker, podman and buildah share
@@ -75,6 +76,16 @@ function dockerRestrictions(rules: Rule[], caps: readonly string[]): Rule[] {
   return out;
 }
 
+function withoutNames(rules: Rule[], absent: ReadonlySet<string>): Rule[] {
+  if (absent.size === 0) return rules;
+  const out: Rule[] = [];
+  for (const r of rules) {
+    const names = r.names.filter((n) => !absent.has(n));
+    if (names.length) out.push(names.length === r.names.length ? r : { ...r, names });
+  }
+  return out;
+}
+
 export interface SeccompSelection {
   /** Go's architecture name (`amd64`); default this machine's. */
   arch?: string;
@@ -116,7 +127,7 @@ export function ociSeccomp(profile: ProfileFile, caps: readonly string[], opts: 
     // The native ABI only: runc compiles the filter for every RUN, ~3.5 ms for one ABI and ~16 ms
     // with the 32-bit ones docker adds (x86, x32), whose binaries builds rarely run.
     architectures: scmp ? [scmp] : [],
-    syscalls: dockerRules ? dockerRestrictions(syscalls, caps) : syscalls,
+    syscalls: withoutNames(dockerRules ? dockerRestrictions(syscalls, caps) : syscalls, absentSyscalls(arch)),
   };
 }
 
