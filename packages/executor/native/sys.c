@@ -10,7 +10,8 @@
 //   umount  target detach                     (detach "1": MNT_DETACH)
 //   utimens path atimeNs mtimeNs              (never follows a final symlink)
 //   mtimes  [path mtimeNs]...                 (keeps each atime; stops at the first failure)
-//   spawn   argv...                           (stdin /dev/null; stdout, stderr pipes kept open)
+//   spawn   n env[0..n) argv...               (stdin /dev/null; stdout, stderr pipes kept open;
+//                                              env: NAME=value set over this process's environment)
 //   release pid                               (closes those pipes once tbuild has opened them)
 //   flock   pid fd                            (LOCK_EX|LOCK_NB on process pid's descriptor fd)
 // Replies on stdout, one line each:
@@ -128,7 +129,27 @@ static int lock_fd(pid_t pid, int target) {
 #endif
 }
 
-static int spawn(char **argv, pid_t *pid, int *out, int *err) {
+// environ with `add` (n NAME=value entries) set over it; the array alone is malloc'd.
+static char **environ_with(char **add, int n) {
+  size_t count = 0;
+  while (environ[count]) count++;
+  char **env = malloc((count + n + 1) * sizeof *env);
+  if (!env) return NULL;
+  size_t k = 0;
+  for (size_t i = 0; i < count; i++) {
+    int replaced = 0;
+    for (int j = 0; j < n && !replaced; j++) {
+      const char *eq = strchr(add[j], '=');
+      replaced = eq && strncmp(environ[i], add[j], (size_t)(eq - add[j]) + 1) == 0;
+    }
+    if (!replaced) env[k++] = environ[i];
+  }
+  for (int j = 0; j < n; j++) env[k++] = add[j];
+  env[k] = NULL;
+  return env;
+}
+
+static int spawn(char **argv, char **envp, pid_t *pid, int *out, int *err) {
   int o[2], e[2];
   if (pipe2(o, O_CLOEXEC)) return errno;
   if (pipe2(e, O_CLOEXEC)) {
@@ -150,7 +171,7 @@ static int spawn(char **argv, pid_t *pid, int *out, int *err) {
   posix_spawnattr_setsigdefault(&at, &all);
   posix_spawnattr_setsigmask(&at, &none);
   posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-  int r = posix_spawnp(pid, argv[0], &fa, &at, argv, environ);
+  int r = posix_spawnp(pid, argv[0], &fa, &at, argv, envp);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&at);
   close(o[1]);
@@ -182,11 +203,13 @@ static void handle(char **f, int n) {
     e = parse_ns(f[3], &atime) ? EINVAL : set_mtime(f[2], f[4], &atime);
   } else if (strcmp(op, "mtimes") == 0 && n % 2 == 0) {
     for (int i = 2; i < n && !e; i += 2) e = set_mtime(f[i], f[i + 1], NULL);
-  } else if (strcmp(op, "spawn") == 0 && n > 2) {
+  } else if (strcmp(op, "spawn") == 0 && n > 3 && atoi(f[2]) >= 0 && atoi(f[2]) < n - 3) {
     pid_t pid = 0;
-    int out = -1, err = -1;
+    int out = -1, err = -1, nenv = atoi(f[2]);
     f[n] = NULL;
-    e = spawn(f + 2, &pid, &out, &err);
+    char **envp = nenv ? environ_with(f + 3, nenv) : environ;
+    e = envp ? spawn(f + 3 + nenv, envp, &pid, &out, &err) : ENOMEM;
+    if (envp != environ) free(envp);
     if (!e) {
       if (n_held == cap_held) {
         cap_held = cap_held ? cap_held * 2 : 16;

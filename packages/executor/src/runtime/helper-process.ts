@@ -20,9 +20,12 @@ export interface QuietProcess {
  * helper close its own, and the helper reports the exit.
  */
 
-/** Starts `argv` through the sys helper; undefined when the helper is not up (spawn it yourself). */
-export async function spawnQuiet(argv: string[]): Promise<QuietProcess | undefined> {
-  const starting = spawnThroughHelper(argv);
+/**
+ * Starts `argv` through the sys helper, `env` (`NAME=value`) set over the environment; undefined
+ * when the helper is not up (spawn it yourself).
+ */
+export async function spawnQuiet(argv: string[], env: string[] = []): Promise<QuietProcess | undefined> {
+  const starting = spawnThroughHelper(argv, env);
   if (!starting) return undefined;
   const h = await starting;
   if (!h) return undefined;

@@ -22,14 +22,14 @@ const ROOT = { uid: 0, gid: 0 };
 // net_bind_service net_raw sys_chroot mknod audit_write setfcap.
 const DOCKER_CAPS = '00000000a80425fb';
 
-/** The parent pid of the `runc run` running now for the state dir `stateDir`. */
-function runcParent(stateDir: string): number | undefined {
+/** The parent pid and the environment of the `runc run` running now for the state dir `stateDir`. */
+function runcParent(stateDir: string): { ppid: number; env: string[] } | undefined {
   for (const pid of fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
     try {
       const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
       if (path.basename(argv[0] ?? '') !== 'runc' || !argv.includes('run') || !argv.some((a) => a.startsWith(stateDir))) continue;
       const ppid = /^PPid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-      if (ppid) return Number(ppid);
+      if (ppid) return { ppid: Number(ppid), env: fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0') };
     } catch {
       // gone meanwhile
     }
@@ -237,22 +237,26 @@ describe.skipIf(!isRoot || !hasCommand('runc'))(`RuncRuntime (${NEEDS_ROOT})`, (
 
   it('starts runc from the sys helper, not by forking tbuild, and reads all of its output', async () => {
     await withRootfs(async (snap) => {
-      let parent: number | undefined;
+      let runc: { ppid: number; env: string[] } | undefined;
       let out = 0;
       const running = runtime.run(
         { rootfs: snap.rootfs, args: ['/bin/sh', '-c', 'head -c 300000 /dev/zero | tr "\\0" a; echo; sleep 0.3; echo done >&2'], env: [], cwd: '/', user: ROOT },
         {
           onStdout: (b) => {
             out += b.length;
-            parent ??= runcParent(stateDir);
+            runc ??= runcParent(stateDir);
           },
           onStderr() {},
         },
       );
       expect(await running).toMatchObject({ exitCode: 0 });
       expect(out).toBe(300_001);
-      expect(parent).toBeDefined();
+      expect(runc).toBeDefined();
+      const parent = runc!.ppid;
       expect(parent).not.toBe(process.pid);
+      // runc's Go runtime on one thread (runc-runtime.ts, RUNC_ENV); the helper's own environment is not changed.
+      expect(runc!.env).toContain('GOMAXPROCS=1');
+      expect(fs.readFileSync(`/proc/${parent}/environ`, 'utf8').split('\0')).not.toContain('GOMAXPROCS=1');
       const helperArgv = fs.readFileSync(`/proc/${parent}/cmdline`, 'utf8').split('\0');
       expect(path.basename(helperArgv[0]!)).toMatch(/^python/);
       expect(helperArgv.slice(1, 3)).toEqual(['-S', '-c']);
@@ -261,18 +265,29 @@ describe.skipIf(!isRoot || !hasCommand('runc'))(`RuncRuntime (${NEEDS_ROOT})`, (
 
   it('starts runc itself when the sys helper is switched off', async () => {
     await withRootfs(async (snap) => {
-      let parent: number | undefined;
+      let runc: { ppid: number; env: string[] } | undefined;
+      let out = '';
       process.env.TBUILD_NO_SYS_HELPER = '1';
       try {
         const res = await runtime.run(
-          { rootfs: snap.rootfs, args: ['/bin/sh', '-c', 'echo up; sleep 0.2; echo oops >&2; exit 4'], env: [], cwd: '/', user: ROOT },
-          { onStdout: () => (parent ??= runcParent(stateDir)), onStderr() {} },
+          { rootfs: snap.rootfs, args: ['/bin/sh', '-c', 'echo up; env; sleep 0.2; echo oops >&2; exit 4'], env: [], cwd: '/', user: ROOT },
+          {
+            onStdout: (b) => {
+              out += b.toString();
+              runc ??= runcParent(stateDir);
+            },
+            onStderr() {},
+          },
         );
         expect(res.exitCode).toBe(4);
       } finally {
         delete process.env.TBUILD_NO_SYS_HELPER;
       }
-      expect(parent).toBe(process.pid);
+      expect(runc?.ppid).toBe(process.pid);
+      expect(runc?.env).toContain('GOMAXPROCS=1');
+      // runc's environment stays runc's: the step's process has only what the build gave it.
+      expect(out).toContain('PATH=');
+      expect(out).not.toContain('GOMAXPROCS');
     });
   });
 
@@ -385,7 +400,7 @@ describe.skipIf(!isRoot || !hasCommand('runc'))(`RuncRuntime (${NEEDS_ROOT})`, (
         { rootfs: snap.rootfs, args: ['/bin/sh', '-c', 'echo started; sleep 100'], env: [], cwd: '/', user: ROOT },
         {
           onStdout: () => {
-            helper ??= runcParent(stateDir);
+            helper ??= runcParent(stateDir)?.ppid;
             if (helper !== undefined && helper !== process.pid) process.kill(helper, 'SIGKILL');
             else ac.abort();
           },

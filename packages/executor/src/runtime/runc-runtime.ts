@@ -24,6 +24,13 @@ export interface RuncRuntimeOptions {
   seccomp?: object | null;
 }
 
+/*
+ * runc is Go: by default its runtime starts a thread per CPU for a process that lives ~80 ms.
+ * One fewer OS thread and ~90 fewer page faults per `runc run` here (~2 ms each, cold `stacked`
+ * 2.8% faster). runc clears its environment before it starts the step's process, which never sees it.
+ */
+const RUNC_ENV: Record<string, string> = { GOMAXPROCS: '1' };
+
 let defaultSeccomp: { spec: object | undefined } | undefined;
 
 /** The profile (`loadSeccomp`) for the default capabilities, read and selected once per process. */
@@ -140,7 +147,7 @@ export class RuncRuntime implements ContainerRuntime {
     if (!req.terminal && !io.stdin) {
       let quiet: QuietProcess | undefined;
       try {
-        quiet = await spawnQuiet(runcArgv);
+        quiet = await spawnQuiet(runcArgv, Object.entries(RUNC_ENV).map(([k, v]) => `${k}=${v}`));
       } catch (e) {
         return { exited: Promise.reject(e), kill: () => undefined };
       }
@@ -151,7 +158,7 @@ export class RuncRuntime implements ContainerRuntime {
       }
     }
     const cmd = req.terminal ? ptyRelay(runcArgv, req.terminal, io.stdin !== undefined) : { command: runcArgv[0]!, args: runcArgv.slice(1) };
-    const child = spawn(cmd.command, cmd.args, { stdio: [io.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', req.terminal ? 'pipe' : 'ignore'] });
+    const child = spawn(cmd.command, cmd.args, { env: { ...process.env, ...RUNC_ENV }, stdio: [io.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe', req.terminal ? 'pipe' : 'ignore'] });
     child.stdout!.on('data', (b: Buffer) => io.onStdout(b));
     child.stderr!.on('data', (b: Buffer) => io.onStderr(b));
     if (io.stdin && child.stdin) {

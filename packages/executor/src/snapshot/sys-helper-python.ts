@@ -61,8 +61,11 @@ def handle(f):
             ro, wo = os.pipe()
             re, we = os.pipe()
             try:
+                n = int(a[0])
+                env = dict(os.environb)
+                env.update(e.split(b'=', 1) for e in a[1:1 + n])
                 actions = [(os.POSIX_SPAWN_OPEN, 0, '/dev/null', os.O_RDONLY, 0), (os.POSIX_SPAWN_DUP2, wo, 1), (os.POSIX_SPAWN_DUP2, we, 2)]
-                pid = os.posix_spawnp(a[0], list(a), os.environ, file_actions=actions, setsigdef=SIGDEF)
+                pid = os.posix_spawnp(a[1 + n], list(a[1 + n:]), env, file_actions=actions, setsigdef=SIGDEF)
             except BaseException:
                 os.close(ro)
                 os.close(re)

@@ -8,6 +8,9 @@ describe('the sys helper protocol', () => {
     expect(b.subarray(4).toString().split('\0')).toEqual(['7', 'mount', 'overlay', '/m nt\nx', 'overlay', 'lowerdir=a:b', '', '']);
     expect(encodeRequest(1, { op: 'mtimes', items: [['/a', '1'], ['/b', '2']] })!.subarray(4).toString()).toBe('1\0mtimes\0/a\x001\0/b\x002\0');
     expect(encodeRequest(2, { op: 'umount', target: '/m', detach: true })!.subarray(4).toString()).toBe('2\0umount\0/m\x001\0');
+    // A spawn's environment entries are counted, so an argument may look like one.
+    expect(encodeRequest(3, { op: 'spawn', argv: ['env', 'A=1'], env: ['B=2'] })!.subarray(4).toString()).toBe('3\0spawn\x001\0B=2\0env\0A=1\0');
+    expect(encodeRequest(4, { op: 'spawn', argv: ['true'] })!.subarray(4).toString()).toBe('4\0spawn\x000\0true\0');
   });
 
   it('refuses a field holding a NUL, which would split it', () => {

@@ -10,8 +10,11 @@ export type SysRequest =
   | { op: 'utimens'; path: string; atimeNs: string; mtimeNs: string }
   /** [path, mtimeNs] pairs; each keeps its atime. Stops at the first failure. */
   | { op: 'mtimes'; items: Array<[string, string]> }
-  /** posix_spawnp(3) with stdin /dev/null; stdout and stderr are pipes kept open until `release`. */
-  | { op: 'spawn'; argv: string[] }
+  /**
+   * posix_spawnp(3) with stdin /dev/null; stdout and stderr are pipes kept open until `release`.
+   * `env`: `NAME=value` entries set over the helper's own environment, for this program only.
+   */
+  | { op: 'spawn'; argv: string[]; env?: string[] }
   | { op: 'release'; pid: number }
   /** flock(2) LOCK_EX|LOCK_NB on process `pid`'s descriptor `fd` (its open file's lock, as flock(1) takes it). */
   | { op: 'flock'; pid: number; fd: number };
@@ -29,7 +32,7 @@ function fields(req: SysRequest): string[] {
     case 'mtimes':
       return req.items.flat();
     case 'spawn':
-      return req.argv;
+      return [String(req.env?.length ?? 0), ...(req.env ?? []), ...req.argv];
     case 'release':
       return [String(req.pid)];
     case 'flock':

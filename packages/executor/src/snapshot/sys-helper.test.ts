@@ -173,6 +173,19 @@ describe.each(helpers)('the sys helper as $name (needs $needs)', ({ native, skip
 
     await expect(quiet.spawnQuiet(['/no/such/program'])).rejects.toMatchObject({ code: 'ENOENT' });
   });
+
+  it.skipIf(skip)("gives a program the variables asked for over the helper's own, and only that program", async () => {
+    const run = async (argv: string[], env?: string[]) => {
+      const p = (await quiet.spawnQuiet(argv, env))!;
+      let out = '';
+      p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      expect(await p.closed).toMatchObject({ code: 0 });
+      return out;
+    };
+    const show = ['sh', '-c', 'echo "$TB_A|$TB_B|$PATH|$#|$1"', 'sh', 'TB_B=arg'];
+    expect(await run(show, ['TB_A=x=y', 'PATH=/bin:/usr/bin'])).toBe('x=y||/bin:/usr/bin|1|TB_B=arg\n');
+    expect(await run(show)).toBe(`||${process.env.PATH}|1|TB_B=arg\n`);
+  });
 });
 
 describe.skipIf(!isRoot)('a tbuild-sys that never starts (needs root)', () => {

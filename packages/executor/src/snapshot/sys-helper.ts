@@ -158,12 +158,12 @@ class SysHelper {
   }
 
   /**
-   * Starts `argv` from the helper, which forks a small process instead of tbuild's large one.
-   * Undefined when the helper is not up; rejects with the errno as `code` when the program
-   * could not be started.
+   * Starts `argv` from the helper, which forks a small process instead of tbuild's large one,
+   * with `env` (`NAME=value`) set over the helper's environment. Undefined when the helper is not
+   * up; rejects with the errno as `code` when the program could not be started.
    */
-  spawn(argv: string[]): Promise<HelperSpawn> | undefined {
-    const answer = this.#send({ op: 'spawn', argv });
+  spawn(argv: string[], env: string[] = []): Promise<HelperSpawn> | undefined {
+    const answer = this.#send({ op: 'spawn', argv, env });
     if (!answer) return undefined;
     return answer.then((r) => {
       if (!r.ok || r.pid === undefined || !r.exited) throw Object.assign(new Error(`${argv[0]}: ${r.message ?? 'could not start'}`), { code: r.errno });
@@ -288,12 +288,12 @@ export function sysHelper(): { request(req: SysRequest): Promise<SysReply> | und
  * `SysHelper.spawn` through the process's helper; undefined, or a promise of undefined, when
  * there is none up to do it (the caller spawns it itself).
  */
-export function spawnThroughHelper(argv: string[]): Promise<HelperSpawn | undefined> | undefined {
+export function spawnThroughHelper(argv: string[], env: string[] = []): Promise<HelperSpawn | undefined> | undefined {
   if (!sysHelper()) return undefined;
   const helper = shared!;
-  if (helper.canSpawn) return helper.spawn(argv);
+  if (helper.canSpawn) return helper.spawn(argv, env);
   if (!helper.waitsForStart) return undefined;
-  return keepingAlive(helper.started).then(() => (helper.canSpawn ? helper.spawn(argv) : undefined));
+  return keepingAlive(helper.started).then(() => (helper.canSpawn ? helper.spawn(argv, env) : undefined));
 }
 
 export function releaseThroughHelper(pid: number): void {
