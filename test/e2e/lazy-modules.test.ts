@@ -9,7 +9,7 @@ import { seededStore } from '../support/seed.ts';
 // when it loads (a top-level `promisify(execFile)`) would load it in every run again.
 // fs/promises also comes in with process.stdin when that is a file (made only when read,
 // cli/main.ts), perf_hooks with the `performance` global.
-const LAZY_BUILTINS = ['child_process', 'zlib', 'worker_threads', 'fs/promises', 'internal/fs/promises', 'perf_hooks'];
+const LAZY_BUILTINS = ['child_process', 'zlib', 'worker_threads', 'fs/promises', 'internal/fs/promises', 'perf_hooks', 'v8'];
 
 // Preloaded into the CLI's process: what it loaded and which fs/promises functions it called,
 // written when it exits. fs/promises is wrapped as the CLI first requires it, so that loading

@@ -4,7 +4,6 @@
 const fs = require('node:fs');
 const { createRequire } = require('node:module');
 const path = require('node:path');
-const v8 = require('node:v8');
 const vm = require('node:vm');
 const { isBuildCommand, runViaServer } = require('./server-client.js');
 
@@ -50,10 +49,6 @@ async function runHere() {
   // build after any other command writes it again, compiling from scratch: what it loaded from
   // the other command's cache would be in the one it writes (`pull`'s 0.86 MB).
   const building = isBuild(argv);
-  // V8 drops the bytecode of functions idle for a few collections, and a cache written after a
-  // long build then lacks what its first milliseconds ran (parse, plan, cache lookups): exactly
-  // what a warm build needs. (Set before compiling: the cache's flag check then agrees.)
-  v8.setFlagsFromString('--no-flush-bytecode');
   let cachedData;
   let byBuild = false;
   try {

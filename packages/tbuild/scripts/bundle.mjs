@@ -49,10 +49,11 @@ if (code.includes(helper)) {
 // importer gets a stand-in that requires the module when a property is first read. Loading
 // them all at start was ~6% of a warm build (child_process brings net and dgram; worker_threads
 // and zlib their own; the xattr addon a dlopen). fs/promises (~6 ms with fs's streams) is one
-// since a warm build reads synchronously; net serves the helper's socket and `server`. An
+// since a warm build reads synchronously; net serves the helper's socket and `server`; v8
+// (~4.5 ms with heap_utils and promise_hooks) only the build server's `--expose-gc`. An
 // importer must not read them at load time (so no top-level `promisify(execFile)`);
 // test/e2e/lazy-modules.test.ts checks a warm build.
-const LAZY = ['node:child_process', 'node:zlib', 'node:worker_threads', '@napi-rs/xattr', 'node:fs/promises', 'node:net'];
+const LAZY = ['node:child_process', 'node:zlib', 'node:worker_threads', '@napi-rs/xattr', 'node:fs/promises', 'node:net', 'node:v8'];
 const lazyRequire =
   'var __lazyRequire = (id, esm) => { let m; const load = () => (m ??= require(id)); ' +
   'return new Proxy({}, { get: (_, k) => (esm && k === "default" ? load() : load()[k]), has: (_, k) => k in load() }); };';

@@ -4,7 +4,10 @@
  * (1.36 MB after a cold `nodeapp`), all of it read and deserialized by every later start. Taken
  * when the first step starts, it holds start-up, parse, plan and cache lookups (1.16 MB; a warm
  * build alone compiles 0.95 MB), and a build that runs steps compiles the rest as it goes: warm
- * `nodeapp` 2.5% faster, an edit of it no slower (20 and 12 alternating pairs).
+ * `nodeapp` 2.5% faster, an edit of it no slower (20 and 12 alternating pairs). Taken this early,
+ * it still has the bytecode of what ran first, which V8 flushes only from functions idle through
+ * several collections: `--no-flush-bytecode` made no difference to the cache any more (cold
+ * `nodeapp` and `bigctx`), and loading node:v8 to set it was ~4.5 ms of every start.
  */
 let take: (() => void) | undefined;
 
