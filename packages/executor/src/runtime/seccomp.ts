@@ -55,11 +55,7 @@ const PTRACE_ONLY = ['pidfd_getfd', 'process_vm_readv', 'process_vm_writev'];
 
 function dockerRestrictions(rules: Rule[], caps: readonly string[]): Rule[] {
   const refused = [...NEVER, ...(caps.includes('CAP_SYS_ADMIN') ? [] : [...ADMIN_ONLY, 'clone', 'clone3']), ...(caps.includes('CAP_SYS_PTRACE') ? [] : PTRACE_ONLY)];
-  const out: Rule[] = [];
-  for (const r of rules) {
-    const names = r.names.filter((n) => !refused.includes(n) && !(n === 'vmsplice' && r.action !== 'SCMP_ACT_ALLOW'));
-    if (names.length) out.push({ ...r, names });
-  }
+  const out = keepNames(rules, (n, r) => !refused.includes(n) && !(n === 'vmsplice' && r.action !== 'SCMP_ACT_ALLOW'));
   out.push({ names: ['vmsplice'], action: 'SCMP_ACT_ALLOW' });
   const eperm = refused.filter((n) => n !== 'clone' && n !== 'clone3');
   out.push({ names: eperm, action: 'SCMP_ACT_ERRNO', errnoRet: EPERM });
@@ -76,11 +72,11 @@ function dockerRestrictions(rules: Rule[], caps: readonly string[]): Rule[] {
   return out;
 }
 
-function withoutNames(rules: Rule[], absent: ReadonlySet<string>): Rule[] {
-  if (absent.size === 0) return rules;
+/** The rules with only the names `keep` accepts; a rule left with none is dropped. */
+function keepNames(rules: Rule[], keep: (name: string, rule: Rule) => boolean): Rule[] {
   const out: Rule[] = [];
   for (const r of rules) {
-    const names = r.names.filter((n) => !absent.has(n));
+    const names = r.names.filter((n) => keep(n, r));
     if (names.length) out.push(names.length === r.names.length ? r : { ...r, names });
   }
   return out;
@@ -108,6 +104,7 @@ export interface SeccompSelection {
 export function ociSeccomp(profile: ProfileFile, caps: readonly string[], opts: SeccompSelection = {}): object {
   const { arch = GO_ARCH[process.arch] ?? process.arch, kernel = os.release(), dockerRules = true } = opts;
   const scmp = SCMP_ARCH[arch];
+  const absent = absentSyscalls(arch);
   const syscalls: Rule[] = [];
   for (const s of profile.syscalls) {
     const inc = s.includes ?? {};
@@ -127,7 +124,7 @@ export function ociSeccomp(profile: ProfileFile, caps: readonly string[], opts: 
     // The native ABI only: runc compiles the filter for every RUN, ~3.5 ms for one ABI and ~16 ms
     // with the 32-bit ones docker adds (x86, x32), whose binaries builds rarely run.
     architectures: scmp ? [scmp] : [],
-    syscalls: withoutNames(dockerRules ? dockerRestrictions(syscalls, caps) : syscalls, absentSyscalls(arch)),
+    syscalls: keepNames(dockerRules ? dockerRestrictions(syscalls, caps) : syscalls, (n) => !absent.has(n)),
   };
 }
 
