@@ -189,7 +189,7 @@ static int spawn(char **argv, char **envp, pid_t *pid, int *out, int *err) {
 static void handle(char **f, int n) {
   if (n < 2) return;
   const char *id = f[0], *op = f[1];
-  int e = 0;
+  int e = 0, nenv;
   if (strcmp(op, "mount") == 0 && n == 7) {
     // Relative paths in the data resolve in cwd; back to / after, so that programs started
     // later never inherit a directory since removed.
@@ -203,9 +203,9 @@ static void handle(char **f, int n) {
     e = parse_ns(f[3], &atime) ? EINVAL : set_mtime(f[2], f[4], &atime);
   } else if (strcmp(op, "mtimes") == 0 && n % 2 == 0) {
     for (int i = 2; i < n && !e; i += 2) e = set_mtime(f[i], f[i + 1], NULL);
-  } else if (strcmp(op, "spawn") == 0 && n > 3 && atoi(f[2]) >= 0 && atoi(f[2]) < n - 3) {
+  } else if (strcmp(op, "spawn") == 0 && n > 3 && (nenv = atoi(f[2])) >= 0 && nenv < n - 3) {
     pid_t pid = 0;
-    int out = -1, err = -1, nenv = atoi(f[2]);
+    int out = -1, err = -1;
     f[n] = NULL;
     char **envp = nenv ? environ_with(f + 3, nenv) : environ;
     e = envp ? spawn(f + 3 + nenv, envp, &pid, &out, &err) : ENOMEM;
