@@ -14,9 +14,16 @@
 //                                              env: NAME=value set over this process's environment)
 //   release pid                               (closes those pipes once tbuild has opened them)
 //   flock   pid fd                            (LOCK_EX|LOCK_NB on process pid's descriptor fd)
+//   copy    max keep [src dest mode uid gid]...  (small regular files, as copy-pool.ts's copySmall;
+//                                              uid/gid -1: the source's; keep "1": also xattrs and
+//                                              the source's mtime to the nanosecond)
 // Replies on stdout, one line each:
 //   ready FD                        once, FD a pipe this process holds (tbuild's /proc probe)
 //   ID ok | ID ok PID OUTFD ERRFD   (spawn) | ID err ERRNAME message
+//   ID copied ITEM...               (copy) one per file: SIZE,UID,GID,MTIMEMS[,DEV,INO] (DEV,INO
+//                                   when it has other links), - when it is not a small regular
+//                                   file, ! when it failed (tbuild copies it itself, and so
+//                                   reports the error as for any file)
 //   exit PID code N | exit PID signal N      when a spawned program ends, after its spawn's reply
 // It exits when stdin closes. ^C reaches the whole process group, and tbuild cleans up through
 // this process, so SIGINT is ignored here; spawned programs get every signal's default back.
@@ -35,6 +42,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mount.h>
+#include <sys/xattr.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -186,6 +194,176 @@ static int spawn(char **argv, char **envp, pid_t *pid, int *out, int *err) {
   return 0;
 }
 
+// A reply longer than reply()'s line: grown as needed, written whole.
+struct out { char *p; size_t n, cap; };
+
+static void out_add(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void out_add(struct out *o, const char *fmt, ...) {
+  for (;;) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(o->p + o->n, o->cap - o->n, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    if ((size_t)n < o->cap - o->n) {
+      o->n += (size_t)n;
+      return;
+    }
+    o->cap = (o->cap + (size_t)n) * 2;
+    o->p = realloc(o->p, o->cap);
+    if (!o->p) _exit(1);
+  }
+}
+
+// The times a copy gets are those tbuild's own copy gives (copy-pool.ts), to the nanosecond, so
+// that a file reads the same whichever of the two wrote it. Node.js reads a time as milliseconds
+// in a double, and libuv (1.46, Node.js 20) sets one from seconds in a double, cut to the
+// microsecond: the same double arithmetic here gives the same result.
+static double js_ms(struct timespec t) { return (double)t.tv_sec * 1000.0 + (double)t.tv_nsec / 1e6; }
+
+static long long js_floor(double x) {
+  long long t = (long long)x;
+  return (double)t > x ? t - 1 : t;
+}
+
+static struct timespec uv_time(double s) {
+  struct timespec ts;
+  ts.tv_sec = (time_t)s;
+  ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+  ts.tv_nsec -= ts.tv_nsec % 1000;
+  if (ts.tv_nsec < 0) {
+    ts.tv_nsec += 1000000000L;
+    ts.tv_sec -= 1;
+  }
+  return ts;
+}
+
+// cutMtimeMs: the millisecond, cut; a double that reads a whole second may be a time just
+// before it, rounded up, and the exact time decides.
+static long long cut_mtime_ms(struct timespec t) {
+  double ms = js_ms(t);
+  long long cut = js_floor(ms);
+  if ((double)cut == ms && cut % 1000 == 0) cut = ((long long)t.tv_sec * 1000000000LL + t.tv_nsec) / 1000000LL;
+  return cut;
+}
+
+// As Node.js's readFileSync reads a descriptor: `size` bytes when the stat gives a size (a file
+// grown since is cut there), else until the end.
+static int read_file(int fd, size_t size, char **data, size_t *cap, size_t *len) {
+  *len = 0;
+  for (;;) {
+    if (*len == *cap) {
+      *cap = *cap ? *cap * 2 : 1 << 16;
+      *data = realloc(*data, *cap);
+      if (!*data) _exit(1);
+    }
+    size_t want = size ? size - *len : *cap - *len;
+    if (size && want > *cap - *len) want = *cap - *len;
+    ssize_t r = read(fd, *data + *len, want);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return -1;
+    *len += (size_t)r;
+    if (r == 0 || (size && *len == size)) return 0;
+  }
+}
+
+static int write_all(int fd, const char *p, size_t n) {
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) return -1;
+    p += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+// Every xattr of `from` onto `to`; a filesystem without them at either end copies none.
+static int copy_xattrs(int from, int to) {
+  static char *names, *value;
+  static size_t names_cap, value_cap;
+  ssize_t n = flistxattr(from, NULL, 0);
+  if (n < 0) return errno == ENOTSUP ? 0 : -1;
+  if (n == 0) return 0;
+  if ((size_t)n > names_cap) {
+    names_cap = (size_t)n;
+    names = realloc(names, names_cap);
+    if (!names) _exit(1);
+  }
+  n = flistxattr(from, names, names_cap);
+  if (n < 0) return -1;
+  for (char *name = names; name < names + n; name += strlen(name) + 1) {
+    ssize_t v = fgetxattr(from, name, NULL, 0);
+    if (v < 0 && errno == ENODATA) continue;
+    if (v < 0) return -1;
+    if ((size_t)v + 1 > value_cap) {
+      value_cap = (size_t)v + 1;
+      value = realloc(value, value_cap);
+      if (!value) _exit(1);
+    }
+    v = fgetxattr(from, name, value, value_cap);
+    if (v < 0) return -1;
+    if (fsetxattr(to, name, value, (size_t)v, 0) && errno != ENOTSUP) return -1;
+  }
+  return 0;
+}
+
+// One small regular file, as copySmall and writeOne copy it: the source read whole from one
+// descriptor (whose stat decides), written through another that takes the owner, the mode
+// (chmod after a chown, which clears setuid), then with `keep` the xattrs, then the times.
+// The destination never existed or was removed by tbuild: a symlink there now is refused.
+static void copy_one(char **job, size_t max, int keep, struct out *o) {
+  static char *data;
+  static size_t cap;
+  size_t len;
+  long uid = strtol(job[3], NULL, 10), gid = strtol(job[4], NULL, 10);
+  mode_t mode = (mode_t)strtoul(job[2], NULL, 10);
+  int from = open(job[0], O_RDONLY | O_NONBLOCK | O_CLOEXEC), to = -1;
+  struct stat st, made;
+  const char *item = "!";
+  if (from < 0 || fstat(from, &st)) goto done;
+  item = "-";
+  if (!S_ISREG(st.st_mode) || (size_t)st.st_size > max) goto done;
+  item = "!";
+  if (read_file(from, (size_t)st.st_size, &data, &cap, &len)) goto done;
+  uid_t u = uid < 0 ? st.st_uid : (uid_t)uid;
+  gid_t g = gid < 0 ? st.st_gid : (gid_t)gid;
+  to = open(job[1], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, st.st_mode & 07777);
+  if (to < 0 || write_all(to, data, len) || fstat(to, &made)) goto done;
+  int chowned = made.st_uid != u || made.st_gid != g;
+  if (chowned && fchown(to, u, g)) goto done;
+  if ((chowned || (made.st_mode & 07777) != mode) && fchmod(to, mode)) goto done;
+  if (keep && copy_xattrs(from, to)) goto done;
+  long long mtime_ms = cut_mtime_ms(st.st_mtim);
+  double atime_ms = (double)js_floor(js_ms(st.st_atim) + 0.5); // Math.round, as Node.js's Stats.atime
+  struct timespec ts[2] = {uv_time(atime_ms / 1000.0), uv_time((double)mtime_ms / 1000.0)};
+  if (keep && st.st_mtim.tv_nsec % 1000000 != 0) ts[1] = st.st_mtim;
+  if (futimens(to, ts)) goto done;
+  if (close(to)) {
+    to = -1;
+    goto done;
+  }
+  to = -1;
+  out_add(o, " %zu,%u,%u,%lld", len, (unsigned)u, (unsigned)g, mtime_ms);
+  if (st.st_nlink > 1) out_add(o, ",%llu,%llu", (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+  item = NULL;
+done:
+  if (from >= 0) close(from);
+  if (to >= 0) close(to);
+  if (item) out_add(o, " %s", item);
+}
+
+static void copy_files(const char *id, char **f, int n) {
+  static struct out o;
+  o.n = 0;
+  out_add(&o, "%s copied", id);
+  size_t max = (size_t)strtoull(f[0], NULL, 10);
+  int keep = strcmp(f[1], "1") == 0;
+  for (int i = 2; i + 5 <= n; i += 5) copy_one(f + i, max, keep, &o);
+  out_add(&o, "\n");
+  put(o.p, o.n);
+}
+
 static void handle(char **f, int n) {
   if (n < 2) return;
   const char *id = f[0], *op = f[1];
@@ -220,6 +398,9 @@ static void handle(char **f, int n) {
       reply("%s ok %d %d %d", id, (int)pid, out, err);
       return;
     }
+  } else if (strcmp(op, "copy") == 0 && n >= 4 && (n - 4) % 5 == 0) {
+    copy_files(id, f + 2, n - 2);
+    return;
   } else if (strcmp(op, "flock") == 0 && n == 4) {
     e = lock_fd((pid_t)atoi(f[2]), atoi(f[3]));
   } else if (strcmp(op, "release") == 0 && n == 3) {

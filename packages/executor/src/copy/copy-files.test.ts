@@ -3,11 +3,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { getAttributeSync, setAttributeSync } from '@napi-rs/xattr';
-import { afterEach, describe, expect, it } from 'vitest';
-import { copyFiles, type CopySource } from './copy-files.ts';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { hasCc, nativeSysHelper } from '../../test/native-sys.ts';
+import type { CopySource } from './copy-files.ts';
 
 // copyFiles writes regular files several at a time; these pin down that the result is still
-// exactly what one-at-a-time copying in Docker's order gives.
+// exactly what one-at-a-time copying in Docker's order gives, whether this process writes the
+// small files or tbuild-sys does (helper-copy.ts).
 
 const dirs: string[] = [];
 const temp = (): string => {
@@ -28,8 +30,33 @@ function file(src: string, rel: string, content: string, destRel = rel, mode = 0
   return { absPath: abs, destRel, type: 'file', mode };
 }
 
-describe('copyFiles', () => {
-  it('copies a tree far wider than its write concurrency with every content, mode and mtime intact', async () => {
+const modes = [
+  { name: 'small files written here', native: false, skip: false },
+  { name: 'small files written by tbuild-sys (needs a C compiler)', native: true, skip: !hasCc },
+];
+
+describe.each(modes)('copyFiles, $name', ({ native, skip }) => {
+  // A module instance of its own for each, so that each has the process's helper it names.
+  let copyFiles: typeof import('./copy-files.ts').copyFiles;
+  let copier: typeof import('./helper-copy.ts').helperCopier;
+  beforeAll(async () => {
+    if (skip) return;
+    vi.resetModules();
+    const sys = await import('../snapshot/sys-helper.ts');
+    if (native) {
+      sys.useNativeSysHelper(nativeSysHelper());
+      expect(await sys.startSysHelper()).toBe(true);
+    }
+    ({ copyFiles } = await import('./copy-files.ts'));
+    ({ helperCopier: copier } = await import('./helper-copy.ts'));
+  });
+  afterAll(() => vi.resetModules());
+
+  it.skipIf(skip)(native ? 'copies through tbuild-sys' : 'copies on this thread', () => {
+    expect(copier(1, false) !== undefined).toBe(native);
+  });
+
+  it.skipIf(skip)('copies a tree far wider than its write concurrency with every content, mode and mtime intact', async () => {
     const src = temp();
     const root = temp();
     const files: CopySource[] = [];
@@ -50,7 +77,7 @@ describe('copyFiles', () => {
     }
   });
 
-  it('copies enough files for its worker threads as it copies a few: contents, owners, xattrs, nanosecond mtimes, last writer', async () => {
+  it.skipIf(skip)('copies more files than it copies before it starts its worker threads: contents, owners, xattrs, nanosecond mtimes, last writer', async () => {
     const src = temp();
     const root = temp();
     const files: CopySource[] = [];
@@ -85,7 +112,7 @@ describe('copyFiles', () => {
     }
   });
 
-  it('lets the last of two sources for one path win, as a sequential copy would', async () => {
+  it.skipIf(skip)('lets the last of two sources for one path win, as a sequential copy would', async () => {
     const src = temp();
     const root = temp();
     const files: CopySource[] = [];
@@ -95,7 +122,7 @@ describe('copyFiles', () => {
     for (let i = 0; i < 40; i++) expect(fs.readFileSync(path.join(root, `out/x${i}`), 'utf8')).toBe(`b${i}`);
   });
 
-  it('writes files below a copied symlink through it, confined to the rootfs', async () => {
+  it.skipIf(skip)('writes files below a copied symlink through it, confined to the rootfs', async () => {
     const src = temp();
     const root = temp();
     fs.mkdirSync(path.join(root, 'real'));
@@ -108,7 +135,7 @@ describe('copyFiles', () => {
     for (let i = 0; i < 30; i++) expect(fs.readFileSync(path.join(root, `real/f${i}`), 'utf8')).toBe(`f${i}`);
   });
 
-  it('follows a symlink copied into a directory it made, and makes nested new directories once', async () => {
+  it.skipIf(skip)('follows a symlink copied into a directory it made, and makes nested new directories once', async () => {
     const src = temp();
     const root = temp();
     fs.mkdirSync(path.join(root, 'real'));
@@ -124,14 +151,14 @@ describe('copyFiles', () => {
     expect(fs.statSync(path.join(root, 'new/pkg/a')).mode & 0o7777).toBe(0o755);
   });
 
-  it('refuses a directory where it copied a file, with the usual message', async () => {
+  it.skipIf(skip)('refuses a directory where it copied a file, with the usual message', async () => {
     const src = temp();
     const root = temp();
     const files = [file(src, 'a', 'file a', 'a'), file(src, 'b', 'below a', 'a/b')];
     await expect(copyFiles({ rootfs: root, dest: '/d/', files, destMustBeDir: true, ...owner })).rejects.toMatchObject({ code: 'TB_EXEC_NOT_A_DIRECTORY' });
   });
 
-  it('refuses a file where it made a directory, with the usual message', async () => {
+  it.skipIf(skip)('refuses a file where it made a directory, with the usual message', async () => {
     const src = temp();
     const root = temp();
     fs.mkdirSync(path.join(src, 'one/x'), { recursive: true });
@@ -142,7 +169,7 @@ describe('copyFiles', () => {
     await expect(copyFiles({ rootfs: root, dest: '/d/', files, destMustBeDir: true, ...owner })).rejects.toMatchObject({ code: 'TB_EXEC_COPY_DEST' });
   });
 
-  it('reports a failed write and leaves nothing writing once it returns', async () => {
+  it.skipIf(skip)('reports a failed write and leaves nothing writing once it returns', async () => {
     const src = temp();
     const root = temp();
     const files = Array.from({ length: 50 }, (_, i) => file(src, `f${String(i).padStart(2, '0')}`, `f${i}`));
@@ -153,7 +180,7 @@ describe('copyFiles', () => {
     expect(fs.readdirSync(path.join(root, 'out')).length).toBe(after);
   });
 
-  it('keeps xattrs and nanosecond mtimes with keepSourceAttrs (COPY --from), milliseconds without', async () => {
+  it.skipIf(skip)('keeps xattrs and nanosecond mtimes with keepSourceAttrs (COPY --from), milliseconds without', async () => {
     const src = temp();
     const f = file(src, 'bin/tool', 'x');
     setAttributeSync(f.absPath, 'user.tbuild.test', Buffer.from('kept'));
@@ -171,7 +198,7 @@ describe('copyFiles', () => {
     expect(getAttributeSync(path.join(plain, 't'), 'user.tbuild.test')).toBeNull();
   });
 
-  it('keeps hard links among the files one source selected, small and large, as BuildKit does', async () => {
+  it.skipIf(skip)('keeps hard links among the files one source selected, small and large, as BuildKit does', async () => {
     const src = temp();
     const small = file(src, 'd/a', 'shared');
     fs.linkSync(small.absPath, path.join(src, 'd/b'));
@@ -194,7 +221,7 @@ describe('copyFiles', () => {
     expect(fs.statSync(path.join(apart, 'p/b')).nlink).toBe(1);
   });
 
-  it('writes a single file through a symlink at the destination, confined to the rootfs', async () => {
+  it.skipIf(skip)('writes a single file through a symlink at the destination, confined to the rootfs', async () => {
     const src = temp();
     const root = temp();
     const outside = temp();
@@ -213,7 +240,7 @@ describe('copyFiles', () => {
     expect(fs.readFileSync(path.join(root, path.basename(outside), 'escaped'), 'utf8')).toBe('new');
   });
 
-  it("never moves a copy into the next second, which a layer's tar header would show", async () => {
+  it.skipIf(skip)("never moves a copy into the next second, which a layer's tar header would show", async () => {
     const src = temp();
     const files: CopySource[] = [{ absPath: path.join(src, 'd'), destRel: 'd', type: 'dir', mode: 0o755 }];
     files.push(file(src, 'd/small', 'x'));
@@ -232,7 +259,7 @@ describe('copyFiles', () => {
     }
   });
 
-  it('gives copied directories the mode and times of their sources, after their entries are written', async () => {
+  it.skipIf(skip)('gives copied directories the mode and times of their sources, after their entries are written', async () => {
     const src = temp();
     const root = temp();
     const files: CopySource[] = [{ absPath: src, destRel: '', type: 'dir', mode: 0o755 }];

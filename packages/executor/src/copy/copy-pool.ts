@@ -22,6 +22,8 @@ export interface SmallCopied {
   applied: { mtimeMs: number; uid: number; gid: number; mode: number };
   mtimeNs?: bigint;
   inode?: string;
+  /** Its xattrs and nanosecond mtime are set already, where the copy keeps them (helper-copy.ts). */
+  attrsDone?: true;
 }
 
 /**

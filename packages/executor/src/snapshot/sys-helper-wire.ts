@@ -17,7 +17,13 @@ export type SysRequest =
   | { op: 'spawn'; argv: string[]; env?: string[] }
   | { op: 'release'; pid: number }
   /** flock(2) LOCK_EX|LOCK_NB on process `pid`'s descriptor `fd` (its open file's lock, as flock(1) takes it). */
-  | { op: 'flock'; pid: number; fd: number };
+  | { op: 'flock'; pid: number; fd: number }
+  /**
+   * Small regular files copied as copy-pool.ts's copySmall copies them (tbuild-sys only): at most
+   * `max` bytes each; `keep` also copies xattrs and the source's mtime to the nanosecond.
+   * Answered by a `copied` line, an item per job (native/sys.c).
+   */
+  | { op: 'copy'; max: number; keep: boolean; jobs: Array<{ src: string; dest: string; mode: number; uid: number; gid: number }> };
 
 export type SysReply = { ok: true } | { ok: false; errno: string; message: string };
 
@@ -37,6 +43,8 @@ function fields(req: SysRequest): string[] {
       return [String(req.pid)];
     case 'flock':
       return [String(req.pid), String(req.fd)];
+    case 'copy':
+      return [String(req.max), req.keep ? '1' : '0', ...req.jobs.flatMap((j) => [j.src, j.dest, String(j.mode), String(j.uid), String(j.gid)])];
   }
 }
 
@@ -53,7 +61,7 @@ export function encodeRequest(id: number, req: SysRequest): Buffer | undefined {
 export type WireLine =
   | { kind: 'ready'; probeFd: number }
   | { kind: 'exit'; pid: number; code?: number; signal?: number }
-  | { kind: 'reply'; id: number; ok: true; pid?: number; stdout?: number; stderr?: number }
+  | { kind: 'reply'; id: number; ok: true; pid?: number; stdout?: number; stderr?: number; items?: string[] }
   | { kind: 'reply'; id: number; ok: false; errno: string; message: string };
 
 /** One line the helper wrote; undefined for one tbuild does not understand. */
@@ -64,6 +72,7 @@ export function parseLine(line: string): WireLine | undefined {
   const id = Number(w[0]);
   if (!Number.isInteger(id)) return undefined;
   if (w[1] === 'ok') return w.length >= 5 ? { kind: 'reply', id, ok: true, pid: Number(w[2]), stdout: Number(w[3]), stderr: Number(w[4]) } : { kind: 'reply', id, ok: true };
+  if (w[1] === 'copied') return { kind: 'reply', id, ok: true, items: w.slice(2) };
   if (w[1] === 'err') return { kind: 'reply', id, ok: false, errno: w[2] ?? 'EIO', message: w.slice(3).join(' ') };
   return undefined;
 }

@@ -2,11 +2,11 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { hasCc, nativeSysHelper } from '../../test/native-sys.ts';
 
 const isRoot = process.getuid?.() === 0;
 const hasPython = fs.existsSync('/usr/bin/python3');
-const hasCc = spawnSync('cc', ['--version']).status === 0;
 const dirs: string[] = [];
 const tempDir = (): string => {
   const d = fs.mkdtempSync(path.join(os.tmpdir(), 'tb-sys-'));
@@ -16,11 +16,6 @@ const tempDir = (): string => {
 afterEach(() => {
   for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 });
-
-// tbuild-sys as `pnpm build` compiles it beside the bundle (native/sys.c), here into a temp dir.
-const built = fs.mkdtempSync(path.join(os.tmpdir(), 'tb-sys-bin-'));
-const NATIVE = path.join(built, 'tbuild-sys');
-afterAll(() => fs.rmSync(built, { recursive: true, force: true }));
 
 const helpers = [
   { name: 'tbuild-sys', native: true, skip: !isRoot || !hasCc, needs: 'root and a C compiler' },
@@ -34,15 +29,11 @@ describe.each(helpers)('the sys helper as $name (needs $needs)', ({ native, skip
   let quiet: typeof import('../runtime/helper-process.ts');
   beforeAll(async () => {
     if (skip) return;
-    if (native && !fs.existsSync(NATIVE)) {
-      const cc = spawnSync('cc', ['-O2', '-Wall', '-Werror', '-o', NATIVE, path.join(import.meta.dirname, '../../native/sys.c')], { encoding: 'utf8' });
-      expect(cc.status, cc.stderr).toBe(0);
-    }
     vi.resetModules();
     sys = await import('./sys-helper.ts');
     mountinfo = await import('./mountinfo.ts');
     quiet = await import('../runtime/helper-process.ts');
-    if (native) sys.useNativeSysHelper(NATIVE);
+    if (native) sys.useNativeSysHelper(nativeSysHelper());
   });
 
   it.skipIf(skip)(native ? 'answers a request made before it has started, rather than leave it to mount(8)' : 'leaves requests made before it has started to the caller', async () => {
@@ -59,7 +50,7 @@ describe.each(helpers)('the sys helper as $name (needs $needs)', ({ native, skip
     // loop is empty, and the helper's pipes never hold it open.
     const dir = tempDir();
     const entry = path.join(dir, 'wait.ts');
-    const use = native ? `useNativeSysHelper(${JSON.stringify(NATIVE)});\n` : '';
+    const use = native ? `useNativeSysHelper(${JSON.stringify(nativeSysHelper())});\n` : '';
     fs.writeFileSync(entry, `import { startSysHelper, useNativeSysHelper } from ${JSON.stringify(path.join(import.meta.dirname, 'sys-helper.ts'))};\n${use}void startSysHelper().then((ok) => console.log('started', ok));\n`);
     const { build } = await import('esbuild');
     await build({ entryPoints: [entry], bundle: true, platform: 'node', format: 'cjs', conditions: ['tbuild-source'], outfile: path.join(dir, 'out.cjs'), logLevel: 'silent' });
@@ -163,7 +154,7 @@ describe.each(helpers)('the sys helper as $name (needs $needs)', ({ native, skip
     started!.stdout.on('data', (d: Buffer) => (out += d.toString()));
     started!.stderr.on('data', (d: Buffer) => (err += d.length));
     expect(await started!.closed).toEqual({ code: 3, sig: null });
-    if (native) expect(out.trim()).toBe(NATIVE);
+    if (native) expect(out.trim()).toBe(nativeSysHelper());
     else expect(path.basename(out.trim())).toMatch(/^python3/);
     expect(err).toBe(200_000);
 
@@ -205,10 +196,7 @@ describe.skipIf(!isRoot)('a tbuild-sys that never starts (needs root)', () => {
 
 describe.skipIf(!isRoot || !hasCc)('a tbuild-sys started before tbuild (needs root and a C compiler)', () => {
   it('is taken over from the two pipe ends it was handed, and answers as one tbuild spawned', async () => {
-    if (!fs.existsSync(NATIVE)) {
-      const cc = spawnSync('cc', ['-O2', '-Wall', '-Werror', '-o', NATIVE, path.join(import.meta.dirname, '../../native/sys.c')], { encoding: 'utf8' });
-      expect(cc.status, cc.stderr).toBe(0);
-    }
+    const NATIVE = nativeSysHelper();
     // As the thin client hands them down (native/client.c): plain pipe ends, here through FIFOs.
     const dir = tempDir();
     const [req, rep] = [path.join(dir, 'req'), path.join(dir, 'rep')];

@@ -30,7 +30,7 @@ export interface HelperSpawn {
 /** How a process ended; `lost` when the helper died first and its end is unknown. */
 export type ProcessEnd = { code: number; signal?: undefined } | { code?: undefined; signal: number } | { lost: true; code?: undefined; signal?: undefined };
 
-type RawReply = { id: number; ok: boolean; errno?: string; message?: string; pid?: number; stdout?: number; stderr?: number; exited?: Promise<ProcessEnd> };
+type RawReply = { id: number; ok: boolean; errno?: string; message?: string; pid?: number; stdout?: number; stderr?: number; items?: string[]; exited?: Promise<ProcessEnd> };
 
 const START_TIMEOUT_MS = 5000;
 
@@ -194,6 +194,15 @@ class SysHelper {
     return this.#fdsReadable;
   }
 
+  /**
+   * Small files copied by tbuild-sys: an item per job (native/sys.c's `copied`). Undefined from
+   * python3, which has no such request, and when the helper is gone.
+   */
+  copy(req: Extract<SysRequest, { op: 'copy' }>): Promise<string[] | undefined> | undefined {
+    if (!this.#native) return undefined;
+    return this.#send(req)?.then((r) => (r.ok && r.items?.length === req.jobs.length ? r.items : undefined));
+  }
+
   /** Lets the helper close its ends of a spawned program's pipes, once tbuild has opened them. */
   release(pid: number): void {
     void this.#send({ op: 'release', pid });
@@ -294,6 +303,23 @@ export function spawnThroughHelper(argv: string[], env: string[] = []): Promise<
   if (helper.canSpawn) return helper.spawn(argv, env);
   if (!helper.waitsForStart) return undefined;
   return keepingAlive(helper.started).then(() => (helper.canSpawn ? helper.spawn(argv, env) : undefined));
+}
+
+/**
+ * Whether the process's helper is tbuild-sys, which copies small files (copyThroughHelper),
+ * unless TBUILD_SYS_COPY=0. Never starts it: a build has, for the mount a COPY writes into.
+ */
+export function canCopyThroughHelper(): boolean {
+  return !process.env.TBUILD_NO_SYS_HELPER && process.env.TBUILD_SYS_COPY !== '0' && !!shared && shared.alive && shared.waitsForStart;
+}
+
+/**
+ * `SysHelper.copy` through the process's helper: undefined when it is not tbuild-sys, or a
+ * promise of undefined when it died first (the caller copies the files itself).
+ */
+export function copyThroughHelper(req: Extract<SysRequest, { op: 'copy' }>): Promise<string[] | undefined> | undefined {
+  if (!sysHelper()) return undefined;
+  return shared!.copy(req);
 }
 
 export function releaseThroughHelper(pid: number): void {
