@@ -8,10 +8,11 @@ const BATCH = 128;
 /**
  * Small files copied by tbuild-sys (native/sys.c), many per request: it makes a file with a
  * few syscalls and nothing else, where copySmall on this thread also pays for JavaScript, a
- * Buffer and a Stats per file (COPY --from of 301 files: 53-78 ms in copyFiles, 12-13 ms for
- * the same syscalls in C). It writes exactly what copySmall writes, times to the nanosecond
- * included, and with `keep` also the xattrs and the source's nanosecond mtime (a result's
- * `attrsDone`). A file it could not copy is copied here, so its error is the one copySmall gives.
+ * Buffer, Stats and an xattr list through N-API per file (copyFiles of 301 files with their
+ * xattrs and nanosecond times into ext4: 30-43 ms, 22-24 ms through the helper). It writes
+ * exactly what copySmall writes, times to the nanosecond included, and with `keep` also the
+ * xattrs and the source's nanosecond mtime (a result's `attrsDone`). A file it could not copy
+ * is copied here, so its error is the one copySmall gives.
  */
 export class HelperCopier {
   readonly #max: number;
