@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { getAttributeSync, listAttributesSync, setAttributeSync } from '@napi-rs/xattr';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { hasCc, nativeSysHelper } from '../../test/native-sys.ts';
 import { startSysHelper, useNativeSysHelper, viaHelper } from '../snapshot/sys-helper.ts';
 import { copyFiles, type CopyRequest, type CopySource } from './copy-files.ts';
@@ -130,3 +130,47 @@ describe.skipIf(!hasCc)('small files copied by tbuild-sys (needs a C compiler)',
     expect(files.some((s) => (s.mode & 0o6000n) !== 0n)).toBe(req.chmod === undefined);
   });
 });
+
+describe.skipIf(!hasCc)('a tbuild-sys that dies while it copies (needs a C compiler)', () => {
+  it('leaves every file to tbuild, which copies it whole', async () => {
+    // A module instance of its own: the helper it kills is no other test's.
+    vi.resetModules();
+    const sys = await import('../snapshot/sys-helper.ts');
+    const { copyFiles: copy } = await import('./copy-files.ts');
+    sys.useNativeSysHelper(nativeSysHelper());
+    expect(await sys.startSysHelper()).toBe(true);
+    const helper = childrenOf(process.pid).find((pid) => fs.readlinkSync(`/proc/${pid}/exe`) === nativeSysHelper());
+    expect(helper).toBeDefined();
+    const src = temp();
+    const files: CopySource[] = [];
+    for (let i = 0; i < 2000; i++) {
+      fs.writeFileSync(path.join(src, `f${i}`), `file ${i}\n`.repeat(i % 50));
+      files.push({ absPath: path.join(src, `f${i}`), destRel: `f${i}`, type: 'file', mode: 0o644 });
+    }
+    const rootfs = temp();
+    let copying = true;
+    const copied = copy({ rootfs, dest: '/c/', files, destMustBeDir: true, uid: 0, gid: 0 }).finally(() => (copying = false));
+    // 2,000 files take the helper far longer than this: it dies with requests unanswered.
+    await new Promise((r) => setTimeout(r, 10));
+    const killedWhileCopying = copying;
+    process.kill(helper!, 'SIGKILL');
+    expect(await copied).toEqual({ files: 2000, bytes: files.reduce((n, f) => n + fs.statSync(f.absPath).size, 0) });
+    expect(killedWhileCopying).toBe(true);
+    for (let i = 0; i < 2000; i += 7) expect(fs.readFileSync(path.join(rootfs, `c/f${i}`), 'utf8')).toBe(`file ${i}\n`.repeat(i % 50));
+    vi.resetModules();
+  });
+});
+
+function childrenOf(pid: number): number[] {
+  return fs
+    .readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .filter((d) => {
+      try {
+        return fs.readFileSync(`/proc/${d}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[1] === String(pid);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
