@@ -293,6 +293,11 @@ export function sysHelper(): { request(req: SysRequest): Promise<SysReply> | und
   return shared && shared.alive ? shared : undefined;
 }
 
+/** The process's helper when one is up; never starts one. */
+function helperIfUp(): SysHelper | undefined {
+  return !process.env.TBUILD_NO_SYS_HELPER && shared?.alive ? shared : undefined;
+}
+
 /**
  * `SysHelper.spawn` through the process's helper; undefined, or a promise of undefined, when
  * there is none up to do it (the caller spawns it itself).
@@ -310,7 +315,7 @@ export function spawnThroughHelper(argv: string[], env: string[] = []): Promise<
  * unless TBUILD_SYS_COPY=0. Never starts it: a build has, for the mount a COPY writes into.
  */
 export function canCopyThroughHelper(): boolean {
-  return !process.env.TBUILD_NO_SYS_HELPER && process.env.TBUILD_SYS_COPY !== '0' && !!shared && shared.alive && shared.waitsForStart;
+  return process.env.TBUILD_SYS_COPY !== '0' && helperIfUp()?.waitsForStart === true;
 }
 
 /**
@@ -333,8 +338,7 @@ export function releaseThroughHelper(pid: number): void {
  * waits), or when the kernel has no pidfd_getfd(2): the caller then waits in flock(1).
  */
 export async function lockThroughHelper(fd: number): Promise<boolean> {
-  if (process.env.TBUILD_NO_SYS_HELPER || !shared || !shared.alive) return false;
-  const answer = shared.request({ op: 'flock', pid: process.pid, fd });
+  const answer = helperIfUp()?.request({ op: 'flock', pid: process.pid, fd });
   return answer ? (await answer).ok : false;
 }
 
