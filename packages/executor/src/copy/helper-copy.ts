@@ -37,7 +37,7 @@ export class HelperCopier {
     this.#queue = [];
     for (let i = 0; i < all.length; i += BATCH) {
       const batch = all.slice(i, i + BATCH);
-      const jobs = batch.map(({ job }) => ({ src: job.src, dest: job.dest, mode: job.mode, uid: job.uid, gid: job.gid }));
+      const jobs = batch.map(({ job }) => job);
       const answer = copyThroughHelper({ op: 'copy', max: this.#max, keep: this.#keep, jobs }) ?? Promise.resolve(undefined);
       void answer.then((items) => batch.forEach(({ job, settle }, k) => settle(this.#outcome(job, items?.[k]))));
     }
