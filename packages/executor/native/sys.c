@@ -202,7 +202,7 @@ static void out_add(struct out *o, const char *fmt, ...) {
   for (;;) {
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(o->p + o->n, o->cap - o->n, fmt, ap);
+    int n = vsnprintf(o->p ? o->p + o->n : NULL, o->cap - o->n, fmt, ap);
     va_end(ap);
     if (n < 0) return;
     if ((size_t)n < o->cap - o->n) {
