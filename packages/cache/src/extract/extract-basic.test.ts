@@ -1,25 +1,15 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import { execFileSync } from 'node:child_process';
-import { afterEach, describe, expect, it } from 'vitest';
-import { hasCommand } from '../../../../test/support/root.ts';
+import { describe, expect, it } from 'vitest';
+import { hasCommand, isRoot, tempDirMaker } from '../../../../test/support/root.ts';
 import { extractTar } from '../index.ts';
 import { buildTar, zstdStored } from '../testing/tar-builder.ts';
 
-const isRoot = process.getuid?.() === 0;
-const dirs: string[] = [];
-function scratch(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'tbuild-extract-'));
-  dirs.push(d);
-  return d;
-}
-afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
+const scratch = tempDirMaker('tbuild-extract-');
 
 const sha = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 

@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { getAttributeSync, setAttributeSync } from '@napi-rs/xattr';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { tempDirMaker } from '../../../../test/support/root.ts';
 import { hasCc, nativeSysHelper } from '../../test/native-sys.ts';
 import type { CopySource } from './copy-files.ts';
 
@@ -11,15 +11,7 @@ import type { CopySource } from './copy-files.ts';
 // exactly what one-at-a-time copying in Docker's order gives, whether this process writes the
 // small files or tbuild-sys does (helper-copy.ts).
 
-const dirs: string[] = [];
-const temp = (): string => {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'tb-copy-'));
-  dirs.push(d);
-  return d;
-};
-afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
+const temp = tempDirMaker('tb-copy-');
 const owner = { uid: process.getuid!(), gid: process.getgid!() };
 
 function file(src: string, rel: string, content: string, destRel = rel, mode = 0o644): CopySource {

@@ -1,21 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { isRoot, tempDirMaker } from '../../../../test/support/root.ts';
 import { CopyPool, copySmall, cutMtimeMs, setMeta, type SmallCopy } from './copy-pool.ts';
 
 const MAX = 64 * 1024;
-const dirs: string[] = [];
-const temp = (): string => {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'tb-pool-'));
-  dirs.push(d);
-  return d;
-};
-afterAll(() => {
-  for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-});
-const isRoot = process.getuid?.() === 0;
+const temp = tempDirMaker('tb-pool-');
 
 /** What a copy is judged by: bytes, permission bits, owner and times to the nanosecond. */
 function shape(p: string) {

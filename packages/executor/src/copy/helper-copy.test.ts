@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { getAttributeSync, listAttributesSync, setAttributeSync } from '@napi-rs/xattr';
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { isRoot, tempDirMaker } from '../../../../test/support/root.ts';
 import { hasCc, nativeSysHelper } from '../../test/native-sys.ts';
 import { startSysHelper, useNativeSysHelper, viaHelper } from '../snapshot/sys-helper.ts';
 import { copyFiles, type CopyRequest, type CopySource } from './copy-files.ts';
@@ -12,16 +12,7 @@ import { copyFiles, type CopyRequest, type CopySource } from './copy-files.ts';
 // writes must be what copyFiles writes on its own thread, to the nanosecond: a file's times and
 // owner reach a layer's tar headers and a later RUN's stat, and a rerun compares the records.
 
-const isRoot = process.getuid?.() === 0;
-const dirs: string[] = [];
-const temp = (): string => {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'tb-hcopy-'));
-  dirs.push(d);
-  return d;
-};
-afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
+const temp = tempDirMaker('tb-hcopy-');
 
 const SIZES = [0, 1, 100, 4095, 65_536, 65_537, 70_000];
 const MODES = [0o644, 0o755, 0o4755, 0o2750, 0o600, 0o1777, 0o444];

@@ -1,19 +1,15 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { tempDirMaker } from '../../../../test/support/root.ts';
 import { startSysHelper } from '../snapshot/sys-helper.ts';
 import { MountStubs } from './mount-stubs.ts';
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
+const tempRoot = tempDirMaker('tbuild-stubs-');
 
 function rootfsWithEtc(stamp: string): string {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'tbuild-stubs-'));
-  dirs.push(root);
+  const root = tempRoot();
   fs.mkdirSync(path.join(root, 'etc'));
   fs.writeFileSync(path.join(root, 'etc/passwd'), 'root:x:0:0::/root:/bin/sh\n');
   execFileSync('touch', ['-h', '-m', '-d', stamp, '--', path.join(root, 'etc')]);

@@ -1,21 +1,12 @@
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { isRoot, tempDirMaker } from '../../../../test/support/root.ts';
 import { hasCc, nativeSysHelper } from '../../test/native-sys.ts';
 
-const isRoot = process.getuid?.() === 0;
 const hasPython = fs.existsSync('/usr/bin/python3');
-const dirs: string[] = [];
-const tempDir = (): string => {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'tb-sys-'));
-  dirs.push(d);
-  return d;
-};
-afterEach(() => {
-  for (const d of dirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
-});
+const tempDir = tempDirMaker('tb-sys-');
 
 const helpers = [
   { name: 'tbuild-sys', native: true, skip: !isRoot || !hasCc, needs: 'root and a C compiler' },
