@@ -319,12 +319,11 @@ export function canCopyThroughHelper(): boolean {
 }
 
 /**
- * `SysHelper.copy` through the process's helper: undefined when it is not tbuild-sys, or a
- * promise of undefined when it died first (the caller copies the files itself).
+ * `SysHelper.copy` through the process's helper: undefined when none is up or it is not
+ * tbuild-sys, or a promise of undefined when it died first (the caller copies the files itself).
  */
 export function copyThroughHelper(req: Extract<SysRequest, { op: 'copy' }>): Promise<string[] | undefined> | undefined {
-  if (!sysHelper()) return undefined;
-  return shared!.copy(req);
+  return helperIfUp()?.copy(req);
 }
 
 export function releaseThroughHelper(pid: number): void {
