@@ -56,14 +56,20 @@ struct held { pid_t pid; int out, err; };
 static struct held *held;
 static size_t n_held, cap_held;
 
-static void put(const char *s, size_t n) {
+// All of `n` bytes; -1 on an error, or on a write that took none.
+static int write_all(int fd, const char *p, size_t n) {
   while (n > 0) {
-    ssize_t w = write(1, s, n);
+    ssize_t w = write(fd, p, n);
     if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) _exit(1); // tbuild is gone
-    s += w;
+    if (w <= 0) return -1;
+    p += w;
     n -= (size_t)w;
   }
+  return 0;
+}
+
+static void put(const char *s, size_t n) {
+  if (write_all(1, s, n)) _exit(1); // tbuild is gone
 }
 
 static void reply(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -265,17 +271,6 @@ static int read_file(int fd, size_t size, char **data, size_t *cap, size_t *len)
     *len += (size_t)r;
     if (r == 0 || (size && *len == size)) return 0;
   }
-}
-
-static int write_all(int fd, const char *p, size_t n) {
-  while (n > 0) {
-    ssize_t w = write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0) return -1;
-    p += w;
-    n -= (size_t)w;
-  }
-  return 0;
 }
 
 // Every xattr of `from` onto `to`; a filesystem without them at either end copies none.
